@@ -1,0 +1,68 @@
+"""Domain errors with stable codes. One exception handler maps them to HTTP."""
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    # 400
+    INVALID = "invalid"
+    INVALID_ADDRESS = "invalid_address"
+    WRONG_NETWORK = "wrong_network"
+    INVALID_TXID = "invalid_txid"
+    INVALID_AMOUNT = "invalid_amount"
+    PRIVATE_KEY_REFUSED = "private_key_refused"
+    INVALID_DESCRIPTOR = "invalid_descriptor"
+    FILE_TOO_LARGE = "file_too_large"
+    FILE_TYPE_NOT_ALLOWED = "file_type_not_allowed"
+    DUPLICATE = "duplicate"
+    # 403
+    FORBIDDEN = "forbidden"
+    OWN_CASE = "own_case"
+    # 404
+    NOT_FOUND = "not_found"
+    # 409
+    INVALID_TRANSITION = "invalid_transition"
+    CONFLICT = "conflict"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+
+
+class DomainError(Exception):
+    status = 400
+    default_code = ErrorCode.INVALID
+
+    def __init__(self, detail, *, code=None, **extra):
+        super().__init__(detail)
+        self.detail = str(detail)
+        self.code = ErrorCode(code or self.default_code)
+        self.extra = extra
+
+
+class ValidationFailed(DomainError):
+    status = 400
+
+
+class PermissionRefused(DomainError):
+    status = 403
+    default_code = ErrorCode.FORBIDDEN
+
+
+class NotFound(DomainError):
+    status = 404
+    default_code = ErrorCode.NOT_FOUND
+
+
+class TransitionNotAllowed(DomainError):
+    status = 409
+    default_code = ErrorCode.INVALID_TRANSITION
+
+    def __init__(self, *, entity, current, target):
+        super().__init__(
+            f"A {entity} in state {current} cannot move to {target}.",
+            current_status=str(current),
+            target_status=str(target),
+        )
+
+
+class Conflict(DomainError):
+    status = 409
+    default_code = ErrorCode.CONFLICT

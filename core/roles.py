@@ -1,0 +1,77 @@
+"""The five roles, as groups with model permissions. Rules about *which* objects a
+person may see or move live in selectors and services, not here."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CLERK = "clerk"
+    LEGAL_OFFICER = "legal_officer"
+    BANK_OFFICER = "bank_officer"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+# Model permissions per role, as "app_label.codename". "view" everywhere for auditors;
+# admins manage people, agencies and wallets' public descriptors.
+ROLE_PERMISSIONS = {
+    Role.CLERK: [
+        "intake.view_seizurecase", "intake.add_seizurecase", "intake.change_seizurecase",
+        "intake.view_seizedasset", "intake.add_seizedasset", "intake.change_seizedasset",
+        "intake.view_sweeptransaction", "intake.add_sweeptransaction",
+        "intake.view_evidence", "intake.add_evidence",
+        "intake.view_custodyentry", "intake.add_custodyentry",
+        "intake.view_confiscationorder",
+        "core.view_agency",
+    ],
+    Role.LEGAL_OFFICER: [
+        "intake.view_seizurecase", "intake.view_seizedasset", "intake.view_sweeptransaction",
+        "intake.view_evidence", "intake.view_custodyentry",
+        "intake.view_confiscationorder", "intake.add_confiscationorder",
+        "core.view_agency",
+    ],
+    Role.BANK_OFFICER: [
+        "intake.view_seizurecase", "intake.view_seizedasset", "intake.view_sweeptransaction",
+        "intake.view_confiscationorder",
+        "custody.view_custodywallet",
+        "core.view_agency",
+    ],
+    Role.AUDITOR: "view:*",
+    Role.ADMIN: [
+        "core.view_user", "core.add_user", "core.change_user",
+        "core.view_agency", "core.add_agency", "core.change_agency",
+        "core.view_auditevent",
+        "custody.view_custodywallet", "custody.add_custodywallet",
+        "intake.view_seizurecase", "intake.view_seizedasset", "intake.view_sweeptransaction",
+        "intake.view_evidence", "intake.view_custodyentry", "intake.view_confiscationorder",
+        "auth.view_group",
+    ],
+}
+
+PROJECT_APPS = ("core", "intake", "custody")
+
+
+def sync_role_groups(apps=None):
+    """Create the role groups and give them their permissions. Safe to run again."""
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    apps = apps or global_apps
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role.value)
+        if perms == "view:*":
+            qs = Permission.objects.filter(
+                codename__startswith="view_", content_type__app_label__in=PROJECT_APPS
+            )
+        else:
+            wanted = [p.split(".", 1) for p in perms]
+            qs = Permission.objects.none()
+            for app_label, codename in wanted:
+                qs = qs | Permission.objects.filter(
+                    content_type__app_label=app_label, codename=codename
+                )
+        group.permissions.set(list(qs))

@@ -1,0 +1,25 @@
+from core.models import Agency, AuditEvent
+from core.roles import Role
+from intake.selectors import roles_of
+
+
+def can_read_audit(user):
+    return user.is_superuser or bool(roles_of(user) & {Role.AUDITOR, Role.ADMIN})
+
+
+def audit_events_for_user(*, user, filters=None):
+    if not can_read_audit(user):
+        return AuditEvent.objects.none()
+    qs = AuditEvent.objects.all()
+    filters = filters or {}
+    for key in ("action", "object_type", "object_id", "actor_username"):
+        if filters.get(key):
+            qs = qs.filter(**{key: filters[key]})
+    return qs.order_by("-seq")
+
+
+def agency_list_for_user(*, user):
+    roles = roles_of(user)
+    if user.is_superuser or roles - {Role.CLERK}:
+        return Agency.objects.all()
+    return Agency.objects.filter(pk=user.agency_id)

@@ -1,0 +1,50 @@
+"""Audit events for logins, admin changes and role changes (DESIGN §6)."""
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_save
+from django.dispatch import receiver
+
+from .audit import record_event
+from .models import User
+
+
+@receiver(user_logged_in)
+def audit_login(sender, request, user, **kwargs):
+    with transaction.atomic():
+        record_event(actor=user, action="auth.login", obj=user,
+                     after={"ip": request.META.get("REMOTE_ADDR") if request else None})
+
+
+@receiver(user_login_failed)
+def audit_login_failed(sender, credentials, request=None, **kwargs):
+    with transaction.atomic():
+        record_event(actor=None, action="auth.login_failed", object_type="core.user",
+                     object_id=str(credentials.get("username", ""))[:64],
+                     after={"ip": request.META.get("REMOTE_ADDR") if request else None})
+
+
+@receiver(post_save, sender=LogEntry)
+def audit_admin_change(sender, instance, created, **kwargs):
+    if not created:
+        return
+    action = {1: "admin.add", 2: "admin.change", 3: "admin.delete"}.get(instance.action_flag,
+                                                                        "admin.other")
+    with transaction.atomic():
+        record_event(
+            actor=instance.user, action=action,
+            object_type=instance.content_type.model_class()._meta.label_lower
+            if instance.content_type and instance.content_type.model_class() else "",
+            object_id=str(instance.object_id or "")[:64],
+            after={"repr": instance.object_repr, "message": instance.get_change_message()},
+        )
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+def audit_role_change(sender, instance, action, pk_set, **kwargs):
+    if action not in ("post_add", "post_remove", "post_clear") or not isinstance(instance, User):
+        return
+    with transaction.atomic():
+        record_event(actor=None, action="user.roles_changed", obj=instance,
+                     after={"change": action, "roles": instance.role_names})

@@ -1,0 +1,192 @@
+from rest_framework import serializers
+
+from core.api.serializers import StrictIntegerField
+from core.errors import ErrorCode
+from custody.bitcoin import NETWORK_NAMES
+
+from ..models import (
+    AssetKind,
+    CaseAlert,
+    ConfiscationOrder,
+    CustodyEntry,
+    Evidence,
+    SeizedAsset,
+    SeizureCase,
+    SweepTransaction,
+)
+from ..transitions import CASE_TRANSITIONS
+
+
+class CaseInputSerializer(serializers.Serializer):
+    case_number = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9/\-_.]{0,63}$", max_length=64)
+    warrant_number = serializers.CharField(max_length=64)
+    warrant_date = serializers.DateField()
+    seizure_protocol_number = serializers.CharField(max_length=64, required=False,
+                                                    allow_blank=True)
+    seizure_date = serializers.DateField(required=False, allow_null=True)
+    owner_name = serializers.CharField(max_length=200)
+    owner_identifier = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    owner_details = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+
+    def validate(self, attrs):
+        warrant, seized = attrs.get("warrant_date"), attrs.get("seizure_date")
+        if warrant and seized and seized < warrant:
+            raise serializers.ValidationError(
+                {"seizure_date": "The seizure cannot predate the warrant."}, code="invalid_date")
+        return attrs
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ConfiscationOrder
+        fields = ["court", "order_number", "order_date", "document_sha256", "finality",
+                  "recorded_at"]
+
+
+class CaseOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    agency = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    filed_by = serializers.CharField(source="filed_by.username")
+    reviewer = serializers.CharField(source="reviewer.username", default=None)
+    allowed_transitions = serializers.SerializerMethodField()
+    confiscation_order = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SeizureCase
+        fields = ["id", "agency", "case_number", "status", "allowed_transitions",
+                  "warrant_number", "warrant_date", "seizure_protocol_number", "seizure_date",
+                  "owner_name", "owner_identifier", "owner_details", "description",
+                  "custody_address", "custody_index", "filed_by", "reviewer", "status_reason",
+                  "confiscation_order", "created_at", "updated_at", "status_changed_at"]
+
+    def get_allowed_transitions(self, case) -> list[str]:
+        return sorted(CASE_TRANSITIONS.allowed(case.status))
+
+    def get_confiscation_order(self, case) -> dict | None:
+        order = getattr(case, "confiscation_order", None)
+        return OrderOutputSerializer(order).data if order else None
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000)
+
+
+class OptionalReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class ApproveInputSerializer(serializers.Serializer):
+    court = serializers.CharField(max_length=200)
+    order_number = serializers.CharField(max_length=64)
+    order_date = serializers.DateField()
+    document_sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", error_messages={
+        "invalid": "The order document's SHA-256: 64 hexadecimal characters."})
+    finality = serializers.ChoiceField(choices=ConfiscationOrder.Finality.choices)
+    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class AppealResolveInputSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=["UPHELD", "OVERTURNED"])
+    reason = serializers.CharField(max_length=5000)
+
+
+class AssetInputSerializer(serializers.Serializer):
+    asset = serializers.ChoiceField(choices=AssetKind.choices)
+    network = serializers.CharField(max_length=32)
+    asset_label = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    declared_amount = StrictIntegerField(required=False, help_text="Smallest unit (satoshi)")
+    declared_amount_btc = serializers.CharField(required=False, max_length=32,
+                                                help_text="BTC as a decimal string, ≤ 8 places")
+
+    def validate(self, attrs):
+        from core.errors import ValidationFailed
+        from custody.bitcoin import parse_btc_amount
+
+        if attrs["asset"] == AssetKind.BTC and attrs["network"] not in NETWORK_NAMES:
+            raise serializers.ValidationError(
+                {"network": f"BTC networks: {', '.join(NETWORK_NAMES)}."},
+                code=ErrorCode.WRONG_NETWORK)
+        given = [k for k in ("declared_amount", "declared_amount_btc") if k in attrs]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {"declared_amount": "Give declared_amount (smallest unit) or "
+                 "declared_amount_btc, exactly one."}, code=ErrorCode.INVALID_AMOUNT)
+        if "declared_amount_btc" in attrs:
+            if attrs["asset"] != AssetKind.BTC:
+                raise serializers.ValidationError(
+                    {"declared_amount_btc": "Only for BTC."}, code=ErrorCode.INVALID_AMOUNT)
+            try:
+                attrs["declared_amount"] = parse_btc_amount(attrs.pop("declared_amount_btc"))
+            except ValidationFailed as exc:
+                raise serializers.ValidationError({"declared_amount_btc": exc.detail},
+                                                  code=exc.code.value) from None
+        return attrs
+
+
+class SweepOutputSerializer(serializers.ModelSerializer):
+    recorded_by = serializers.CharField(source="recorded_by.username")
+
+    class Meta:
+        model = SweepTransaction
+        fields = ["txid", "recorded_by", "created_at"]
+
+
+class AssetOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    sweeps = SweepOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = SeizedAsset
+        fields = ["id", "asset", "network", "asset_label", "declared_amount", "custody_address",
+                  "verification_status", "observed_amount", "verified_at", "sweeps",
+                  "created_at"]
+
+
+class SweepInputSerializer(serializers.Serializer):
+    txid = serializers.CharField(max_length=200)
+
+
+class EvidenceInputSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class EvidenceOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    uploaded_by = serializers.CharField(source="uploaded_by.username")
+
+    class Meta:
+        model = Evidence
+        fields = ["id", "original_name", "content_type", "size", "sha256", "description",
+                  "uploaded_by", "uploaded_at"]
+
+
+class CustodyEntryInputSerializer(serializers.Serializer):
+    item_kind = serializers.ChoiceField(choices=CustodyEntry.ItemKind.choices)
+    item_description = serializers.CharField(max_length=500)
+    holder = serializers.CharField(max_length=200)
+    held_from = serializers.DateTimeField()
+    held_until = serializers.DateTimeField(required=False, allow_null=True)
+    seal_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    witnesses = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class CustodyEntryOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    recorded_by = serializers.CharField(source="recorded_by.username")
+
+    class Meta:
+        model = CustodyEntry
+        fields = ["id", "item_kind", "item_description", "holder", "held_from", "held_until",
+                  "seal_number", "witnesses", "notes", "recorded_by", "created_at"]
+
+
+class AlertOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    case = serializers.UUIDField(source="case.public_id", default=None)
+
+    class Meta:
+        model = CaseAlert
+        fields = ["id", "case", "kind", "message", "details", "created_at", "resolved_at"]

@@ -1,0 +1,258 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from core.models import Agency
+from custody.models import CustodyWallet
+
+
+class CaseStatus(models.TextChoices):
+    DRAFT = "DRAFT", _("Draft")
+    SUBMITTED = "SUBMITTED", _("Submitted")
+    UNDER_REVIEW = "UNDER_REVIEW", _("Under review")
+    RETURNED_FOR_CORRECTION = "RETURNED_FOR_CORRECTION", _("Returned for correction")
+    REJECTED = "REJECTED", _("Rejected")
+    CONFISCATION_APPROVED = "CONFISCATION_APPROVED", _("Confiscation approved")
+    ON_APPEAL = "ON_APPEAL", _("On appeal")
+    IN_TRANSFER = "IN_TRANSFER", _("In transfer")
+    IN_RESERVE = "IN_RESERVE", _("In reserve")
+    CLOSED = "CLOSED", _("Closed")
+
+
+class SeizureCase(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="cases")
+    case_number = models.CharField(max_length=64)
+    status = models.CharField(max_length=32, choices=CaseStatus.choices,
+                              default=CaseStatus.DRAFT, db_index=True)
+    # Legal basis of the seizure
+    warrant_number = models.CharField(max_length=64)
+    warrant_date = models.DateField()
+    seizure_protocol_number = models.CharField(max_length=64, blank=True)
+    seizure_date = models.DateField(null=True, blank=True)
+    # From whom
+    owner_name = models.CharField(max_length=200)
+    owner_identifier = models.CharField(max_length=64, blank=True,
+                                        help_text="IIN, passport or company BIN")
+    owner_details = models.TextField(blank=True)
+    description = models.TextField(blank=True)
+    # Custody: the case's own address, derived at its own index of the agency's wallet
+    custody_wallet = models.ForeignKey(CustodyWallet, null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="cases")
+    custody_index = models.PositiveIntegerField(null=True, blank=True)
+    custody_address = models.CharField(max_length=90, blank=True)
+
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="filed_cases")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="reviewed_cases")
+    status_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "case_number"],
+                                    name="case_number_unique_per_agency"),
+            models.UniqueConstraint(fields=["custody_wallet", "custody_index"],
+                                    name="custody_index_once_per_wallet"),
+            models.UniqueConstraint(fields=["custody_address"], condition=~Q(custody_address=""),
+                                    name="custody_address_one_case"),
+            models.CheckConstraint(
+                condition=Q(custody_wallet__isnull=True, custody_index__isnull=True)
+                | Q(custody_wallet__isnull=False, custody_index__isnull=False),
+                name="custody_wallet_and_index_together",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.case_number} ({self.get_status_display()})"
+
+
+class AssetKind(models.TextChoices):
+    BTC = "BTC", "Bitcoin"
+    ETH = "ETH", "Ether"
+    USDT = "USDT", "Tether"
+    OTHER = "OTHER", _("Other (recorded, not tracked on chain)")
+
+
+class VerificationStatus(models.TextChoices):
+    PENDING = "PENDING", _("Waiting for the chain")
+    VERIFIED = "VERIFIED", _("Verified on chain")
+    DISCREPANCY = "DISCREPANCY", _("Discrepancy")
+    UNTRACKED = "UNTRACKED", _("Not tracked on chain")
+
+
+class SeizedAsset(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(SeizureCase, on_delete=models.PROTECT, related_name="assets")
+    asset = models.CharField(max_length=16, choices=AssetKind.choices)
+    network = models.CharField(max_length=32, help_text="BTC: mainnet/testnet/signet/regtest")
+    asset_label = models.CharField(max_length=64, blank=True, help_text="For OTHER assets")
+    declared_amount = models.BigIntegerField(help_text="Integer, in the smallest unit")
+    custody_address = models.CharField(max_length=90, blank=True)
+    verification_status = models.CharField(max_length=16, choices=VerificationStatus.choices,
+                                           default=VerificationStatus.PENDING)
+    observed_amount = models.BigIntegerField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(declared_amount__gt=0),
+                                   name="declared_amount_positive"),
+            models.CheckConstraint(condition=Q(declared_amount__lte=21_000_000 * 100_000_000)
+                                   | ~Q(asset="BTC"), name="btc_amount_within_supply"),
+        ]
+        indexes = [
+            models.Index(fields=["next_check_at"], condition=Q(next_check_at__isnull=False),
+                         name="asset_due_for_check"),
+        ]
+
+    @property
+    def is_chain_tracked(self):
+        return self.asset == AssetKind.BTC and bool(self.custody_address)
+
+    def __str__(self):
+        return f"{self.declared_amount} {self.asset} ({self.network})"
+
+
+class SweepTransaction(models.Model):
+    """A transaction the clerk says moved the seized coins into the case's custody address."""
+
+    asset = models.ForeignKey(SeizedAsset, on_delete=models.PROTECT, related_name="sweeps")
+    txid = models.CharField(max_length=64)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "txid"], name="sweep_txid_once_per_asset"),
+        ]
+
+    def __str__(self):
+        return self.txid
+
+
+def evidence_upload_to(instance, filename):
+    return f"evidence/{instance.case.public_id}/{uuid.uuid4().hex}"
+
+
+class Evidence(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(SeizureCase, on_delete=models.PROTECT, related_name="evidence")
+    file = models.FileField(upload_to=evidence_upload_to, max_length=255)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    description = models.TextField(blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "evidence"
+        constraints = [
+            models.UniqueConstraint(fields=["case", "sha256"], name="evidence_once_per_case"),
+        ]
+
+
+class CustodyEntry(models.Model):
+    """Chain of custody of a physical item: who held the device/seed/paper wallet, when."""
+
+    class ItemKind(models.TextChoices):
+        DEVICE = "DEVICE", _("Hardware wallet or device")
+        SEED = "SEED", _("Seed phrase record (sealed)")
+        PAPER_WALLET = "PAPER_WALLET", _("Paper wallet")
+        MEDIA = "MEDIA", _("Storage media")
+        OTHER = "OTHER", _("Other")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(SeizureCase, on_delete=models.PROTECT,
+                             related_name="custody_entries")
+    item_kind = models.CharField(max_length=16, choices=ItemKind.choices)
+    item_description = models.CharField(max_length=500)
+    holder = models.CharField(max_length=200)
+    held_from = models.DateTimeField()
+    held_until = models.DateTimeField(null=True, blank=True)
+    seal_number = models.CharField(max_length=64, blank=True)
+    witnesses = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["held_from", "id"]
+        verbose_name_plural = "custody entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(held_until__isnull=True) | Q(held_until__gt=F("held_from")),
+                name="custody_entry_period_forward",
+            ),
+        ]
+
+
+class ConfiscationOrder(models.Model):
+    class Finality(models.TextChoices):
+        FINAL = "FINAL", _("Final")
+        UNDER_APPEAL = "UNDER_APPEAL", _("Under appeal")
+
+    case = models.OneToOneField(SeizureCase, on_delete=models.PROTECT,
+                                related_name="confiscation_order")
+    court = models.CharField(max_length=200)
+    order_number = models.CharField(max_length=64)
+    order_date = models.DateField()
+    document_sha256 = models.CharField(max_length=64)
+    finality = models.CharField(max_length=16, choices=Finality.choices)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(document_sha256__regex=r"^[0-9a-f]{64}$"),
+                                   name="order_document_sha256_hex"),
+        ]
+
+
+class CaseAlert(models.Model):
+    """Something on a case a person must look at: a discrepancy, an unapproved spend…
+    Open alerts are unique per (case, dedup_key), so a watcher that runs twice raises one."""
+
+    class Kind(models.TextChoices):
+        INTAKE_DISCREPANCY = "INTAKE_DISCREPANCY", _("Intake discrepancy")
+        UNAPPROVED_SPEND = "UNAPPROVED_SPEND", _("Unapproved spend from custody")
+        REORG = "REORG", _("Reorganisation")
+        CONFLICT = "CONFLICT", _("Conflicting transaction")
+        RECONCILIATION = "RECONCILIATION", _("Reconciliation mismatch")
+        OTHER = "OTHER", _("Other")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(SeizureCase, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="alerts")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    dedup_key = models.CharField(max_length=200)
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "dedup_key"],
+                                    condition=Q(resolved_at__isnull=True),
+                                    name="one_open_alert_per_key"),
+        ]

@@ -1,0 +1,101 @@
+"""Reads, and who may see what. An object a user may not see does not exist for them (404)."""
+
+from django.db.models import Count, Q
+
+from core.errors import NotFound
+from core.roles import Role
+
+from .models import CaseAlert, CaseStatus, SeizedAsset, SeizureCase
+
+LEGAL_VISIBLE = ~Q(status=CaseStatus.DRAFT)
+BANK_VISIBLE = Q(status__in=[
+    CaseStatus.CONFISCATION_APPROVED, CaseStatus.ON_APPEAL, CaseStatus.IN_TRANSFER,
+    CaseStatus.IN_RESERVE, CaseStatus.CLOSED,
+])
+
+
+def roles_of(user):
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_qazyna_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._qazyna_roles = cached
+    return cached
+
+
+def case_visibility(user):
+    """A Q of the cases this user may see; None when they may see none."""
+    roles = roles_of(user)
+    if user.is_superuser or roles & {Role.AUDITOR, Role.ADMIN}:
+        return Q()
+    conditions = []
+    if Role.CLERK in roles and user.agency_id:
+        conditions.append(Q(agency_id=user.agency_id))
+    if Role.LEGAL_OFFICER in roles:
+        conditions.append(LEGAL_VISIBLE)
+    if Role.BANK_OFFICER in roles:
+        conditions.append(BANK_VISIBLE)
+    if not conditions:
+        return None
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined |= condition
+    return combined
+
+
+def case_queryset_for_user(*, user):
+    visible = case_visibility(user)
+    if visible is None:
+        return SeizureCase.objects.none()
+    return SeizureCase.objects.filter(visible)
+
+
+def case_list_for_user(*, user, filters=None):
+    filters = filters or {}
+    qs = (case_queryset_for_user(user=user)
+          .select_related("agency", "filed_by", "reviewer", "confiscation_order")
+          .annotate(asset_count=Count("assets", distinct=True),
+                    open_alert_count=Count("alerts", filter=Q(alerts__resolved_at__isnull=True),
+                                           distinct=True)))
+    if filters.get("status"):
+        qs = qs.filter(status__in=filters["status"].split(","))
+    if filters.get("agency"):
+        qs = qs.filter(agency__code=filters["agency"])
+    if filters.get("q"):
+        term = filters["q"]
+        qs = qs.filter(Q(case_number__icontains=term) | Q(owner_name__icontains=term)
+                       | Q(warrant_number__icontains=term) | Q(custody_address=term))
+    return qs
+
+
+def case_get_for_user(*, user, public_id):
+    try:
+        return case_queryset_for_user(user=user).select_related("agency", "filed_by").get(
+            public_id=public_id)
+    except (SeizureCase.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such case.") from None
+
+
+def asset_get_for_user(*, user, case, public_id):
+    try:
+        return SeizedAsset.objects.get(case=case, public_id=public_id)
+    except (SeizedAsset.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such asset on this case.") from None
+
+
+def alert_list_for_user(*, user, open_only=False):
+    visible = case_visibility(user)
+    if visible is None:
+        return CaseAlert.objects.none()
+    roles = roles_of(user)
+    qs = CaseAlert.objects.select_related("case")
+    if user.is_superuser or roles & {Role.AUDITOR, Role.ADMIN, Role.BANK_OFFICER}:
+        pass  # case-less alerts (reconciliation) are for the bank and oversight
+    else:
+        qs = qs.filter(case__isnull=False)
+    cases = case_queryset_for_user(user=user)
+    qs = qs.filter(Q(case__isnull=True) | Q(case__in=cases))
+    if open_only:
+        qs = qs.filter(resolved_at__isnull=True)
+    return qs
