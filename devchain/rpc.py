@@ -665,7 +665,7 @@ def getdescriptorinfo(node, descriptor):
     return {
         "descriptor": add_checksum(canonical),
         "checksum": checksum(body),
-        "isrange": bool(desc is not None and desc.is_range),
+        "isrange": bool(desc is not None and desc.is_wildcard),
         "issolvable": desc is not None,
         "hasprivatekeys": bool(desc is not None and any(
             getattr(k, "is_private", False) for k in desc.keys)),
@@ -676,7 +676,7 @@ def _derive_scripts(desc_text, range_spec):
     body, desc, script = _parse_descriptor(desc_text)
     if desc is None:
         return [(body, script)]
-    if not desc.is_range:
+    if not desc.is_wildcard:
         return [(body, desc.script_pubkey().data)]
     if range_spec is None:
         raise RPCError(-8, "Range should be specified for a ranged descriptor")

@@ -76,7 +76,7 @@ class Wallet:
     def import_descriptor(self, desc_text: str, range_end: int = 0, label=None):
         desc = Descriptor.from_string(desc_text.split("#")[0])
         full = add_checksum(desc_text.split("#")[0])
-        if desc.is_range:
+        if desc.is_wildcard:
             for i in range(range_end + 1):
                 script = desc.derive(i).script_pubkey().data
                 self.scripts.setdefault(script, {"parent": full, "change": False, "key": None})
