@@ -38,6 +38,8 @@ class Wallet:
         self.txs: dict[str, dict] = {}  # txid -> {"tx", "time"}
         self.next_index = {"receive": 0, "change": 0}
         self.labels: dict[bytes, str] = {}
+        # Core puts change at a random position; tests may pin it (None = random)
+        self.forced_change_position = None
         if self.private_keys_enabled and not blank:
             seed = os.urandom(32)
             self.root = bip32.HDKey.from_seed(seed, version=REGTEST["xprv"])
@@ -260,7 +262,9 @@ class Wallet:
         outputs = [TransactionOutput(amount - (fee if subtract_fee else 0), Script(script))]
         change = total - amount - (0 if subtract_fee else fee)
         if change > 0:
-            position = int.from_bytes(os.urandom(1), "big") % 2
+            position = self.forced_change_position
+            if position is None:
+                position = int.from_bytes(os.urandom(1), "big") % 2
             outputs.insert(position, TransactionOutput(change, Script(change_script)))
         tx = Transaction(
             version=2,
