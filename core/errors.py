@@ -24,6 +24,25 @@ class ErrorCode(StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     CONFLICT = "conflict"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    # custody: transfers, the signing ceremony, reserve wallets (400/403/409 by the raiser)
+    INVALID_PSBT = "invalid_psbt"
+    PSBT_MISMATCH = "psbt_mismatch"
+    SIGNATURE_FOREIGN_KEY = "signature_foreign_key"
+    SIGNATURE_INVALID = "signature_invalid"
+    NO_NEW_SIGNATURES = "no_new_signatures"
+    NOTHING_TO_TRANSFER = "nothing_to_transfer"
+    DESTINATION_NOT_RESERVE = "destination_not_reserve"
+    OWN_TRANSFER = "own_transfer"
+    OWN_ENTRY = "own_entry"
+    ALREADY_APPROVED = "already_approved"
+    PAYLOAD_CHANGED = "payload_changed"
+    COINS_LOCKED = "coins_locked"
+    CASE_NOT_TRANSFERABLE = "case_not_transferable"
+    WALLET_NOT_ACTIVE = "wallet_not_active"
+    NO_ACTIVE_POLICY = "no_active_policy"
+    NOT_SETTLED = "not_settled"
+    CHAIN_UNAVAILABLE = "chain_unavailable"
+    SETTLEMENT_PAUSED = "settlement_paused"
 
 
 class DomainError(Exception):

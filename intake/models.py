@@ -95,6 +95,8 @@ class SeizedAsset(models.Model):
     network = models.CharField(max_length=32, help_text="BTC: mainnet/testnet/signet/regtest")
     asset_label = models.CharField(max_length=64, blank=True, help_text="For OTHER assets")
     declared_amount = models.BigIntegerField(help_text="Integer, in the smallest unit")
+    source_address = models.CharField(max_length=90, blank=True,
+                                      help_text="Where the coins were seized from, if known")
     custody_address = models.CharField(max_length=90, blank=True)
     verification_status = models.CharField(max_length=16, choices=VerificationStatus.choices,
                                            default=VerificationStatus.PENDING)

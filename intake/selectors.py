@@ -57,7 +57,8 @@ def case_list_for_user(*, user, filters=None):
           .select_related("agency", "filed_by", "reviewer", "confiscation_order")
           .annotate(asset_count=Count("assets", distinct=True),
                     open_alert_count=Count("alerts", filter=Q(alerts__resolved_at__isnull=True),
-                                           distinct=True)))
+                                           distinct=True))
+          .order_by("-created_at", "-id"))
     if filters.get("status"):
         qs = qs.filter(status__in=filters["status"].split(","))
     if filters.get("agency"):

@@ -11,11 +11,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.audit import record_event
-from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
+from core.errors import (
+    Conflict,
+    ErrorCode,
+    PermissionRefused,
+    TransitionNotAllowed,
+    ValidationFailed,
+)
 from core.roles import Role
 from custody.bitcoin import (
     MultisigDescriptor,
     refuse_private_keys,
+    validate_address,
     validate_sats,
     validate_txid,
 )
@@ -65,6 +72,12 @@ def _require_reviewer(actor, case):
 
 def _snapshot(case):
     return {"status": case.status, "reviewer": case.reviewer_id}
+
+
+def _require_state(case, states, target):
+    """For commands narrower than the table (reject is a review verdict, not an appeal's)."""
+    if case.status not in states:
+        raise TransitionNotAllowed(entity="case", current=case.status, target=target)
 
 
 def _locked(case):
@@ -176,6 +189,7 @@ def case_reject(*, case, actor, reason):
     _require_reason(reason)
     case = _locked(case)
     _require_own_review(actor, case)
+    _require_state(case, {CaseStatus.UNDER_REVIEW}, CaseStatus.REJECTED)
     return _move(case, target=CaseStatus.REJECTED, actor=actor, action="case.rejected",
                  reason=reason)
 
@@ -188,6 +202,8 @@ def case_approve_confiscation(*, case, actor, court, order_number, order_date,
     refuse_private_keys({"court": court, "order_number": order_number, "reason": reason})
     case = _locked(case)
     _require_own_review(actor, case)
+    # An order is recorded once, at review.
+    _require_state(case, {CaseStatus.UNDER_REVIEW}, CaseStatus.CONFISCATION_APPROVED)
     target = (CaseStatus.CONFISCATION_APPROVED if finality == ConfiscationOrder.Finality.FINAL
               else CaseStatus.ON_APPEAL)
     CASE_TRANSITIONS.check(case.status, target)
@@ -207,7 +223,8 @@ def case_record_appeal(*, case, actor, reason):
     _require_reason(reason)
     case = _locked(case)
     _require_reviewer(actor, case)
-    CASE_TRANSITIONS.check(case.status, CaseStatus.ON_APPEAL)
+    # An appeal is against a recorded order (the review itself records one under appeal).
+    _require_state(case, {CaseStatus.CONFISCATION_APPROVED}, CaseStatus.ON_APPEAL)
     ConfiscationOrder.objects.filter(case=case).update(
         finality=ConfiscationOrder.Finality.UNDER_APPEAL)
     return _move(case, target=CaseStatus.ON_APPEAL, actor=actor, action="case.appealed",
@@ -225,6 +242,8 @@ def case_resolve_appeal(*, case, actor, outcome, reason):
     _require_reason(reason)
     case = _locked(case)
     _require_reviewer(actor, case)
+    _require_state(case, {CaseStatus.ON_APPEAL}, CaseStatus.CONFISCATION_APPROVED
+                   if outcome == AppealOutcome.UPHELD else CaseStatus.REJECTED)
     if outcome == AppealOutcome.UPHELD:
         CASE_TRANSITIONS.check(case.status, CaseStatus.CONFISCATION_APPROVED)
         if not ConfiscationOrder.objects.filter(case=case).exists():
@@ -289,8 +308,12 @@ def _allocate_custody_address(case, network):
 
 
 @transaction.atomic
-def asset_add(*, case, actor, asset, network, declared_amount, asset_label=""):
-    refuse_private_keys({"network": network, "asset_label": asset_label})
+def asset_add(*, case, actor, asset, network, declared_amount, asset_label="",
+              source_address=""):
+    refuse_private_keys({"network": network, "asset_label": asset_label,
+                         "source_address": source_address})
+    if source_address and asset == AssetKind.BTC:
+        validate_address(source_address, network)
     case = _locked(case)
     _require_agency_clerk(actor, case)
     if case.status not in EDITABLE_STATES:
@@ -311,7 +334,7 @@ def asset_add(*, case, actor, asset, network, declared_amount, asset_label=""):
     seized = SeizedAsset.objects.create(
         case=case, asset=asset, network=network, asset_label=asset_label,
         declared_amount=declared_amount, custody_address=custody_address,
-        verification_status=(VerificationStatus.PENDING if tracked
+        source_address=source_address, verification_status=(VerificationStatus.PENDING if tracked
                              else VerificationStatus.UNTRACKED),
     )
     record_event(actor=actor, action="asset.added", obj=seized,
@@ -456,3 +479,34 @@ def alert_raise(*, case, kind, dedup_key, message, details=None, actor=None):
                      after={"kind": kind, "case": str(case.public_id) if case else None,
                             "message": message, "details": details or {}})
     return alert, True
+
+
+# --- what the chain watchers found --------------------------------------------------------
+def asset_record_observation(*, asset_id, verified, observed_amount, details, actor=None):
+    """The intake watcher's verdict on a seized asset, from what the node reported.
+
+    verified=True: the custody address received the declared amount in the recorded sweeps
+    with enough confirmations. verified=False: a discrepancy (less, more, other txs, a sweep
+    that vanished), raised as an alert on the case with what was seen. Safe to run twice:
+    the same verdict on the same observation changes nothing and writes no event."""
+    with transaction.atomic():
+        asset = SeizedAsset.objects.select_for_update().select_related("case").get(pk=asset_id)
+        target = VerificationStatus.VERIFIED if verified else VerificationStatus.DISCREPANCY
+        if asset.verification_status == target and asset.observed_amount == observed_amount:
+            return asset
+        before = {"verification_status": asset.verification_status,
+                  "observed_amount": asset.observed_amount}
+        asset.verification_status = target
+        asset.observed_amount = observed_amount
+        asset.verified_at = timezone.now() if verified else None
+        asset.save(update_fields=["verification_status", "observed_amount", "verified_at"])
+        record_event(actor=actor, action="asset.verified" if verified else "asset.discrepancy",
+                     obj=asset, before=before,
+                     after={"verification_status": target, "observed_amount": observed_amount,
+                            "details": details})
+        if not verified:
+            alert_raise(case=asset.case, kind=CaseAlert.Kind.INTAKE_DISCREPANCY,
+                        dedup_key=f"intake:{asset.public_id}:{observed_amount}",
+                        message=f"Declared {asset.declared_amount}, observed {observed_amount} "
+                                f"at {asset.custody_address}.", details=details, actor=actor)
+        return asset

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "core",
+    "chain",
     "custody",
     "intake",
 ]
@@ -104,6 +105,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("QAZYNA_MEDIA_ROOT", default=str(DATA_DIR / "media")))
 STORAGES = {
@@ -179,6 +181,14 @@ MAX_FEE_RATE_SAT_VB = env.int("MAX_FEE_RATE_SAT_VB", default=500)
 CHAIN_STALE_TIP_SECONDS = env.int("CHAIN_STALE_TIP_SECONDS", default=3 * 3600)
 CHAIN_MAX_REORG_DEPTH = env.int("CHAIN_MAX_REORG_DEPTH", default=3)
 DEVCHAIN_ALLOWED = env.bool("DEVCHAIN_ALLOWED", default=True)
+# Who the chain watchers tell when a watched transaction changes state, per purpose.
+CHAIN_TX_HANDLERS = {
+    "sweep": "intake.chain_handlers.sweep_changed",
+    "transfer": "custody.chain_handlers.transfer_changed",
+    "deposit": "custody.chain_handlers.deposit_changed",
+}
+# Answers "is this spend from a custody address an approved transfer?" for custody alarms.
+CHAIN_APPROVED_SPEND_CHECK = "custody.chain_handlers.is_approved_spend"
 
 # --- Evidence -----------------------------------------------------------------
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=25 * 1024 * 1024)

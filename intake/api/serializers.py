@@ -95,6 +95,7 @@ class AssetInputSerializer(serializers.Serializer):
     asset = serializers.ChoiceField(choices=AssetKind.choices)
     network = serializers.CharField(max_length=32)
     asset_label = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    source_address = serializers.CharField(max_length=200, required=False, allow_blank=True)
     declared_amount = StrictIntegerField(required=False, help_text="Smallest unit (satoshi)")
     declared_amount_btc = serializers.CharField(required=False, max_length=32,
                                                 help_text="BTC as a decimal string, ≤ 8 places")
@@ -138,7 +139,8 @@ class AssetOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SeizedAsset
-        fields = ["id", "asset", "network", "asset_label", "declared_amount", "custody_address",
+        fields = ["id", "asset", "network", "asset_label", "declared_amount", "source_address",
+                  "custody_address",
                   "verification_status", "observed_amount", "verified_at", "sweeps",
                   "created_at"]
 
