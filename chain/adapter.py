@@ -1,0 +1,473 @@
+"""The one module that talks to the Bitcoin node, through bitcoinlib's bitcoind client.
+
+Everything else in Qazyna gets small frozen values from here and a few domain errors
+(chain.errors); nothing outside this module imports bitcoinlib.
+
+Why the client is built the way it is (bitcoinlib 0.7.10's traps, each pinned by a test in
+tests/chain/test_adapter_traps.py):
+
+- We build bitcoinlib's ``BitcoindClient`` (the client behind ``Service(providers=['bitcoind'])``)
+  ourselves, with the operator's node URL from settings. ``Service`` would read provider URLs
+  from ~/.bitcoinlib/providers.json, may fall back to public providers (never the source of
+  truth here), and keeps a cache.
+- No cache. ``Service``'s cache (SQLite in ~/.bitcoinlib unless told otherwise) outlives a chain
+  reset or a reorg and would answer for transactions that no longer exist. We never construct
+  ``Service``/``Cache``; every answer comes from the node.
+- No cached block count. ``Service.blockcount()`` is cached for BLOCK_COUNT_CACHE_TIME seconds
+  and ``BitcoindClient._parse_transaction`` caches ``latest_block``: confirmations computed from
+  it lag. ``tip()`` asks the node every time and confirmations are derived here from the block
+  hash and height the node reports, checked against the active chain.
+- Addresses: bitcoinlib's ``regtest`` network carries mainnet legacy prefixes (0x00/0x05/0x80)
+  where Bitcoin Core regtest uses 0x6f/0xc4/0xef. Addresses are derived from scriptPubKey with
+  embit on Qazyna's own network table (custody.bitcoin.embit_network), never by bitcoinlib.
+- txids are computed from the raw bytes (``txid_of``): bitcoinlib's ``Transaction.sign()`` does
+  not refresh ``Transaction.txid``, so a txid read from a bitcoinlib object after signing a
+  legacy input is the unsigned one.
+- A transaction that lost a double spend in a reorg is still found by ``getrawtransaction``
+  (the txindex points at the stale block): it carries the stale ``blockhash`` with
+  ``confirmations: 0``. A block hash from the node is only believed after checking that the
+  active chain has that hash at that height.
+- ``estimatesmartfee`` on a young chain returns only ``errors``; bitcoinlib then calls
+  ``estimatefee``, which Core removed (HTTP 404). We call ``estimatesmartfee`` ourselves and
+  fall back to settings.FALLBACK_FEE_RATE_SAT_VB, capped by MAX_FEE_RATE_SAT_VB.
+- bitcoinlib sends no ``jsonrpc`` field, so Core answers in legacy style: RPC errors with HTTP
+  500 (JSON body), unknown methods with 404, a wrong password with 401 and an empty non-JSON
+  body (bitcoinlib reports that as code -342). Those are mapped to chain.errors.
+- Looking up a confirmed transaction by txid needs ``-txindex=1`` on the node (or the block
+  hash passed in): production nodes must run with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
+
+from bitcoinlib.services.authproxy import AuthServiceProxy, JSONRPCException
+from bitcoinlib.services.bitcoind import BitcoindClient
+from django.conf import settings
+from embit.script import Script
+from embit.transaction import Transaction as EmbitTransaction
+
+from custody.bitcoin import embit_network
+
+from .errors import (
+    ChainError,
+    DevchainRefused,
+    NodeUnavailable,
+    TransactionRejected,
+    UnknownTransaction,
+)
+
+log = logging.getLogger(__name__)
+
+SATS = Decimal(100_000_000)
+# bitcoinlib's own network names; only used to build its client, never to encode addresses.
+_BITCOINLIB_NETWORK = {"mainnet": "bitcoin", "testnet": "testnet", "signet": "signet",
+                       "regtest": "regtest"}
+_UNKNOWN_TX_CODES = {-5}
+_REJECT_CODES = {-25, -26, -27}  # verify error, rejected, already in chain
+_WARMUP_CODE = -28
+_NON_JSON_CODE = -342  # bitcoinlib: non-JSON HTTP reply (401 with an empty body, a proxy page)
+DEVCHAIN_MARKERS = ("devchain",)
+
+
+# --- values ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Tip:
+    height: int
+    block_hash: str
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outpoint:
+    txid: str
+    vout: int
+
+    def __str__(self):
+        return f"{self.txid}:{self.vout}"
+
+
+@dataclass(frozen=True, slots=True)
+class TxOutput:
+    n: int
+    address: str | None
+    script_pubkey: str
+    value_sats: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChainTx:
+    """A transaction as seen in a block or the mempool (no confirmation data)."""
+
+    txid: str
+    inputs: tuple[Outpoint, ...]
+    outputs: tuple[TxOutput, ...]
+    replaceable: bool = False
+
+    @property
+    def is_coinbase(self):
+        return not self.inputs
+
+
+@dataclass(frozen=True, slots=True)
+class TxStatus:
+    txid: str
+    in_mempool: bool
+    block_hash: str | None  # only when that block is on the active chain
+    block_height: int | None
+    confirmations: int
+    raw_hex: str | None
+    inputs: tuple[Outpoint, ...]
+    outputs: tuple[TxOutput, ...]
+    stale_block_hash: str | None = None  # the node named a block that is no longer active
+
+
+@dataclass(frozen=True, slots=True)
+class Utxo:
+    txid: str
+    vout: int
+    value_sats: int
+    script_pubkey: str
+    address: str | None
+    height: int | None
+    confirmations: int
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastResult:
+    txid: str
+    accepted: bool
+    already_known: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    block_hash: str
+    height: int
+    prev_hash: str | None
+    time: int
+    txs: tuple[ChainTx, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEndpoint:
+    url: str = field(repr=False)  # carries the RPC password
+    network: str
+    timeout: int
+
+    @property
+    def safe_url(self):
+        """The URL without credentials, for logs and errors."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+# --- pure helpers -------------------------------------------------------------------------
+def to_sats(value) -> int:
+    amount = Decimal(str(value)) * SATS
+    if amount != amount.to_integral_value():
+        raise ChainError(f"amount {value} is not a whole number of satoshis")
+    return int(amount)
+
+
+def address_from_script(script_pubkey_hex, network):
+    """The address Bitcoin Core shows for this scriptPubKey on network, or None."""
+    try:
+        return Script(bytes.fromhex(script_pubkey_hex)).address(embit_network(network))
+    except Exception:  # noqa: BLE001 - OP_RETURN, bare multisig, non-standard
+        return None
+
+
+def txid_of(raw_hex) -> str:
+    """The txid of a serialized transaction: double SHA-256 of its non-witness form."""
+    tx = EmbitTransaction.parse(bytes.fromhex(raw_hex))
+    return tx.txid().hex()
+
+
+def is_devchain(networkinfo, chaininfo) -> bool:
+    texts = [str(networkinfo.get("subversion", ""))]
+    for info in (networkinfo, chaininfo):
+        warnings = info.get("warnings") or []
+        texts.extend(warnings if isinstance(warnings, list) else [str(warnings)])
+    return any(marker in text.lower() for text in texts for marker in DEVCHAIN_MARKERS)
+
+
+# --- the adapter ----------------------------------------------------------------------------
+class ChainAdapter:
+    """Thread-safe enough for a Celery worker: one HTTP connection per call."""
+
+    def __init__(self, *, url, network, timeout=10, devchain_allowed=True):
+        if network not in _BITCOINLIB_NETWORK:
+            raise ChainError(f"Unknown network {network!r}")
+        self.endpoint = NodeEndpoint(url=url, network=network, timeout=timeout)
+        self.network = network
+        self.devchain_allowed = devchain_allowed
+        self.calls = 0  # node calls made, for the benchmark and tests
+        self._checked = devchain_allowed  # the devchain check runs once, on the first call
+        self._lock = threading.Lock()
+        # bitcoinlib's bitcoind client, only for the calls it gets right; its proxy class
+        # (AuthServiceProxy) carries every request.
+        self._client = BitcoindClient(_BITCOINLIB_NETWORK[network], url, 100_000_000)
+
+    def __repr__(self):
+        return f"<ChainAdapter {self.network} {self.endpoint.safe_url}>"
+
+    # --- transport ---------------------------------------------------------------------
+    def _proxy(self):
+        # A fresh proxy per call: AuthServiceProxy leaves its connection unusable after a
+        # non-JSON reply or a timeout, so reusing it would turn one failure into many.
+        return AuthServiceProxy(self.endpoint.url, timeout=self.endpoint.timeout)
+
+    def call(self, method, *params):
+        if not self._checked:
+            self._check_not_devchain()
+        return self._raw_call(method, *params)
+
+    def _raw_call(self, method, *params):
+        with self._lock:
+            self.calls += 1
+        try:
+            return getattr(self._proxy(), method)(*params)
+        except JSONRPCException as exc:
+            code, message = exc.code, exc.message or ""
+            if code == _NON_JSON_CODE:
+                raise NodeUnavailable(f"{self.endpoint.safe_url}: {message} (wrong RPC "
+                                      "credentials, or not a Bitcoin node)") from None
+            if code == _WARMUP_CODE:
+                raise NodeUnavailable(f"node warming up: {message}") from None
+            raise _RpcError(code, message) from None
+        except (TimeoutError, OSError, http.client.HTTPException) as exc:
+            raise NodeUnavailable(f"{self.endpoint.safe_url}: {type(exc).__name__}: "
+                                  f"{exc}") from None
+
+    def _check_not_devchain(self):
+        networkinfo = self._raw_call("getnetworkinfo")
+        chaininfo = self._raw_call("getblockchaininfo")
+        if is_devchain(networkinfo, chaininfo):
+            raise DevchainRefused(f"{self.endpoint.safe_url} is the development chain, and "
+                                  "DEVCHAIN_ALLOWED is off.")
+        self._checked = True
+
+    # --- chain ----------------------------------------------------------------------------
+    def tip(self) -> Tip:
+        """Asked of the node every time (bitcoinlib caches its block count)."""
+        info = self.call("getblockchaininfo")
+        if info.get("headers", info["blocks"]) - info["blocks"] > 2:
+            raise NodeUnavailable(f"node still syncing ({info['blocks']}/{info['headers']})")
+        return Tip(height=int(info["blocks"]), block_hash=info["bestblockhash"],
+                   time=int(info["time"]))
+
+    def block_hash_at(self, height) -> str | None:
+        try:
+            return self.call("getblockhash", height)
+        except _RpcError as exc:
+            if exc.code == -8:  # height out of range: the chain is shorter now
+                return None
+            raise exc.domain() from None
+
+    def get_block(self, block_hash) -> Block:
+        try:
+            raw = self.call("getblock", block_hash, 2)
+        except _RpcError as exc:
+            raise exc.domain() from None
+        txs = tuple(self._chain_tx(tx) for tx in raw["tx"])
+        return Block(block_hash=raw["hash"], height=int(raw["height"]),
+                     prev_hash=raw.get("previousblockhash"), time=int(raw["time"]), txs=txs)
+
+    def block_is_active(self, block_hash, height) -> bool:
+        return height is not None and self.block_hash_at(height) == block_hash
+
+    def mempool_txids(self) -> set[str]:
+        try:
+            return set(self.call("getrawmempool"))
+        except _RpcError as exc:
+            raise exc.domain() from None
+
+    def mempool_tx(self, txid) -> ChainTx | None:
+        """A mempool transaction, or None if it left the mempool meanwhile."""
+        try:
+            raw = self.call("getrawtransaction", txid, 1)
+        except _RpcError as exc:
+            if exc.code in _UNKNOWN_TX_CODES:
+                return None
+            raise exc.domain() from None
+        return self._chain_tx(raw)
+
+    def get_transaction(self, txid, block_hash=None) -> TxStatus:
+        """Where the transaction is now. Needs -txindex=1 on the node unless block_hash is
+        given. A block hash the node reports is checked against the active chain."""
+        params = (txid, 1) if block_hash is None else (txid, 1, block_hash)
+        try:
+            raw = self.call("getrawtransaction", *params)
+        except _RpcError as exc:
+            if exc.code in _UNKNOWN_TX_CODES:
+                raise UnknownTransaction(txid, exc.message) from None
+            raise exc.domain() from None
+        tx = self._chain_tx(raw)
+        reported = raw.get("blockhash")
+        tip = self.tip()
+        active_hash = active_height = None
+        stale = None
+        if reported:
+            header = self._header(reported)
+            height = int(header["height"]) if header else None
+            # Believe the node's blockhash only if the active chain has it at that height;
+            # never its "confirmations" alone (0 with a stale hash after a reorg).
+            if height is not None and self.block_is_active(reported, height):
+                active_hash, active_height = reported, height
+            else:
+                stale = reported
+        in_mempool = False
+        if active_hash is None:
+            in_mempool = txid in self.mempool_txids()
+        confirmations = tip.height - active_height + 1 if active_height is not None else 0
+        return TxStatus(txid=tx.txid, in_mempool=in_mempool, block_hash=active_hash,
+                        block_height=active_height, confirmations=max(confirmations, 0),
+                        raw_hex=raw.get("hex"), inputs=tx.inputs, outputs=tx.outputs,
+                        stale_block_hash=stale)
+
+    def _header(self, block_hash):
+        try:
+            return self.call("getblockheader", block_hash, True)
+        except _RpcError as exc:
+            if exc.code == -5:
+                return None
+            raise exc.domain() from None
+
+    def get_raw_transaction_hex(self, txid) -> str:
+        try:
+            return self.call("getrawtransaction", txid, 0)
+        except _RpcError as exc:
+            if exc.code in _UNKNOWN_TX_CODES:
+                raise UnknownTransaction(txid, exc.message) from None
+            raise exc.domain() from None
+
+    def outpoint_spent(self, outpoint: Outpoint, include_mempool=True) -> bool:
+        """True when the output no longer exists in the UTXO set (spent, or never was)."""
+        try:
+            return self.call("gettxout", outpoint.txid, outpoint.vout, include_mempool) is None
+        except _RpcError as exc:
+            raise exc.domain() from None
+
+    def scan_utxos(self, descriptors_or_addresses) -> list[Utxo]:
+        """scantxoutset over addr(...) or descriptors: needs no node wallet (bitcoinlib's
+        getutxos only sees addresses imported into the wallet it points at)."""
+        objects = [d if "(" in d else f"addr({d})" for d in descriptors_or_addresses]
+        if not objects:
+            return []
+        try:
+            result = self.call("scantxoutset", "start", objects)
+        except _RpcError as exc:
+            raise exc.domain() from None
+        tip_height = int(result["height"])
+        utxos = []
+        for item in result["unspents"]:
+            height = int(item["height"]) if item.get("height") else None
+            utxos.append(Utxo(
+                txid=item["txid"], vout=int(item["vout"]), value_sats=to_sats(item["amount"]),
+                script_pubkey=item["scriptPubKey"],
+                address=address_from_script(item["scriptPubKey"], self.network),
+                height=height,
+                confirmations=tip_height - height + 1 if height else 0,
+            ))
+        return sorted(utxos, key=lambda u: (u.txid, u.vout))
+
+    # --- sending ------------------------------------------------------------------------
+    def broadcast(self, raw_hex) -> BroadcastResult:
+        expected = txid_of(raw_hex)
+        try:
+            txid = self.call("sendrawtransaction", raw_hex)
+        except _RpcError as exc:
+            if exc.code == -27 or "already" in exc.message.lower() and "known" in \
+                    exc.message.lower():
+                return BroadcastResult(txid=expected, accepted=True, already_known=True)
+            if exc.code in _REJECT_CODES or exc.code in (-22, -8):
+                raise TransactionRejected(exc.code, exc.message) from None
+            raise exc.domain() from None
+        if txid != expected:
+            raise ChainError(f"node returned txid {txid} for a transaction whose txid is "
+                             f"{expected}")
+        return BroadcastResult(txid=txid, accepted=True, already_known=False)
+
+    def test_accept(self, raw_hex) -> tuple[bool, str | None]:
+        try:
+            result = self.call("testmempoolaccept", [raw_hex])[0]
+        except _RpcError as exc:
+            if exc.code in (-22, -8):
+                return False, exc.message
+            raise exc.domain() from None
+        if result.get("allowed"):
+            return True, None
+        return False, result.get("reject-details") or result.get("reject-reason")
+
+    def estimate_fee_rate_sat_vb(self, target_blocks=6) -> int:
+        """The node's estimate in sat/vB, or the fallback when it has none; never above the
+        ceiling. (bitcoinlib's estimatefee() falls back to the removed estimatefee RPC.)"""
+        ceiling = settings.MAX_FEE_RATE_SAT_VB
+        try:
+            result = self.call("estimatesmartfee", target_blocks)
+        except _RpcError as exc:
+            raise exc.domain() from None
+        rate = result.get("feerate")
+        if rate is None:
+            return min(settings.FALLBACK_FEE_RATE_SAT_VB, ceiling)
+        # BTC/kvB → sat/vB, rounded up so the estimate is not undercut.
+        sat_vb = -(-to_sats(rate) // 1000)
+        return max(1, min(sat_vb, ceiling))
+
+    # --- parsing ------------------------------------------------------------------------
+    def _chain_tx(self, raw) -> ChainTx:
+        inputs = tuple(Outpoint(vin["txid"], int(vin["vout"])) for vin in raw["vin"]
+                       if "coinbase" not in vin)
+        outputs = tuple(
+            TxOutput(n=int(out["n"]), script_pubkey=out["scriptPubKey"]["hex"],
+                     address=address_from_script(out["scriptPubKey"]["hex"], self.network),
+                     value_sats=to_sats(out["value"]))
+            for out in raw["vout"]
+        )
+        replaceable = any(vin.get("sequence", 0xFFFFFFFF) < 0xFFFFFFFE for vin in raw["vin"])
+        return ChainTx(txid=raw["txid"], inputs=inputs, outputs=outputs, replaceable=replaceable)
+
+
+class _RpcError(ChainError):
+    """An RPC error reply, before it is mapped to what it means for the caller."""
+
+    def __init__(self, code, message):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+    def domain(self):
+        if self.code == -32601:
+            return ChainError(f"the node does not know this method ({self.message})")
+        return ChainError(f"node error {self.code}: {self.message}")
+
+
+_adapters: dict[tuple, ChainAdapter] = {}
+_adapters_lock = threading.Lock()
+
+
+def get_adapter() -> ChainAdapter:
+    """The adapter for settings.BITCOIN_RPC_URL / BITCOIN_NETWORK (one per configuration)."""
+    key = (settings.BITCOIN_RPC_URL, settings.BITCOIN_NETWORK, settings.BITCOIN_RPC_TIMEOUT,
+           settings.DEVCHAIN_ALLOWED)
+    with _adapters_lock:
+        adapter = _adapters.get(key)
+        if adapter is None:
+            adapter = ChainAdapter(url=key[0], network=key[1], timeout=key[2],
+                                   devchain_allowed=key[3])
+            _adapters[key] = adapter
+        return adapter
+
+
+def sha256d(data: bytes) -> bytes:
+    return hashlib.sha256(hashlib.sha256(data).digest()).digest()

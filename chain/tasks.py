@@ -1,0 +1,55 @@
+"""Celery edges of the chain watchers. Tasks take ids, do their network I/O outside row
+locks (chain.watcher), and are safe to run twice and safe to lose: every item has a
+next_check_at that the beat sweeper (sweep_due) re-drives, and claims are leases."""
+
+import logging
+
+from celery import shared_task
+
+from . import watcher
+from .errors import NodeUnavailable
+
+log = logging.getLogger(__name__)
+
+TASK_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (NodeUnavailable,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+    "soft_time_limit": 120,
+    "time_limit": 150,
+}
+
+
+@shared_task(name="chain.poll_chain", **TASK_OPTIONS)
+def poll_chain():
+    result = watcher.poll()
+    return {"claimed": result.claimed, "new_blocks": result.new_blocks,
+            "summary": result.summary}
+
+
+@shared_task(name="chain.verify_asset", **TASK_OPTIONS)
+def verify_asset_task(asset_id):
+    return watcher.verify_asset(int(asset_id))
+
+
+@shared_task(name="chain.track_transaction", **TASK_OPTIONS)
+def track_transaction_task(watched_tx_id):
+    wtx = watcher.track(int(watched_tx_id))
+    return wtx.state if wtx is not None else None
+
+
+@shared_task(name="chain.sweep_due", acks_late=True, reject_on_worker_lost=True,
+             soft_time_limit=60, time_limit=90)
+def sweep_due():
+    """Beat re-driver: queue every asset check and watched transaction that is due. The
+    task itself claims, so queueing something twice does the work once."""
+    assets, txs = watcher.due_items()
+    for asset_id in assets:
+        verify_asset_task.delay(asset_id)
+    for wtx_id in txs:
+        track_transaction_task.delay(wtx_id)
+    return {"assets": len(assets), "transactions": len(txs)}

@@ -1,0 +1,239 @@
+"""The network side of the watchers: ask the node (outside any row lock), then hand what it
+said to chain.services. Claims use conditional UPDATEs so two workers never do the same
+work; a claim is a lease, so work lost with a killed worker is picked up again."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import services
+from .adapter import ChainAdapter, get_adapter
+from .errors import NodeUnavailable, UnknownTransaction
+from .models import ChainCursor, MempoolTx, SeenBlock, WatchedTransaction
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 120
+MAX_BLOCKS_PER_POLL = 500
+MAX_MEMPOOL_FETCH_PER_POLL = 1000
+
+
+# --- claiming -------------------------------------------------------------------------------
+def _claim_cursor():
+    now = timezone.now()
+    ChainCursor.objects.get_or_create(id=1)
+    return ChainCursor.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), id=1,
+    ).update(claimed_until=now + timedelta(seconds=LEASE_SECONDS)) == 1
+
+
+def _release_cursor():
+    ChainCursor.objects.filter(id=1).update(claimed_until=None)
+
+
+def claim_watched_tx(watched_tx_id):
+    now = timezone.now()
+    return WatchedTransaction.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk=watched_tx_id,
+    ).update(claimed_until=now + timedelta(seconds=LEASE_SECONDS)) == 1
+
+
+def claim_asset(asset_id):
+    """Claim by pushing next_check_at forward (a lease): the sweeper retries it if lost."""
+    from intake.models import SeizedAsset, VerificationStatus
+
+    now = timezone.now()
+    return SeizedAsset.objects.filter(
+        pk=asset_id, verification_status=VerificationStatus.PENDING,
+        next_check_at__lte=now,
+    ).update(next_check_at=now + timedelta(seconds=LEASE_SECONDS)) == 1
+
+
+# --- one poll -------------------------------------------------------------------------------
+@dataclass
+class PollResult:
+    claimed: bool
+    new_blocks: int = 0
+    summary: dict | None = None
+
+
+def poll(adapter: ChainAdapter | None = None) -> PollResult:
+    """One pass: new blocks since our last view (one getblock each, walking back from the
+    tip until a block we know), the mempool's new txids, then bulk matching in the DB."""
+    adapter = adapter or get_adapter()
+    if not _claim_cursor():
+        return PollResult(claimed=False)
+    try:
+        tip = adapter.tip()
+        seen = dict(SeenBlock.objects.values_list("block_hash", "height"))
+        new_blocks, fork_height = _fetch_new_blocks(adapter, tip, seen)
+        mempool_txids = adapter.mempool_txids()
+        mempool_new = _fetch_new_mempool(adapter, mempool_txids)
+        summary = services.apply_poll(tip=tip, new_blocks=new_blocks, fork_height=fork_height,
+                                      mempool_txids=mempool_txids,
+                                      mempool_new_txs=mempool_new)
+        mempool_mark_seen([tx.txid for tx in mempool_new])
+        _queue_due_rechecks()
+        return PollResult(claimed=True, new_blocks=len(new_blocks), summary=summary)
+    except NodeUnavailable as exc:
+        services.record_poll_error(str(exc))
+        raise
+    finally:
+        _release_cursor()
+
+
+def _fetch_new_blocks(adapter, tip, seen):
+    if tip.block_hash in seen:
+        height = seen[tip.block_hash]
+        return [], height  # nothing new; blocks above it (if any) were disconnected
+    if not seen:
+        block = adapter.get_block(tip.block_hash)
+        return [block], block.height - 1
+    lowest = min(seen.values())
+    blocks, block_hash = [], tip.block_hash
+    while True:
+        block = adapter.get_block(block_hash)
+        blocks.append(block)
+        if block.prev_hash in seen:
+            fork_height = seen[block.prev_hash]
+            break
+        if block.prev_hash is None or block.height - 1 < lowest or \
+                len(blocks) >= MAX_BLOCKS_PER_POLL:
+            # walked past our window (or too far behind): start again from here
+            fork_height = block.height - 1
+            break
+        block_hash = block.prev_hash
+    blocks.reverse()
+    return blocks, fork_height
+
+
+def _fetch_new_mempool(adapter, mempool_txids):
+    if not mempool_txids:
+        MempoolTx.objects.all().delete()
+        return []
+    known = set(MempoolTx.objects.values_list("txid", flat=True))
+    gone = known - mempool_txids
+    if gone:
+        MempoolTx.objects.filter(txid__in=list(gone)).delete()
+    new = sorted(mempool_txids - known)[:MAX_MEMPOOL_FETCH_PER_POLL]
+    txs = [tx for tx in (adapter.mempool_tx(txid) for txid in new) if tx is not None]
+    return txs
+
+
+def mempool_mark_seen(txids):
+    MempoolTx.objects.bulk_create([MempoolTx(txid=t) for t in txids], ignore_conflicts=True)
+
+
+def _queue_due_rechecks():
+    due = list(WatchedTransaction.objects.filter(next_check_at__lte=timezone.now())
+               .values_list("pk", flat=True)[:100])
+    for pk in due:
+        services._queue("track_transaction_task", pk)
+
+
+# --- one watched transaction ------------------------------------------------------------
+def track(watched_tx_id, adapter: ChainAdapter | None = None):
+    adapter = adapter or get_adapter()
+    if not claim_watched_tx(watched_tx_id):
+        return None
+    try:
+        wtx = WatchedTransaction.objects.get(pk=watched_tx_id)
+        tip = adapter.tip()
+        try:
+            status = adapter.get_transaction(wtx.txid)
+        except UnknownTransaction:
+            status = None
+        conflict = None
+        if status is None or (not status.block_hash and not status.in_mempool):
+            for inp in wtx.inputs.all():
+                from .adapter import Outpoint
+
+                if adapter.outpoint_spent(Outpoint(inp.txid, inp.vout)):
+                    conflict = ("spent", "")
+                    break
+        return services.tx_apply_status(watched_tx_id=wtx.pk, status=status,
+                                        conflict=conflict, tip_height=tip.height)
+    except BaseException:
+        WatchedTransaction.objects.filter(pk=watched_tx_id).update(claimed_until=None)
+        raise
+
+
+# --- intake verification ------------------------------------------------------------------
+def verify_asset(asset_id, adapter: ChainAdapter | None = None):
+    """Did the custody address receive the declared amount in the recorded sweeps, with
+    enough confirmations, and nothing else? Records a verdict or looks again later."""
+    from intake.models import SeizedAsset
+    from intake.services import asset_record_observation
+
+    adapter = adapter or get_adapter()
+    if not claim_asset(asset_id):
+        return None
+    try:
+        asset = SeizedAsset.objects.get(pk=asset_id)
+        address = asset.custody_address
+        sweeps = list(asset.sweeps.values_list("txid", "created_at"))
+        services.watch_address(address=address, purpose="custody", ref=str(asset.case.public_id))
+        needed = settings.INTAKE_CONFIRMATIONS
+        observed, waiting, unknown, seen_sweeps = 0, [], [], {}
+        for txid, recorded_at in sweeps:
+            try:
+                status = adapter.get_transaction(txid)
+            except UnknownTransaction:
+                age = (timezone.now() - recorded_at).total_seconds()
+                (unknown if age > getattr(settings, "INTAKE_UNKNOWN_SWEEP_GRACE_SECONDS", 3600)
+                 else waiting).append(txid)
+                continue
+            paid = sum(o.value_sats for o in status.outputs if o.address == address)
+            seen_sweeps[txid] = {"paid_sats": paid, "confirmations": status.confirmations,
+                                 "block_hash": status.block_hash}
+            if status.confirmations < needed:
+                waiting.append(txid)
+            else:
+                observed += paid
+        utxos = adapter.scan_utxos([address])
+        services.record_outputs(utxos=utxos)
+        if waiting:
+            services.asset_reschedule(asset_id=asset_id,
+                                      seconds=getattr(settings, "CHAIN_RECHECK_SECONDS", 30))
+            return "waiting"
+        sweep_ids = {t for t, _ in sweeps}
+        others = [{"txid": u.txid, "vout": u.vout, "amount_sats": u.value_sats}
+                  for u in utxos if u.txid not in sweep_ids]
+        details = {"address": address, "declared_sats": asset.declared_amount,
+                   "observed_sats": observed, "sweeps": seen_sweeps,
+                   "unknown_sweeps": unknown, "other_transactions": others,
+                   "confirmations_required": needed}
+        verified = (observed == asset.declared_amount and not others and not unknown
+                    and bool(sweeps))
+        with transaction.atomic():
+            asset_record_observation(asset_id=asset_id, verified=verified,
+                                     observed_amount=observed, details=details)
+            services.asset_done(asset_id=asset_id)
+        return "verified" if verified else "discrepancy"
+    except BaseException:
+        # Leave it due again soon rather than after the full lease.
+        services.asset_reschedule(asset_id=asset_id, seconds=5)
+        raise
+
+
+# --- the sweeper ---------------------------------------------------------------------------
+def due_items(limit=200):
+    """(asset ids, watched tx ids) whose next_check_at has passed."""
+    from intake.models import SeizedAsset, VerificationStatus
+
+    now = timezone.now()
+    assets = list(SeizedAsset.objects.filter(
+        verification_status=VerificationStatus.PENDING, next_check_at__lte=now)
+        .exclude(custody_address="").order_by("next_check_at")
+        .values_list("pk", flat=True)[:limit])
+    txs = list(WatchedTransaction.objects.filter(next_check_at__lte=now)
+               .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+               .order_by("next_check_at").values_list("pk", flat=True)[:limit])
+    return assets, txs
