@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -39,3 +40,404 @@ class CustodyWallet(models.Model):
 
     def __str__(self):
         return f"{self.label} ({self.threshold}-of-{self.key_count}, {self.network})"
+
+
+# --- reserve wallets and their quorum policy ----------------------------------------------
+class ApprovalStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending approval"
+    ACTIVE = "ACTIVE", "Active"
+    REJECTED = "REJECTED", "Rejected"
+    SUPERSEDED = "SUPERSEDED", "Superseded"
+    RETIRED = "RETIRED", "Retired"
+
+
+class ReserveWallet(models.Model):
+    """A National Bank cold wallet: a watch-only wsh(sortedmulti) descriptor. Entered by an
+    admin, usable only after a second person approves it. Each transfer takes a fresh index."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    network = models.CharField(max_length=16, choices=NETWORK_CHOICES)
+    label = models.CharField(max_length=200)
+    descriptor = models.TextField(help_text="wsh(sortedmulti(M, [fp/48h/…]xpub…/0/*, …))#checksum")
+    threshold = models.PositiveSmallIntegerField()
+    key_count = models.PositiveSmallIntegerField()
+    next_index = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=ApprovalStatus.choices,
+                              default=ApprovalStatus.PENDING)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["descriptor"], name="reserve_descriptor_once"),
+            models.CheckConstraint(
+                condition=Q(threshold__gte=1) & Q(threshold__lte=F("key_count")),
+                name="reserve_wallet_threshold_le_keys"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("entered_by")),
+                name="reserve_wallet_four_eyes"),
+        ]
+
+    def __str__(self):
+        return f"{self.label} ({self.threshold}-of-{self.key_count}, {self.network})"
+
+
+class QuorumPolicy(models.Model):
+    """How many bank-officer approvals a transfer into a reserve wallet needs, by amount.
+
+    tiers: [{"min_amount_sats": 0, "approvals": 2}, {"min_amount_sats": 10**9, "approvals": 3}]
+    — the highest tier whose minimum the amount reaches applies."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    wallet = models.ForeignKey(ReserveWallet, on_delete=models.PROTECT, related_name="policies")
+    tiers = models.JSONField()
+    status = models.CharField(max_length=16, choices=ApprovalStatus.choices,
+                              default=ApprovalStatus.PENDING)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "quorum policies"
+        constraints = [
+            models.UniqueConstraint(fields=["wallet"], condition=Q(status="ACTIVE"),
+                                    name="one_active_policy_per_wallet"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("proposed_by")),
+                name="quorum_policy_four_eyes"),
+        ]
+
+    def approvals_for(self, amount_sats):
+        required = 0
+        for tier in sorted(self.tiers, key=lambda t: t["min_amount_sats"]):
+            if amount_sats >= tier["min_amount_sats"]:
+                required = tier["approvals"]
+        return required
+
+
+class ReserveAddress(models.Model):
+    """A derived address of a reserve wallet: the only kind of destination a transfer has."""
+
+    wallet = models.ForeignKey(ReserveWallet, on_delete=models.PROTECT, related_name="addresses")
+    index = models.PositiveIntegerField()
+    address = models.CharField(max_length=90, unique=True)
+    script_pubkey = models.CharField(max_length=140)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["wallet_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["wallet", "index"], name="reserve_index_once"),
+        ]
+
+    def __str__(self):
+        return self.address
+
+
+# --- transfers ----------------------------------------------------------------------------
+class TransferStatus(models.TextChoices):
+    PROPOSED = "PROPOSED", "Proposed"
+    APPROVED = "APPROVED", "Approved"
+    SIGNING = "SIGNING", "Signing"
+    BROADCAST = "BROADCAST", "Broadcast"
+    CONFIRMING = "CONFIRMING", "Confirming"
+    SETTLED = "SETTLED", "Settled"
+    CANCELLED = "CANCELLED", "Cancelled"
+    FAILED = "FAILED", "Failed (rejected by the node)"
+    REPLACED = "REPLACED", "Replaced"
+    CONFLICTED = "CONFLICTED", "Conflicted"
+
+
+# Transfers whose inputs are locked: a second transfer may not spend them.
+LOCKING_STATES = ("PROPOSED", "APPROVED", "SIGNING", "BROADCAST", "CONFIRMING", "SETTLED")
+PRE_BROADCAST_STATES = ("PROPOSED", "APPROVED", "SIGNING")
+
+
+class Transfer(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey("intake.SeizureCase", on_delete=models.PROTECT,
+                             related_name="transfers")
+    reserve_wallet = models.ForeignKey(ReserveWallet, on_delete=models.PROTECT,
+                                       related_name="transfers")
+    destination = models.OneToOneField(ReserveAddress, on_delete=models.PROTECT,
+                                       related_name="transfer")
+    network = models.CharField(max_length=16, choices=NETWORK_CHOICES)
+    status = models.CharField(max_length=16, choices=TransferStatus.choices,
+                              default=TransferStatus.PROPOSED, db_index=True)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="proposed_transfers")
+    # The payload the quorum approves (canonical JSON) and its SHA-256.
+    payload = models.JSONField()
+    payload_hash = models.CharField(max_length=64)
+    approvals_required = models.PositiveSmallIntegerField()
+    input_total_sats = models.BigIntegerField()
+    amount_sats = models.BigIntegerField()
+    fee_sats = models.BigIntegerField()
+    fee_rate_sat_vb = models.PositiveIntegerField()
+    unsigned_psbt = models.TextField()
+    unsigned_txid = models.CharField(max_length=64, db_index=True)
+    combined_psbt = models.TextField(blank=True)
+    final_tx_hex = models.TextField(blank=True)
+    txid = models.CharField(max_length=64, blank=True, db_index=True)
+    broadcast_attempted_at = models.DateTimeField(null=True, blank=True)
+    block_hash = models.CharField(max_length=64, blank=True)
+    block_height = models.PositiveIntegerField(null=True, blank=True)
+    confirmations = models.PositiveIntegerField(default=0,
+                                                help_text="As last derived from the node")
+    failure_reason = models.TextField(blank=True)
+    status_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_sats__gt=0), name="transfer_amount_positive"),
+            models.CheckConstraint(condition=Q(fee_sats__gte=0), name="transfer_fee_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(input_total_sats=F("amount_sats") + F("fee_sats")),
+                name="transfer_inputs_equal_amount_plus_fee"),
+            models.UniqueConstraint(fields=["case"],
+                                    condition=Q(status__in=PRE_BROADCAST_STATES + (
+                                        "BROADCAST", "CONFIRMING")),
+                                    name="one_open_transfer_per_case"),
+        ]
+
+    def __str__(self):
+        return f"Transfer {self.public_id} ({self.status})"
+
+    @property
+    def is_locking(self):
+        return self.status in LOCKING_STATES
+
+
+class TransferInput(models.Model):
+    """A custody UTXO a transfer spends. `locked` is true while the transfer may still spend
+    it; the partial unique index makes a second spending transfer impossible."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="inputs")
+    txid = models.CharField(max_length=64)
+    vout = models.PositiveIntegerField()
+    value_sats = models.BigIntegerField()
+    script_pubkey = models.CharField(max_length=140)
+    locked = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["txid", "vout"], condition=Q(locked=True),
+                                    name="custody_coin_locked_once"),
+            models.UniqueConstraint(fields=["transfer", "txid", "vout"],
+                                    name="transfer_input_once"),
+            models.CheckConstraint(condition=Q(value_sats__gt=0), name="input_value_positive"),
+        ]
+
+
+class TransferApproval(models.Model):
+    """One bank officer's approval of one exact payload. Only approvals whose payload_hash
+    equals the transfer's current payload count."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="approvals")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="+")
+    payload_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "approver", "payload_hash"],
+                                    name="one_approval_per_officer_and_payload"),
+        ]
+
+
+class SignedPsbtUpload(models.Model):
+    """A signed copy uploaded by a key holder's delegate, kept as evidence."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="uploads")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    psbt = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    payload_hash = models.CharField(max_length=64)
+    signer_fingerprints = models.JSONField(default=list)
+    signatures_added = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+# --- deposits that no transfer explains -----------------------------------------------------
+class FundSource(models.TextChoices):
+    SEIZURE = "SEIZURE", "Confiscated in a criminal case"
+    STATE_MINING = "STATE_MINING", "State mining"
+    OTHER = "OTHER", "Other"
+
+
+class Deposit(models.Model):
+    class Status(models.TextChoices):
+        UNATTRIBUTED = "UNATTRIBUTED", "Waiting for attribution"
+        ATTRIBUTED = "ATTRIBUTED", "Attributed"
+        REVERSED = "REVERSED", "Reversed by a reorganisation"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    reserve_address = models.ForeignKey(ReserveAddress, on_delete=models.PROTECT,
+                                        related_name="deposits")
+    txid = models.CharField(max_length=64)
+    vout = models.PositiveIntegerField()
+    amount_sats = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices,
+                              default=Status.UNATTRIBUTED)
+    source = models.CharField(max_length=16, choices=FundSource.choices, blank=True)
+    note = models.TextField(blank=True)
+    confirmations = models.PositiveIntegerField(default=0)
+    block_height = models.PositiveIntegerField(null=True, blank=True)
+    attributed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="+")
+    attributed_at = models.DateTimeField(null=True, blank=True)
+    seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["txid", "vout"], name="deposit_outpoint_once"),
+            models.CheckConstraint(condition=Q(amount_sats__gt=0), name="deposit_positive"),
+        ]
+
+
+# --- the reserve ledger (append-only, double entry) ----------------------------------------
+class LedgerAccount(models.TextChoices):
+    RESERVE = "RESERVE", "Reserve wallet holdings"
+    CUSTODY = "CUSTODY", "Case custody (seized, held for the state)"
+    NETWORK_FEES = "NETWORK_FEES", "Network fees paid"
+    EXTERNAL = "EXTERNAL", "External source (state mining, other)"
+
+
+class JournalEntry(models.Model):
+    """One balanced posting. Written at settlement (or attribution) and never edited; a
+    reorg that removes a settled transfer writes a compensating entry that reverses it."""
+
+    class Kind(models.TextChoices):
+        TRANSFER_SETTLED = "TRANSFER_SETTLED", "Transfer settled"
+        TRANSFER_REVERSED = "TRANSFER_REVERSED", "Transfer reversed (reorganisation)"
+        DEPOSIT_ATTRIBUTED = "DEPOSIT_ATTRIBUTED", "Deposit attributed"
+        DEPOSIT_REVERSED = "DEPOSIT_REVERSED", "Deposit reversed (reorganisation)"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    asset = models.CharField(max_length=16, default="BTC")
+    network = models.CharField(max_length=16, choices=NETWORK_CHOICES)
+    transfer = models.ForeignKey(Transfer, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="journal_entries")
+    deposit = models.ForeignKey(Deposit, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="journal_entries")
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="reversed_by")
+    txid = models.CharField(max_length=64)
+    block_hash = models.CharField(max_length=64, blank=True)
+    block_height = models.PositiveIntegerField(null=True, blank=True)
+    memo = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "journal entries"
+
+
+class LedgerLine(models.Model):
+    """A line of a journal entry: positive is a debit, negative a credit; an entry's lines
+    sum to zero. Dimensions (wallet, case, source) make the balances by each."""
+
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
+    account = models.CharField(max_length=16, choices=LedgerAccount.choices)
+    amount_sats = models.BigIntegerField()
+    reserve_wallet = models.ForeignKey(ReserveWallet, null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="ledger_lines")
+    reserve_address = models.ForeignKey(ReserveAddress, null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="ledger_lines")
+    case = models.ForeignKey("intake.SeizureCase", null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="ledger_lines")
+    source = models.CharField(max_length=16, choices=FundSource.choices)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount_sats=0), name="ledger_line_nonzero"),
+        ]
+
+
+# --- valuation ----------------------------------------------------------------------------
+class PriceRecord(models.Model):
+    """A recorded price of one whole unit of an asset in KZT, with where it came from."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    asset = models.CharField(max_length=16, default="BTC")
+    kzt_per_unit = models.DecimalField(max_digits=20, decimal_places=2)
+    source = models.CharField(max_length=200)
+    observed_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-observed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kzt_per_unit__gt=0), name="price_positive"),
+        ]
+        indexes = [models.Index(fields=["asset", "observed_at"], name="price_asset_time")]
+
+
+class Valuation(models.Model):
+    class Point(models.TextChoices):
+        SEIZURE = "SEIZURE", "At seizure"
+        CONFISCATION = "CONFISCATION", "At confiscation"
+        SETTLEMENT = "SETTLEMENT", "At reserve entry (settlement)"
+
+    case = models.ForeignKey("intake.SeizureCase", null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="valuations")
+    transfer = models.ForeignKey(Transfer, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="valuations")
+    point = models.CharField(max_length=16, choices=Point.choices)
+    amount_sats = models.BigIntegerField()
+    price = models.ForeignKey(PriceRecord, on_delete=models.PROTECT, related_name="+")
+    value_kzt = models.DecimalField(max_digits=24, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+# --- reconciliation -----------------------------------------------------------------------
+class ReconciliationRun(models.Model):
+    """The ledger against the node for one reserve wallet at one tip. A mismatch is an alert,
+    never a correction."""
+
+    wallet = models.ForeignKey(ReserveWallet, on_delete=models.PROTECT,
+                               related_name="reconciliations")
+    tip_height = models.PositiveIntegerField()
+    tip_hash = models.CharField(max_length=64)
+    ledger_sats = models.BigIntegerField()
+    node_sats = models.BigIntegerField()
+    in_flight_sats = models.BigIntegerField(default=0)
+    unattributed_sats = models.BigIntegerField(default=0)
+    difference_sats = models.BigIntegerField()
+    addresses = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def balanced(self):
+        return self.difference_sats == 0

@@ -1,0 +1,144 @@
+"""Reads of the custody side, and who may see them. Transfers, reserve wallets and the
+ledger are for bank officers, auditors and admins; clerks and legal officers never see them
+(404, as if they did not exist)."""
+
+from django.db.models import Q, Sum
+
+from core.errors import NotFound
+from core.roles import Role
+from intake.selectors import roles_of
+
+from .models import (
+    Deposit,
+    JournalEntry,
+    LedgerAccount,
+    LedgerLine,
+    PriceRecord,
+    QuorumPolicy,
+    ReserveWallet,
+    Transfer,
+)
+
+CUSTODY_READERS = {Role.BANK_OFFICER, Role.AUDITOR, Role.ADMIN}
+
+
+def can_see_custody(user):
+    return bool(user.is_superuser or roles_of(user) & CUSTODY_READERS)
+
+
+def _get(qs, public_id, what):
+    try:
+        return qs.get(public_id=public_id)
+    except (qs.model.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"No such {what}.") from None
+
+
+def reserve_wallet_list_for_user(*, user):
+    if not can_see_custody(user):
+        return ReserveWallet.objects.none()
+    return ReserveWallet.objects.select_related("entered_by", "approved_by").order_by("id")
+
+
+def reserve_wallet_get_for_user(*, user, public_id):
+    return _get(reserve_wallet_list_for_user(user=user), public_id, "reserve wallet")
+
+
+def policy_get_for_user(*, user, public_id):
+    if not can_see_custody(user):
+        raise NotFound("No such policy.")
+    return _get(QuorumPolicy.objects.select_related("wallet"), public_id, "policy")
+
+
+def active_policy(wallet):
+    return QuorumPolicy.objects.filter(wallet=wallet, status="ACTIVE").first()
+
+
+def transfer_list_for_user(*, user, filters=None):
+    if not can_see_custody(user):
+        return Transfer.objects.none()
+    filters = filters or {}
+    qs = Transfer.objects.select_related("case", "reserve_wallet", "destination", "proposed_by")
+    if filters.get("status"):
+        qs = qs.filter(status__in=filters["status"].split(","))
+    if filters.get("case"):
+        qs = qs.filter(case__public_id=filters["case"])
+    return qs
+
+
+def transfer_get_for_user(*, user, public_id):
+    return _get(transfer_list_for_user(user=user), public_id, "transfer")
+
+
+def counted_approvals(transfer):
+    """Approvals that count: of the current payload, never the proposer's."""
+    return (transfer.approvals.filter(payload_hash=transfer.payload_hash)
+            .exclude(approver_id=transfer.proposed_by_id))
+
+
+def deposit_list_for_user(*, user, filters=None):
+    if not can_see_custody(user):
+        return Deposit.objects.none()
+    qs = Deposit.objects.select_related("reserve_address__wallet", "attributed_by")
+    if (filters or {}).get("status"):
+        qs = qs.filter(status=filters["status"])
+    return qs
+
+
+def deposit_get_for_user(*, user, public_id):
+    return _get(deposit_list_for_user(user=user), public_id, "deposit")
+
+
+def price_list_for_user(*, user):
+    if not can_see_custody(user):
+        return PriceRecord.objects.none()
+    return PriceRecord.objects.all()
+
+
+def price_at(asset, when):
+    """The latest recorded price at or before when."""
+    return (PriceRecord.objects.filter(asset=asset, observed_at__lte=when)
+            .order_by("-observed_at", "-id").first())
+
+
+def journal_for_user(*, user):
+    if not can_see_custody(user):
+        return JournalEntry.objects.none()
+    return JournalEntry.objects.prefetch_related("lines").select_related("transfer", "deposit")
+
+
+# --- balances -----------------------------------------------------------------------------
+def _reserve_lines():
+    return LedgerLine.objects.filter(account=LedgerAccount.RESERVE)
+
+
+def wallet_ledger_balance(wallet):
+    return _reserve_lines().filter(reserve_wallet=wallet).aggregate(
+        s=Sum("amount_sats"))["s"] or 0
+
+
+def balances():
+    """Reserve holdings by wallet, by case and by source (integer sats)."""
+    lines = _reserve_lines()
+    by_wallet = {
+        str(row["reserve_wallet__public_id"]): {"label": row["reserve_wallet__label"],
+                                                "sats": row["s"]}
+        for row in lines.values("reserve_wallet__public_id", "reserve_wallet__label")
+        .annotate(s=Sum("amount_sats")).order_by("reserve_wallet__label")
+    }
+    by_case = {
+        str(row["case__public_id"]): {"case_number": row["case__case_number"], "sats": row["s"]}
+        for row in lines.filter(case__isnull=False)
+        .values("case__public_id", "case__case_number").annotate(s=Sum("amount_sats"))
+        .order_by("case__case_number")
+    }
+    by_source = {row["source"]: row["s"] for row in
+                 lines.values("source").annotate(s=Sum("amount_sats")).order_by("source")}
+    total = lines.aggregate(s=Sum("amount_sats"))["s"] or 0
+    return {"total_sats": total, "by_wallet": by_wallet, "by_case": by_case,
+            "by_source": by_source}
+
+
+def ledger_is_balanced():
+    """Every journal entry's lines sum to zero."""
+    return not (JournalEntry.objects.annotate(s=Sum("lines__amount_sats"))
+                .filter(~Q(s=0)).exists())

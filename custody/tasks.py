@@ -1,0 +1,38 @@
+"""Celery edges of custody: take ids, do the network I/O outside locks, call services that are
+safe to run twice."""
+
+import logging
+
+from celery import shared_task
+from django.db.models import Q
+
+from .models import Transfer, TransferStatus
+
+log = logging.getLogger(__name__)
+
+TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "time_limit": 120,
+                "soft_time_limit": 90}
+
+
+@shared_task(**TASK_OPTIONS)
+def broadcast_transfer_task(transfer_id):
+    from .services import transfer_broadcast
+
+    transfer_broadcast(transfer_id=transfer_id)
+
+
+@shared_task(**TASK_OPTIONS)
+def redrive_transfers_task():
+    """The sweeper: fully signed transfers not yet broadcast (a lost task, a node timeout)
+    are sent again — the same bytes, never a new transaction."""
+    stuck = Transfer.objects.filter(Q(status=TransferStatus.SIGNING) & ~Q(final_tx_hex=""))
+    for transfer_id in stuck.values_list("pk", flat=True):
+        broadcast_transfer_task.delay(transfer_id)
+
+
+@shared_task(**{**TASK_OPTIONS, "time_limit": 600, "soft_time_limit": 540})
+def reconcile_reserves_task():
+    from .reconciliation import reconcile_all
+
+    for run in reconcile_all():
+        log.info("reconciled %s: difference %s", run.wallet, run.difference_sats)
