@@ -1,0 +1,75 @@
+"""Two people acting on the same case at the same moment, on real PostgreSQL connections."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from core.models import AuditEvent
+from intake.models import CaseStatus, ConfiscationOrder
+from tests.factories import CaseFactory
+from tests.intake.helpers import ORDER_PAYLOAD, url
+
+
+def race(calls):
+    """Run the calls in threads released together; each thread has its own connection."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait(timeout=10)
+            results[i] = call()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_legal_officers_approve_at_once_exactly_one_wins(api, agency, legal, legal2,
+                                                              postgresql, attempt):
+    # Under review, not yet claimed by either officer: both may decide.
+    case = CaseFactory(agency=agency, status=CaseStatus.UNDER_REVIEW, reviewer=None)
+    events_before = AuditEvent.objects.count()
+    responses = race([
+        lambda: api(legal).post(url(case.public_id, "approve"), ORDER_PAYLOAD, format="json"),
+        lambda: api(legal2).post(url(case.public_id, "approve"),
+                                 {**ORDER_PAYLOAD, "order_number": "other"}, format="json"),
+    ])
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 409], [r.json() for r in responses]
+    loser = next(r for r in responses if r.status_code == 409)
+    assert loser.json()["code"] == "invalid_transition"
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CONFISCATION_APPROVED
+    assert ConfiscationOrder.objects.filter(case=case).count() == 1
+    assert AuditEvent.objects.filter(action="case.confiscation_approved").count() == 1
+    assert AuditEvent.objects.count() == events_before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_keep_one_unforked_audit_chain(api, agency, clerk, postgresql,
+                                                           custody_wallet):
+    from core.audit import verify_chain
+
+    cases = [CaseFactory(agency=agency, case_number=f"C-{i}") for i in range(6)]
+    responses = race([
+        (lambda c=c: api(clerk).post(url(c.public_id, sub="assets"),
+                                     {"asset": "BTC", "network": "regtest",
+                                      "declared_amount": 1000}, format="json"))
+        for c in cases
+    ])
+    assert [r.status_code for r in responses] == [201] * 6
+    addresses = {r.json()["custody_address"] for r in responses}
+    assert len(addresses) == 6  # six cases, six indexes, six addresses
+    result = verify_chain()
+    assert result.ok, result
+    seqs = list(AuditEvent.objects.values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
