@@ -4,6 +4,8 @@ watcher's own transaction."""
 
 import logging
 
+from django.core.exceptions import ValidationError
+
 from .models import Transfer, TransferStatus
 
 log = logging.getLogger(__name__)
@@ -14,27 +16,26 @@ APPROVED_SPEND_STATES = (TransferStatus.SIGNING, TransferStatus.BROADCAST,
                          TransferStatus.CONFIRMING, TransferStatus.SETTLED)
 
 
-def _field(obj, *names, default=None):
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is not None:
-            return value
-    return default
+def _confirmations(watched_tx):
+    value = getattr(watched_tx, "confirmations_seen", None)
+    if value is None:
+        value = getattr(watched_tx, "confirmations", 0)
+    return value if isinstance(value, int) else 0
 
 
 def transfer_changed(watched_tx, old_state, new_state):
     try:
         transfer = Transfer.objects.get(public_id=watched_tx.ref)
-    except (Transfer.DoesNotExist, ValueError):
+    except (Transfer.DoesNotExist, ValueError, ValidationError):
         log.error("watched transfer %s is unknown to custody", watched_tx.ref)
         return
     from .services import transfer_apply_chain_state
 
     transfer_apply_chain_state(
         transfer_id=transfer.pk, state=str(new_state),
-        confirmations=_field(watched_tx, "confirmations", default=0),
-        block_hash=_field(watched_tx, "block_hash"),
-        block_height=_field(watched_tx, "block_height"))
+        confirmations=_confirmations(watched_tx),
+        block_hash=getattr(watched_tx, "block_hash", None) or None,
+        block_height=getattr(watched_tx, "block_height", None))
 
 
 def deposit_changed(watched_tx, old_state, new_state):
@@ -59,7 +60,16 @@ def is_approved_spend(txid, outpoints=()):
     if not outpoints:
         return True
     ours = {(i.txid, i.vout) for i in transfer.inputs.all()}
-    theirs = {(_field(o, "txid"), _field(o, "vout")) if not isinstance(o, (tuple, list, dict))
-              else (tuple(o) if not isinstance(o, dict) else (o["txid"], o["vout"]))
-              for o in outpoints}
-    return theirs <= ours
+    return {_outpoint(o) for o in outpoints} <= ours
+
+
+def _outpoint(item):
+    """"txid:vout", (txid, vout), {"txid", "vout"} or an object with .txid/.vout."""
+    if isinstance(item, str):
+        txid, _, vout = item.partition(":")
+        return txid, int(vout)
+    if isinstance(item, dict):
+        return item["txid"], int(item["vout"])
+    if isinstance(item, (tuple, list)):
+        return item[0], int(item[1])
+    return item.txid, int(item.vout)

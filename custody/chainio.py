@@ -85,3 +85,22 @@ def watch_transfer(*, txid, ref, inputs):
     from chain.services import watch_transaction
 
     return watch_transaction(txid=txid, purpose="transfer", ref=ref, inputs=inputs)
+
+
+def watch_reserve_address(*, address, ref):
+    """Ask the watchers to report coins arriving at a reserve address (deposits)."""
+    try:
+        from chain.services import watch_address
+    except ImportError:
+        return None
+    return watch_address(address=address, purpose="reserve", ref=ref)
+
+
+def watched_transfer_state(transfer):
+    """The watchers' state of a broadcast transfer's transaction, or None."""
+    try:
+        from chain.models import WatchedTransaction
+    except ImportError:
+        return None
+    return (WatchedTransaction.objects.filter(txid=transfer.txid, purpose="transfer",
+                                              ref=str(transfer.public_id)).first())

@@ -223,6 +223,7 @@ def _allocate_reserve_address(wallet):
                                                     script_pubkey=script)
     wallet.next_index = index + 1
     wallet.save(update_fields=["next_index"])
+    chainio.watch_reserve_address(address=address, ref=str(wallet.public_id))
     return reserve_address
 
 
@@ -593,6 +594,8 @@ def transfer_broadcast(*, transfer_id):
 
 # --- what the chain watchers report ---------------------------------------------------------
 _CHAIN_STATE_TO_STATUS = {
+    # PENDING after a block left the chain and the tx is in no mempool we see.
+    "PENDING": TransferStatus.BROADCAST,
     "SEEN": TransferStatus.BROADCAST, "MEMPOOL": TransferStatus.BROADCAST,
     "BROADCAST": TransferStatus.BROADCAST, "UNCONFIRMED": TransferStatus.BROADCAST,
     "CONFIRMING": TransferStatus.CONFIRMING, "SETTLED": TransferStatus.SETTLED,
@@ -640,6 +643,12 @@ def transfer_apply_chain_state(*, transfer_id, state, confirmations=0, block_has
             _move(transfer, target=TransferStatus.CONFIRMING, actor=None,
                   action="transfer.confirming", after_extra=chain_fields, fields=fields)
         if target == TransferStatus.SETTLED:
+            paused, why = chainio.settlement_paused()
+            if paused:
+                # The circuit breaker holds settlement; the sweeper settles it once cleared.
+                log.warning("settlement of %s paused: %s", transfer.public_id, why)
+                transfer.save(update_fields=fields)
+                return transfer
             transfer.settled_at = timezone.now()
             _move(transfer, target=target, actor=None, action="transfer.settled",
                   after_extra=chain_fields, fields=[*fields, "settled_at"])

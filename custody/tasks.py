@@ -25,9 +25,21 @@ def broadcast_transfer_task(transfer_id):
 def redrive_transfers_task():
     """The sweeper: fully signed transfers not yet broadcast (a lost task, a node timeout)
     are sent again — the same bytes, never a new transaction."""
+    from . import chainio
+    from .services import transfer_apply_chain_state
+
     stuck = Transfer.objects.filter(Q(status=TransferStatus.SIGNING) & ~Q(final_tx_hex=""))
     for transfer_id in stuck.values_list("pk", flat=True):
         broadcast_transfer_task.delay(transfer_id)
+    # Settlements held by the circuit breaker, or a handler call lost in a crash.
+    for transfer in Transfer.objects.filter(status__in=[TransferStatus.BROADCAST,
+                                                        TransferStatus.CONFIRMING]):
+        watched = chainio.watched_transfer_state(transfer)
+        if watched is not None and watched.state in ("CONFIRMED", "CONFIRMING"):
+            transfer_apply_chain_state(
+                transfer_id=transfer.pk, state=watched.state,
+                confirmations=watched.confirmations_seen, block_hash=watched.block_hash,
+                block_height=watched.block_height)
 
 
 @shared_task(**{**TASK_OPTIONS, "time_limit": 600, "soft_time_limit": 540})

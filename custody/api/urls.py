@@ -1,1 +1,38 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views as v
+
+urlpatterns = [
+    path("reserve-wallets/", v.ReserveWalletListCreateApi.as_view(),
+         name="reserve-wallet-list"),
+    path("reserve-wallets/<uuid:wallet_id>/", v.ReserveWalletDetailApi.as_view(),
+         name="reserve-wallet-detail"),
+    path("reserve-wallets/<uuid:wallet_id>/approve/", v.ReserveWalletApproveApi.as_view(),
+         name="reserve-wallet-approve"),
+    path("reserve-wallets/<uuid:wallet_id>/policies/", v.QuorumPolicyListCreateApi.as_view(),
+         name="quorum-policy-list"),
+    path("quorum-policies/<uuid:policy_id>/approve/", v.QuorumPolicyApproveApi.as_view(),
+         name="quorum-policy-approve"),
+    path("transfers/", v.TransferListCreateApi.as_view(), name="transfer-list"),
+    path("transfers/<uuid:transfer_id>/", v.TransferDetailApi.as_view(),
+         name="transfer-detail"),
+    path("transfers/<uuid:transfer_id>/approve/", v.TransferApproveApi.as_view(),
+         name="transfer-approve"),
+    path("transfers/<uuid:transfer_id>/cancel/", v.TransferCancelApi.as_view(),
+         name="transfer-cancel"),
+    path("transfers/<uuid:transfer_id>/rebuild/", v.TransferRebuildApi.as_view(),
+         name="transfer-rebuild"),
+    path("transfers/<uuid:transfer_id>/psbt/", v.TransferPsbtApi.as_view(),
+         name="transfer-psbt"),
+    path("transfers/<uuid:transfer_id>/signatures/", v.TransferSignatureUploadApi.as_view(),
+         name="transfer-signatures"),
+    path("deposits/", v.DepositListApi.as_view(), name="deposit-list"),
+    path("deposits/<uuid:deposit_id>/attribute/", v.DepositAttributeApi.as_view(),
+         name="deposit-attribute"),
+    path("prices/", v.PriceListCreateApi.as_view(), name="price-list"),
+    path("ledger/balances/", v.LedgerBalancesApi.as_view(), name="ledger-balances"),
+    path("ledger/entries/", v.LedgerEntryListApi.as_view(), name="ledger-entries"),
+    path("reports/proof-of-reserves/", v.ProofOfReservesApi.as_view(),
+         name="proof-of-reserves"),
+    path("reports/accounting.csv", v.AccountingExportApi.as_view(), name="accounting-export"),
+]

@@ -1,0 +1,297 @@
+"""Thin edges of custody: validate input, call one selector or service, serialize."""
+
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from core.api.idempotency import idempotent
+from core.api.pagination import DefaultPagination
+from core.api.views import QazynaApiView
+from core.errors import ErrorCode, NotFound, PermissionRefused, ValidationFailed
+from intake.selectors import case_get_for_user
+
+from .. import reports, selectors, services
+from ..psbt import MAX_PSBT_BYTES
+from . import serializers as s
+
+
+def _paginate(view, request, queryset, serializer_class):
+    paginator = DefaultPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def _require_reader(user):
+    if not selectors.can_see_custody(user):
+        raise NotFound("Not found.")
+
+
+class ReserveWalletListCreateApi(QazynaApiView):
+    @extend_schema(responses=s.ReserveWalletOutputSerializer(many=True))
+    def get(self, request):
+        wallets = selectors.reserve_wallet_list_for_user(user=request.user)
+        return _paginate(self, request, wallets, s.ReserveWalletOutputSerializer)
+
+    @extend_schema(request=s.ReserveWalletInputSerializer,
+                   responses={201: s.ReserveWalletOutputSerializer})
+    @idempotent
+    def post(self, request):
+        data = s.ReserveWalletInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        wallet = services.reserve_wallet_register(actor=request.user, **data.validated_data)
+        return Response(s.ReserveWalletOutputSerializer(wallet).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class ReserveWalletDetailApi(QazynaApiView):
+    @extend_schema(responses=s.ReserveWalletOutputSerializer)
+    def get(self, request, wallet_id):
+        wallet = selectors.reserve_wallet_get_for_user(user=request.user, public_id=wallet_id)
+        return Response(s.ReserveWalletOutputSerializer(wallet).data)
+
+
+class ReserveWalletApproveApi(QazynaApiView):
+    @extend_schema(request=None, responses=s.ReserveWalletOutputSerializer)
+    @idempotent
+    def post(self, request, wallet_id):
+        wallet = selectors.reserve_wallet_get_for_user(user=request.user, public_id=wallet_id)
+        wallet = services.reserve_wallet_approve(wallet=wallet, actor=request.user)
+        return Response(s.ReserveWalletOutputSerializer(wallet).data)
+
+
+class QuorumPolicyListCreateApi(QazynaApiView):
+    @extend_schema(responses=s.QuorumPolicyOutputSerializer(many=True))
+    def get(self, request, wallet_id):
+        wallet = selectors.reserve_wallet_get_for_user(user=request.user, public_id=wallet_id)
+        return Response(s.QuorumPolicyOutputSerializer(
+            wallet.policies.select_related("proposed_by", "approved_by"), many=True).data)
+
+    @extend_schema(request=s.QuorumPolicyInputSerializer,
+                   responses={201: s.QuorumPolicyOutputSerializer})
+    @idempotent
+    def post(self, request, wallet_id):
+        wallet = selectors.reserve_wallet_get_for_user(user=request.user, public_id=wallet_id)
+        data = s.QuorumPolicyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        policy = services.quorum_policy_propose(
+            wallet=wallet, actor=request.user,
+            tiers=[dict(t) for t in data.validated_data["tiers"]])
+        return Response(s.QuorumPolicyOutputSerializer(policy).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class QuorumPolicyApproveApi(QazynaApiView):
+    @extend_schema(request=None, responses=s.QuorumPolicyOutputSerializer)
+    @idempotent
+    def post(self, request, policy_id):
+        policy = selectors.policy_get_for_user(user=request.user, public_id=policy_id)
+        policy = services.quorum_policy_approve(policy=policy, actor=request.user)
+        return Response(s.QuorumPolicyOutputSerializer(policy).data)
+
+
+class TransferListCreateApi(QazynaApiView):
+    @extend_schema(responses=s.TransferOutputSerializer(many=True))
+    def get(self, request):
+        transfers = selectors.transfer_list_for_user(user=request.user,
+                                                     filters=request.query_params)
+        return _paginate(self, request, transfers, s.TransferOutputSerializer)
+
+    @extend_schema(request=s.TransferInputSerializer, responses={201: s.TransferOutputSerializer})
+    @idempotent
+    def post(self, request):
+        _require_reader(request.user)
+        data = s.TransferInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        case = case_get_for_user(user=request.user, public_id=values["case"])
+        wallet = selectors.reserve_wallet_get_for_user(user=request.user,
+                                                       public_id=values["reserve_wallet"])
+        transfer = services.transfer_propose(
+            actor=request.user, case=case, reserve_wallet=wallet,
+            destination_address=values.get("destination") or None,
+            fee_rate_sat_vb=values.get("fee_rate_sat_vb"))
+        return Response(s.TransferOutputSerializer(transfer).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class TransferDetailApi(QazynaApiView):
+    @extend_schema(responses=s.TransferOutputSerializer)
+    def get(self, request, transfer_id):
+        transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
+        return Response(s.TransferOutputSerializer(transfer).data)
+
+
+class TransferCommandApi(QazynaApiView):
+    input_serializer = None
+
+    def call(self, transfer, user, data):
+        raise NotImplementedError
+
+    @idempotent
+    def post(self, request, transfer_id):
+        transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
+        data = {}
+        if self.input_serializer is not None:
+            serializer = self.input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        self.call(transfer, request.user, data)
+        transfer.refresh_from_db()
+        return Response(s.TransferOutputSerializer(transfer).data)
+
+
+class TransferApproveApi(TransferCommandApi):
+    """Approve the exact payload (send its payload_hash)."""
+
+    input_serializer = s.ApproveInputSerializer
+
+    @extend_schema(request=s.ApproveInputSerializer, responses=s.TransferOutputSerializer)
+    def post(self, request, transfer_id):
+        return super().post(request, transfer_id)
+
+    def call(self, transfer, user, data):
+        services.transfer_approve(transfer=transfer, actor=user,
+                                  payload_hash=data["payload_hash"])
+
+
+class TransferCancelApi(TransferCommandApi):
+    input_serializer = s.ReasonInputSerializer
+
+    @extend_schema(request=s.ReasonInputSerializer, responses=s.TransferOutputSerializer)
+    def post(self, request, transfer_id):
+        return super().post(request, transfer_id)
+
+    def call(self, transfer, user, data):
+        services.transfer_cancel(transfer=transfer, actor=user, reason=data["reason"])
+
+
+class TransferRebuildApi(TransferCommandApi):
+    """Build the payload again from the node (before broadcast); approvals are invalidated
+    if anything changed."""
+
+    input_serializer = s.RebuildInputSerializer
+
+    @extend_schema(request=s.RebuildInputSerializer, responses=s.TransferOutputSerializer)
+    def post(self, request, transfer_id):
+        return super().post(request, transfer_id)
+
+    def call(self, transfer, user, data):
+        services.transfer_rebuild(transfer=transfer, actor=user, reason=data["reason"],
+                                  fee_rate_sat_vb=data.get("fee_rate_sat_vb"))
+
+
+class TransferPsbtApi(QazynaApiView):
+    """The approved unsigned PSBT for the key holders (?format=file for a .psbt download)."""
+
+    @extend_schema(responses=dict)
+    def get(self, request, transfer_id):
+        transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
+        if transfer.status not in ("APPROVED", "SIGNING"):
+            from core.errors import Conflict
+
+            raise Conflict("The PSBT is handed out once the quorum has approved it.",
+                           code=ErrorCode.INVALID_TRANSITION, current_status=transfer.status)
+        if request.query_params.get("format") == "file":
+            response = HttpResponse(transfer.unsigned_psbt + "\n",
+                                    content_type="application/octet-stream")
+            response["Content-Disposition"] = (
+                f'attachment; filename="transfer-{transfer.public_id}.psbt"')
+            return response
+        return Response({"psbt": transfer.unsigned_psbt, "txid": transfer.unsigned_txid,
+                         "payload_hash": transfer.payload_hash, "payload": transfer.payload})
+
+
+class TransferSignatureUploadApi(QazynaApiView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request=s.SignedPsbtInputSerializer, responses=s.TransferOutputSerializer)
+    def post(self, request, transfer_id):
+        transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
+        data = s.SignedPsbtInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        psbt = data.validated_data.get("psbt")
+        upload = data.validated_data.get("file")
+        if upload is not None:
+            if upload.size > MAX_PSBT_BYTES:
+                raise ValidationFailed("The PSBT file is too large.",
+                                       code=ErrorCode.FILE_TOO_LARGE, field="file")
+            psbt = upload.read()
+        transfer = services.transfer_upload_signed(transfer=transfer, actor=request.user,
+                                                   psbt=psbt)
+        transfer.refresh_from_db()
+        return Response(s.TransferOutputSerializer(transfer).data)
+
+
+class DepositListApi(QazynaApiView):
+    @extend_schema(responses=s.DepositOutputSerializer(many=True))
+    def get(self, request):
+        deposits = selectors.deposit_list_for_user(user=request.user,
+                                                   filters=request.query_params)
+        return _paginate(self, request, deposits, s.DepositOutputSerializer)
+
+
+class DepositAttributeApi(QazynaApiView):
+    @extend_schema(request=s.AttributeInputSerializer, responses=s.DepositOutputSerializer)
+    @idempotent
+    def post(self, request, deposit_id):
+        deposit = selectors.deposit_get_for_user(user=request.user, public_id=deposit_id)
+        data = s.AttributeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        deposit = services.deposit_attribute(deposit=deposit, actor=request.user,
+                                             **data.validated_data)
+        return Response(s.DepositOutputSerializer(deposit).data)
+
+
+class PriceListCreateApi(QazynaApiView):
+    @extend_schema(responses=s.PriceOutputSerializer(many=True))
+    def get(self, request):
+        return _paginate(self, request, selectors.price_list_for_user(user=request.user),
+                         s.PriceOutputSerializer)
+
+    @extend_schema(request=s.PriceInputSerializer, responses={201: s.PriceOutputSerializer})
+    @idempotent
+    def post(self, request):
+        data = s.PriceInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        price = services.price_record(actor=request.user, **data.validated_data)
+        return Response(s.PriceOutputSerializer(price).data, status=status.HTTP_201_CREATED)
+
+
+class LedgerBalancesApi(QazynaApiView):
+    @extend_schema(responses=dict)
+    def get(self, request):
+        _require_reader(request.user)
+        return Response(selectors.balances())
+
+
+class LedgerEntryListApi(QazynaApiView):
+    @extend_schema(responses=s.JournalEntryOutputSerializer(many=True))
+    def get(self, request):
+        return _paginate(self, request, selectors.journal_for_user(user=request.user),
+                         s.JournalEntryOutputSerializer)
+
+
+class ProofOfReservesApi(QazynaApiView):
+    @extend_schema(responses=dict)
+    def get(self, request):
+        _require_reader(request.user)
+        if request.query_params.get("format") == "csv":
+            return _csv(reports.proof_of_reserves_csv(), "proof-of-reserves.csv")
+        return Response(reports.proof_of_reserves())
+
+
+class AccountingExportApi(QazynaApiView):
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request):
+        _require_reader(request.user)
+        if not selectors.can_see_custody(request.user):
+            raise PermissionRefused("Exports are for the bank, auditors and admins.")
+        return _csv(reports.accounting_csv(), "accounting.csv")
+
+
+def _csv(text, filename):
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
