@@ -1,12 +1,22 @@
 """A minimal descriptor wallet: the funding ("miner") wallet and watch-only wallets.
 
-A wallet with keys holds a random BIP32 seed: receive addresses are BIP84 P2WPKH
+A wallet with keys holds a BIP32 seed: receive addresses are BIP84 P2WPKH
 (``wpkh(.../84h/1h/0h/0/*)``), change goes to BIP86 P2TR (``tr(.../86h/1h/0h/1/*)``) as Core
-v30 does. A watch-only wallet only knows scripts imported from descriptors. These keys are
-throwaway regtest keys, generated at random at wallet creation.
+v30 does. A watch-only wallet only knows scripts imported from descriptors.
+
+NOT FOR REAL FUNDS: the seed is derived from the wallet name (``sha256("devchain regtest
+wallet seed/" + name)``), so anyone who knows the name knows the keys. That makes every run of
+the development chain reproducible (same addresses, same signatures); it is only acceptable
+because these are throwaway regtest keys.
+
+Coin selection is deterministic too: confirmed coins oldest first (block height, then txid and
+output index), added until the payment plus fee is covered. Core picks at random among coins
+with equal waste, so the chosen inputs (and the change position, which Core also randomises)
+can differ from what Core would pick; tests may pin both (``forced_inputs``,
+``forced_change_position``).
 """
 
-import os
+import hashlib
 
 from embit import bip32, ec
 from embit.descriptor import Descriptor
@@ -15,7 +25,7 @@ from embit.script import Script, Witness, p2tr, p2wpkh
 from embit.transaction import Transaction, TransactionInput, TransactionOutput
 
 from .chain import MEMPOOL_HEIGHT, Chain, fee_for
-from .network import COINBASE_MATURITY, REGTEST
+from .network import COINBASE_MATURITY, REGTEST, script_from_address
 from .tx import is_coinbase, signals_rbf, txid, vsize, wtxid
 
 FALLBACK_FEERATE = 10_000  # sat/kvB, like -fallbackfee=0.0001
@@ -38,10 +48,13 @@ class Wallet:
         self.txs: dict[str, dict] = {}  # txid -> {"tx", "time"}
         self.next_index = {"receive": 0, "change": 0}
         self.labels: dict[bytes, str] = {}
-        # Core puts change at a random position; tests may pin it (None = random)
+        # Core picks the change position and equal-waste coins at random; the devchain is
+        # deterministic (see _change_position) and tests may pin both for the
+        # next send. Each is consumed by one send.
         self.forced_change_position = None
+        self.forced_inputs = None  # list of (txid, vout) or None
         if self.private_keys_enabled and not blank:
-            seed = os.urandom(32)
+            seed = wallet_seed(name)
             self.root = bip32.HDKey.from_seed(seed, version=REGTEST["xprv"])
             fingerprint = self.root.child(0).fingerprint.hex()
             self.accounts = {}
@@ -76,8 +89,21 @@ class Wallet:
         return script
 
     def import_descriptor(self, desc_text: str, range_end: int = 0, label=None):
-        desc = Descriptor.from_string(desc_text.split("#")[0])
-        full = add_checksum(desc_text.split("#")[0])
+        body = desc_text.split("#")[0]
+        full = add_checksum(body)
+        if body.startswith(("addr(", "raw(")) and body.endswith(")"):
+            inner = body[body.index("(") + 1:-1]
+            script = script_from_address(inner) if body.startswith("addr(") else \
+                bytes.fromhex(inner)
+            if script is None:
+                raise WalletError(-5, "Address is not valid")
+            self.scripts.setdefault(script, {"parent": full, "change": False, "key": None})
+            if label is not None:
+                self.labels[script] = label
+            self.descriptors.append({"desc": full, "internal": False})
+            self.rescan()
+            return
+        desc = Descriptor.from_string(body)
         if desc.is_wildcard:
             for i in range(range_end + 1):
                 script = desc.derive(i).script_pubkey().data
@@ -243,10 +269,16 @@ class Wallet:
     def send(self, script: bytes, amount: int, subtract_fee=False):
         if not self.private_keys_enabled:
             raise WalletError(-4, "Error: Private keys are disabled for this wallet")
-        coins = sorted(self.unspent(min_conf=1), key=lambda u: (-u[3] >= 0, -u[1]))
-        coins = [c for c in coins if self.scripts[c[2]]["key"] is not None]
-        # prefer confirmed coins, largest first: one coin usually covers a dev payment
-        coins.sort(key=lambda u: -u[1])
+        coins = [c for c in self.unspent(min_conf=1) if self.scripts[c[2]]["key"] is not None]
+        # oldest first (most confirmations), then txid and index: reproducible between runs
+        coins.sort(key=lambda u: (-u[3], u[0][0], u[0][1]))
+        forced, self.forced_inputs = self.forced_inputs, None
+        if forced is not None:
+            by_outpoint = {c[0]: c for c in coins}
+            missing = [o for o in forced if tuple(o) not in by_outpoint]
+            if missing:
+                raise WalletError(-4, f"devchain: pinned inputs not spendable: {missing}")
+            coins = [by_outpoint[tuple(o)] for o in forced]
         selected, total = [], 0
         change_script = None
         for coin in coins:
@@ -262,9 +294,9 @@ class Wallet:
         outputs = [TransactionOutput(amount - (fee if subtract_fee else 0), Script(script))]
         change = total - amount - (0 if subtract_fee else fee)
         if change > 0:
-            position = self.forced_change_position
+            position, self.forced_change_position = self.forced_change_position, None
             if position is None:
-                position = int.from_bytes(os.urandom(1), "big") % 2
+                position = _change_position(selected, script)
             outputs.insert(position, TransactionOutput(change, Script(change_script)))
         tx = Transaction(
             version=2,
@@ -347,8 +379,15 @@ class Wallet:
         return result
 
 
-def new_private_key() -> ec.PrivateKey:
-    return ec.PrivateKey(os.urandom(32))
+def wallet_seed(name: str) -> bytes:
+    """The wallet's BIP32 seed: a public function of its name. Regtest only, never real funds."""
+    return hashlib.sha256(b"devchain regtest wallet seed/" + name.encode()).digest()
+
+
+def _change_position(selected, dest_script: bytes) -> int:
+    """0 or 1, derived from the inputs and destination (Core: random; here: reproducible)."""
+    data = b"".join(bytes.fromhex(c[0][0]) + c[0][1].to_bytes(4, "little") for c in selected)
+    return hashlib.sha256(data + dest_script).digest()[0] % 2
 
 
 __all__ = ["Wallet", "WalletError", "MEMPOOL_HEIGHT", "wtxid"]

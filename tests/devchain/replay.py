@@ -250,7 +250,7 @@ class Replayer:
 
     def replay(self, call):
         self.index_tx_hex(call.get("response"), self.recorded_txs)
-        self._pin_change_position(call)
+        self._pin_wallet_choices(call)
         if "request_text" in call and call.get("request") is None:
             body = (call["request_text"] or "").encode()
         else:
@@ -286,8 +286,14 @@ class Replayer:
         self.index_tx_hex(live, self.live_txs)
         return live
 
-    def _pin_change_position(self, call):
-        """Core places wallet change at a random output index; pin it to the recorded one."""
+    def _pin_wallet_choices(self, call):
+        """Pin the two random choices Core's wallet made for a recorded send.
+
+        Core shuffles equal-waste coins and places change at a random output index; the
+        devchain's own choice is deterministic but different, so for a recorded
+        sendtoaddress the replay tells the wallet which coins Core spent (mapped to the live
+        chain) and where Core put the change. Everything else about the tx is the devchain's.
+        """
         request = call.get("request")
         if not isinstance(request, dict) or request.get("method") != "sendtoaddress":
             return
@@ -295,9 +301,31 @@ class Replayer:
         recorded = ALL_RECORDED_TXS.get((call.get("response") or {}).get("result") or "")
         if wallet is None or recorded is None:
             return
-        dest = script_from_address(request["params"][0])
-        positions = [n for n, o in enumerate(recorded.vout) if o.script_pubkey.data != dest]
+        rec_dest = script_from_address(request["params"][0])
+        positions = [n for n, o in enumerate(recorded.vout) if o.script_pubkey.data != rec_dest]
         wallet.forced_change_position = positions[0] if positions else None
+        wallet.forced_inputs = [self.live_outpoint(i.txid.hex(), i.vout) for i in recorded.vin]
+
+    def live_outpoint(self, rec_txid, vout):
+        """The live outpoint for a recorded one: a mapped tx, or a recorded coinbase."""
+        if rec_txid in self.mapping:
+            live_id = self.mapping[rec_txid]
+            rec_tx = self.recorded_txs.get(rec_txid) or ALL_RECORDED_TXS.get(rec_txid)
+            if rec_tx is None:
+                return live_id, vout
+            rec_out = rec_tx.vout[vout]
+            wanted = self.map_script(rec_out.script_pubkey.data)
+            live = self.live_tx(live_id)
+            n = next(n for n, o in enumerate(live.vout)
+                     if o.script_pubkey.data == wanted and o.value == rec_out.value)
+            return live_id, n
+        height = RECORDED_COINBASE_HEIGHTS.get(rec_txid)
+        if height is None:
+            raise Mismatch(f"recorded input {rec_txid}:{vout} is neither mapped nor a coinbase")
+        block = self.server.rpc("getblock", self.server.rpc("getblockhash", height))
+        live_id = block["tx"][0]
+        self.learn(rec_txid, live_id)
+        return live_id, vout
 
     def compare_reply(self, recorded, live):
         if isinstance(recorded, list):
@@ -355,4 +383,22 @@ def _decimal(value):
     raise TypeError(type(value).__name__)
 
 
+def _recorded_coinbase_heights():
+    """txid -> height of the recorded node's coinbases of empty blocks paying the miner address.
+
+    Core v30's coinbase for an empty block is fully determined by height and payout script
+    (BIP34 height push, nLockTime height-1, witness commitment to the empty witness tree), so
+    the recorded coinbase txids that wallet sends spend can be identified without the blocks.
+    """
+    from devchain.chain import Chain, merkle_root
+
+    miner = script_from_address(MINER_ADDRESS)
+    chain = Chain()
+    empty_root = merkle_root([b"\x00" * 32])
+    return {txid(chain._coinbase(h, miner, 50 * 100_000_000, empty_root)): h
+            for h in range(1, 200)}
+
+
+MINER_ADDRESS = "bcrt1qs2pzwrkmjufns6y5spq2msyuqf6rsch8c9p56q"  # the recording's mining address
 ALL_RECORDED_TXS = _all_recorded_txs()
+RECORDED_COINBASE_HEIGHTS = _recorded_coinbase_heights()

@@ -24,7 +24,7 @@ WATCH = "watch-only wallet result shape incomplete in devchain (optional per bri
 SKIPPED_STEPS: dict[tuple[str, int], str] = {
     ("node-basics", 15): "getnetworkinfo: localservicesnames lists 2 of Core's 4 services",
     ("node-basics", 23): "uptime: the value depends on how long the replay has been running",
-    ("utxo-lookup", 7): WATCH + ": importdescriptors result carries an extra error key",
+
     ("utxo-lookup", 9): WATCH + ": getwalletinfo has a subset of Core's keys",
     ("utxo-lookup", 13): WATCH + ": listunspent lacks desc/witnessScript",
     ("utxo-lookup", 14): WATCH + ": listunspent lacks desc/witnessScript",
@@ -37,9 +37,7 @@ SKIPPED_STEPS: dict[tuple[str, int], str] = {
     ("utxo-lookup", 33): WATCH + ": listunspent lacks desc/witnessScript",
     ("utxo-lookup", 35): WATCH + ": spent-output accounting of getbalances differs",
     ("reorg", 14): "getchaintips after invalidateblock: devchain omits one tip Core lists",
-    ("reorg", 28): "verbosity 2 prevout.height of a coinbase input differs (coin selection)",
     ("reorg", 51): WATCH + ": receiving-side details of a conflicted tx not emptied",
-    ("errors", 2): "funding tx input picks a different coinbase than Core's coin selection",
 }
 
 CALLS = [(name, i, call) for name in ORDER for i, call in enumerate(load(name)["calls"])]
