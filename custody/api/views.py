@@ -183,7 +183,7 @@ class TransferRebuildApi(TransferCommandApi):
 
 
 class TransferPsbtApi(QazynaApiView):
-    """The approved unsigned PSBT for the key holders (?format=file for a .psbt download)."""
+    """The approved unsigned PSBT for the key holders (?download=1 for a .psbt file)."""
 
     @extend_schema(responses=dict)
     def get(self, request, transfer_id):
@@ -193,7 +193,7 @@ class TransferPsbtApi(QazynaApiView):
 
             raise Conflict("The PSBT is handed out once the quorum has approved it.",
                            code=ErrorCode.INVALID_TRANSITION, current_status=transfer.status)
-        if request.query_params.get("format") == "file":
+        if request.query_params.get("download") in ("1", "true"):
             response = HttpResponse(transfer.unsigned_psbt + "\n",
                                     content_type="application/octet-stream")
             response["Content-Disposition"] = (
@@ -277,7 +277,7 @@ class ProofOfReservesApi(QazynaApiView):
     @extend_schema(responses=dict)
     def get(self, request):
         _require_reader(request.user)
-        if request.query_params.get("format") == "csv":
+        if request.query_params.get("as") == "csv":
             return _csv(reports.proof_of_reserves_csv(), "proof-of-reserves.csv")
         return Response(reports.proof_of_reserves())
 
