@@ -261,8 +261,9 @@ class ChainAdapter:
     def tip(self) -> Tip:
         """Asked of the node every time (bitcoinlib caches its block count)."""
         info = self.call("getblockchaininfo")
-        if info.get("headers", info["blocks"]) - info["blocks"] > 2:
-            raise NodeUnavailable(f"node still syncing ({info['blocks']}/{info['headers']})")
+        # Not headers - blocks: invalid branches (invalidateblock) can count in headers.
+        if info.get("initialblockdownload"):
+            raise NodeUnavailable(f"node still syncing (at {info['blocks']})")
         return Tip(height=int(info["blocks"]), block_hash=info["bestblockhash"],
                    time=int(info["time"]))
 

@@ -256,6 +256,7 @@ def apply_poll(*, tip, new_blocks, fork_height, mempool_txids, mempool_new_txs):
         if disconnected:
             _apply_reorg(disconnected, fork_height, tip, mempool_txids, summary)
         if new_blocks:
+            _assets_due_on_new_block(summary)
             SeenBlock.objects.bulk_create([
                 SeenBlock(height=b.height, block_hash=b.block_hash, prev_hash=b.prev_hash or "",
                           time=b.time) for b in new_blocks])
@@ -274,6 +275,15 @@ def apply_poll(*, tip, new_blocks, fork_height, mempool_txids, mempool_new_txs):
                                    "last_error"])
         _check_breaker(tip, summary)
     return dict(summary)
+
+
+def _assets_due_on_new_block(summary):
+    """Assets waiting for confirmations of their sweeps: a new block may be the one."""
+    from intake.models import SeizedAsset, VerificationStatus
+
+    summary["assets_due"] += SeizedAsset.objects.filter(
+        verification_status=VerificationStatus.PENDING, next_check_at__gt=timezone.now(),
+    ).exclude(custody_address="").update(next_check_at=timezone.now())
 
 
 def _apply_reorg(disconnected, fork_height, tip, mempool_txids, summary):

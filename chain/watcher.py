@@ -20,18 +20,21 @@ from .models import ChainCursor, MempoolTx, SeenBlock, WatchedTransaction
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 120
 MAX_BLOCKS_PER_POLL = 500
 MAX_MEMPOOL_FETCH_PER_POLL = 1000
 
 
 # --- claiming -------------------------------------------------------------------------------
+def _lease():
+    return getattr(settings, "CHAIN_CLAIM_LEASE_SECONDS", 120)
+
+
 def _claim_cursor():
     now = timezone.now()
     ChainCursor.objects.get_or_create(id=1)
     return ChainCursor.objects.filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), id=1,
-    ).update(claimed_until=now + timedelta(seconds=LEASE_SECONDS)) == 1
+    ).update(claimed_until=now + timedelta(seconds=_lease())) == 1
 
 
 def _release_cursor():
@@ -42,7 +45,7 @@ def claim_watched_tx(watched_tx_id):
     now = timezone.now()
     return WatchedTransaction.objects.filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk=watched_tx_id,
-    ).update(claimed_until=now + timedelta(seconds=LEASE_SECONDS)) == 1
+    ).update(claimed_until=now + timedelta(seconds=_lease())) == 1
 
 
 def claim_asset(asset_id):
@@ -53,7 +56,7 @@ def claim_asset(asset_id):
     return SeizedAsset.objects.filter(
         pk=asset_id, verification_status=VerificationStatus.PENDING,
         next_check_at__lte=now,
-    ).update(next_check_at=now + timedelta(seconds=LEASE_SECONDS)) == 1
+    ).update(next_check_at=now + timedelta(seconds=_lease())) == 1
 
 
 # --- one poll -------------------------------------------------------------------------------

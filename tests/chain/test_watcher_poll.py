@@ -1,0 +1,267 @@
+"""The poller and tracker in-process (no worker): one pass over new blocks, reorgs,
+conflicts, custody alarms, deposits, the circuit breaker."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from chain import services, watcher
+from chain.models import (
+    CircuitBreaker,
+    SeenBlock,
+    TxState,
+    UnattributedDeposit,
+    WatchedTransaction,
+)
+from core.models import AuditEvent
+from intake.models import CaseAlert, VerificationStatus
+from tests.chain.helpers import fund_and_record, make_asset, output_index, script_of
+from tests.chain.spend import spend_custody
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_purpose_handlers(settings):
+    """These tests watch made-up transfers: custody's handler would look for them."""
+    settings.CHAIN_TX_HANDLERS = {}
+
+
+def _watch(txid, ref="t1", inputs=()):
+    return services.watch_transaction(txid=txid, purpose="transfer", ref=ref, inputs=inputs)
+
+
+def test_poll_confirms_and_settles_a_watched_transaction(devchain, adapter):
+    watcher.poll(adapter)
+    txid = devchain.fund(devchain.new_address(), 10_000_000)
+    wtx = _watch(txid)
+    watcher.poll(adapter)
+    wtx.refresh_from_db()
+    assert wtx.state == TxState.MEMPOOL
+    devchain.mine(1)
+    watcher.poll(adapter)
+    wtx.refresh_from_db()
+    assert wtx.state == TxState.CONFIRMING
+    assert wtx.confirmations(adapter.tip().height) == 1
+    devchain.mine(5)
+    watcher.poll(adapter)
+    wtx.refresh_from_db()
+    assert wtx.state == TxState.CONFIRMED
+    actions = list(AuditEvent.objects.filter(object_id=str(wtx.public_id))
+                   .values_list("action", flat=True))
+    assert actions == ["chain.tx_watched", "chain.tx_mempool", "chain.tx_confirming",
+                       "chain.tx_confirmed"]
+
+
+def test_reorg_drops_confirmations_and_reconsider_restores(devchain, adapter, settings):
+    settings.CHAIN_MAX_REORG_DEPTH = 3
+    watcher.poll(adapter)
+    txid = devchain.fund(devchain.new_address(), 10_000_000)
+    wtx = _watch(txid)
+    [block] = devchain.mine(1)
+    devchain.mine(1)
+    watcher.poll(adapter)
+    wtx.refresh_from_db()
+    assert (wtx.state, wtx.block_hash) == (TxState.CONFIRMING, block)
+
+    devchain.rpc("invalidateblock", block)
+    watcher.poll(adapter)
+    wtx.refresh_from_db()
+    assert wtx.state == TxState.MEMPOOL and wtx.block_hash == "" and wtx.block_height is None
+    assert not SeenBlock.objects.filter(block_hash=block).exists()
+    reorg = AuditEvent.objects.get(action="chain.reorg")
+    assert reorg.after["depth"] == 2 and txid in reorg.after["transactions"]
+    assert services.settlement_paused() == (False, "")
+
+    devchain.rpc("reconsiderblock", block)
+    watcher.poll(adapter)
+    wtx.refresh_from_db()
+    assert (wtx.state, wtx.block_hash) == (TxState.CONFIRMING, block)
+
+
+def test_deep_reorg_trips_the_breaker_until_it_clears(devchain, adapter, settings):
+    settings.CHAIN_MAX_REORG_DEPTH = 3
+    watcher.poll(adapter)
+    blocks = devchain.mine(5)
+    watcher.poll(adapter)
+    devchain.rpc("invalidateblock", blocks[0])
+    devchain.mine(1)
+    watcher.poll(adapter)
+    paused, reason = services.settlement_paused()
+    assert paused and "depth 5" in reason
+    devchain.mine(3)
+    watcher.poll(adapter)
+    assert services.settlement_paused() == (False, "")
+    actions = list(AuditEvent.objects.filter(action__startswith="chain.breaker")
+                   .values_list("action", flat=True))
+    assert actions == ["chain.breaker_tripped", "chain.breaker_cleared"]
+
+
+def test_stale_tip_trips_the_breaker(devchain, adapter, settings):
+    settings.CHAIN_STALE_TIP_SECONDS = 1
+    tip = adapter.tip()
+    settings.CHAIN_STALE_TIP_SECONDS = 10**9
+    watcher.poll(adapter)
+    assert not services.settlement_paused()[0]
+    settings.CHAIN_STALE_TIP_SECONDS = 0
+    import time
+
+    while time.time() <= tip.time:
+        time.sleep(0.1)
+    watcher.poll(adapter)
+    assert services.settlement_paused()[0]
+    assert CircuitBreaker.objects.get().cause == "stale_tip"
+    settings.CHAIN_STALE_TIP_SECONDS = 10**9
+    watcher.poll(adapter)
+    assert not services.settlement_paused()[0]
+
+
+def test_lost_double_spend_is_not_fooled_by_the_stale_blockhash(devchain, adapter):
+    """reorg.json part B: after the reorg the node still returns the loser with its stale
+    blockhash (confirmations 0). Qazyna must see CONFLICTED, not mined."""
+    watcher.poll(adapter)
+    txid = devchain.fund(devchain.new_address(), 40_000_000)
+    raw = devchain.rpc("getrawtransaction", txid, 1)
+    funding_input = (raw["vin"][0]["txid"], raw["vin"][0]["vout"])
+    wtx = _watch(txid, inputs=[funding_input])
+    [h2, _] = devchain.mine(2)
+    watcher.poll(adapter)
+    devchain.rpc("invalidateblock", h2)
+    dest = devchain.new_address()
+    prev = devchain.rpc("getrawtransaction", funding_input[0], 1)
+    value = prev["vout"][funding_input[1]]["value"]
+    unsigned = devchain.rpc("createrawtransaction",
+                            [{"txid": funding_input[0], "vout": funding_input[1]}],
+                            [{dest: value - __import__("decimal").Decimal("0.0002")}])
+    signed = devchain.rpc("signrawtransactionwithwallet", unsigned, wallet="miner")
+    winner = devchain.rpc("decoderawtransaction", signed["hex"])["txid"]
+    devchain.rpc("generateblock", devchain.new_address(), [signed["hex"]])
+    devchain.mine(2)
+
+    status = adapter.get_transaction(txid)
+    assert status.block_hash is None and status.stale_block_hash == h2
+    assert status.confirmations == 0 and not status.in_mempool
+
+    watcher.poll(adapter)
+    wtx.refresh_from_db()
+    assert wtx.state == TxState.CONFLICTED
+    assert wtx.conflicting_txid == winner
+    assert CaseAlert.objects.filter(kind=CaseAlert.Kind.CONFLICT,
+                                    dedup_key=f"conflict:{txid}").exists()
+    # the per-item tracker agrees
+    WatchedTransaction.objects.filter(pk=wtx.pk).update(state=TxState.MEMPOOL)
+    watcher.track(wtx.pk, adapter)
+    wtx.refresh_from_db()
+    assert wtx.state in (TxState.CONFLICTED, TxState.REPLACED)
+
+
+def test_unapproved_spend_from_custody_raises_an_alarm(devchain, adapter, agency, clerk,
+                                                       custody_wallet):
+    case, asset = make_asset(agency=agency, clerk=clerk, declared_sats=30_000_000)
+    txid = fund_and_record(devchain=devchain, asset=asset, clerk=clerk)
+    devchain.mine(2)
+    watcher.poll(adapter)
+    assert watcher.verify_asset(asset.pk, adapter) == "verified"
+    vout, value = output_index(devchain, txid, asset.custody_address)
+    thief = spend_custody(wallet=custody_wallet, index=case.custody_index,
+                          utxos=[(txid, vout, value)],
+                          dest_script_hex=script_of(devchain, devchain.new_address()))
+    spend_txid = adapter.broadcast(thief).txid
+    watcher.poll(adapter)  # seen in the mempool: at once, before any block
+    alert = CaseAlert.objects.get(kind=CaseAlert.Kind.UNAPPROVED_SPEND)
+    assert alert.case_id == case.pk and alert.details["txid"] == spend_txid
+    devchain.mine(1)
+    watcher.poll(adapter)
+    assert CaseAlert.objects.filter(kind=CaseAlert.Kind.UNAPPROVED_SPEND).count() == 1
+
+
+def test_approved_spend_raises_no_alarm(devchain, adapter, agency, clerk, custody_wallet,
+                                        settings):
+    settings.CHAIN_APPROVED_SPEND_CHECK = "tests.chain.test_watcher_poll.approve_everything"
+    case, asset = make_asset(agency=agency, clerk=clerk, declared_sats=30_000_000)
+    txid = fund_and_record(devchain=devchain, asset=asset, clerk=clerk)
+    devchain.mine(2)
+    watcher.poll(adapter)
+    watcher.verify_asset(asset.pk, adapter)
+    vout, value = output_index(devchain, txid, asset.custody_address)
+    raw = spend_custody(wallet=custody_wallet, index=case.custody_index,
+                        utxos=[(txid, vout, value)],
+                        dest_script_hex=script_of(devchain, devchain.new_address()))
+    adapter.broadcast(raw)
+    watcher.poll(adapter)
+    assert not CaseAlert.objects.filter(kind=CaseAlert.Kind.UNAPPROVED_SPEND).exists()
+    assert AuditEvent.objects.get(action="chain.custody_spend").after["approved"] is True
+
+
+def approve_everything(txid, outpoints):
+    return True
+
+
+def test_intake_discrepancy_when_less_arrives(devchain, adapter, agency, clerk, custody_wallet):
+    case, asset = make_asset(agency=agency, clerk=clerk, declared_sats=30_000_000)
+    fund_and_record(devchain=devchain, asset=asset, clerk=clerk, sats=20_000_000)
+    devchain.mine(1)
+    assert watcher.verify_asset(asset.pk, adapter) == "discrepancy"
+    asset.refresh_from_db()
+    assert asset.verification_status == VerificationStatus.DISCREPANCY
+    assert asset.observed_amount == 20_000_000
+
+
+def test_intake_discrepancy_on_other_transactions(devchain, adapter, agency, clerk,
+                                                  custody_wallet):
+    case, asset = make_asset(agency=agency, clerk=clerk, declared_sats=30_000_000)
+    fund_and_record(devchain=devchain, asset=asset, clerk=clerk)
+    other = devchain.fund(asset.custody_address, 1_000)
+    devchain.mine(1)
+    assert watcher.verify_asset(asset.pk, adapter) == "discrepancy"
+    alert = CaseAlert.objects.get(kind=CaseAlert.Kind.INTAKE_DISCREPANCY)
+    assert [o["txid"] for o in alert.details["other_transactions"]] == [other]
+
+
+def test_intake_waits_for_confirmations(devchain, adapter, agency, clerk, custody_wallet,
+                                        settings):
+    settings.INTAKE_CONFIRMATIONS = 2
+    case, asset = make_asset(agency=agency, clerk=clerk, declared_sats=30_000_000)
+    fund_and_record(devchain=devchain, asset=asset, clerk=clerk)
+    devchain.mine(1)
+    assert watcher.verify_asset(asset.pk, adapter) == "waiting"
+    asset.refresh_from_db()
+    assert asset.verification_status == VerificationStatus.PENDING
+    assert watcher.verify_asset(asset.pk, adapter) is None  # claimed: not due yet
+    devchain.mine(1)
+    watcher.poll(adapter)  # a new block makes waiting assets due
+    assert watcher.verify_asset(asset.pk, adapter) == "verified"
+    assert watcher.verify_asset(asset.pk, adapter) is None  # done: nothing due
+
+
+def test_unattributed_deposit_to_a_reserve_address(devchain, adapter):
+    watcher.poll(adapter)
+    reserve = devchain.new_address()
+    services.watch_address(address=reserve, purpose="reserve", ref="wallet-1")
+    txid = devchain.fund(reserve, 5_000_000)
+    devchain.mine(1)
+    watcher.poll(adapter)
+    deposit = UnattributedDeposit.objects.get()
+    assert (deposit.txid, deposit.address, deposit.amount_sats) == (txid, reserve, 5_000_000)
+    watcher.poll(adapter)
+    assert UnattributedDeposit.objects.count() == 1
+
+
+def test_work_per_block_does_not_grow_with_watched_items(devchain, adapter):
+    """Node calls per poll depend on new blocks, not on how many transactions we watch."""
+    watcher.poll(adapter)
+
+    def measure(n_items, offset):
+        for i in range(n_items):
+            WatchedTransaction.objects.create(txid=f"{offset + i:064x}", purpose="transfer",
+                                              ref=str(i), network="regtest")
+        devchain.mine(1)
+        before = adapter.calls
+        with CaptureQueriesContext(connection) as queries:
+            watcher.poll(adapter)
+        return adapter.calls - before, len(queries)
+
+    calls_small, queries_small = measure(10, 1)
+    calls_big, queries_big = measure(500, 10_000)
+    assert calls_small == calls_big
+    assert queries_big == queries_small
