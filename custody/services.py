@@ -543,7 +543,7 @@ def _mark_broadcast(transfer, *, already_known=False):
     _move(transfer, target=TransferStatus.BROADCAST, actor=None, action="transfer.broadcast",
           after_extra={"txid": transfer.txid, "already_known": already_known})
     chainio.watch_transfer(txid=transfer.txid, ref=str(transfer.public_id),
-                           inputs=[{"txid": i.txid, "vout": i.vout}
+                           inputs=[f"{i.txid}:{i.vout}"
                                    for i in transfer.inputs.all()])
     return transfer
 

@@ -1,0 +1,26 @@
+"""The intake side of an end-to-end scenario, through intake's own services: a clerk files a
+case, its custody address is funded on the development chain, legal confiscates it."""
+
+import datetime as dt
+
+from intake import services as intake
+from intake.models import ConfiscationOrder
+
+
+def confiscated_case_on_chain(*, devchain, clerk, legal, sats=150_000_000):
+    case = intake.case_create(actor=clerk, data={
+        "case_number": "KZ-E2E-1", "warrant_number": "W-1", "warrant_date": dt.date(2026, 1, 5),
+        "owner_name": "Suspect", "seizure_date": dt.date(2026, 1, 6)})
+    asset = intake.asset_add(case=case, actor=clerk, asset="BTC", network="regtest",
+                             declared_amount=sats)
+    txid = devchain.fund(asset.custody_address, sats)
+    intake.sweep_record(asset=asset, actor=clerk, txid=txid)
+    devchain.mine(1)
+    intake.case_submit(case=case, actor=clerk)
+    intake.case_start_review(case=case, actor=legal)
+    intake.case_approve_confiscation(
+        case=case, actor=legal, court="Astana City Court", order_number="2-100/2026",
+        order_date=dt.date(2026, 3, 1), document_sha256="b" * 64,
+        finality=ConfiscationOrder.Finality.FINAL)
+    case.refresh_from_db()
+    return case
