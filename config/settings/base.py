@@ -136,6 +136,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "intake.models.CaseStatus",
+        "VerificationStatusEnum": "intake.models.VerificationStatus",
+    },
 }
 
 # --- Celery ------------------------------------------------------------------

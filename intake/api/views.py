@@ -83,13 +83,14 @@ class CaseCommandApi(QazynaApiView):
 
 
 def _command(name, service, input_serializer=None):
-    view = type(name, (CaseCommandApi,), {
-        "service": staticmethod(service), "input_serializer": input_serializer,
-        "__doc__": service.__doc__ or name,
+    def post(self, request, case_id):
+        return CaseCommandApi.post(self, request, case_id)
+
+    post = extend_schema(request=input_serializer, responses=s.CaseOutputSerializer,
+                         operation_id=f"case_{name}", description=service.__doc__)(post)
+    return type(f"Case{name.title().replace('_', '')}Api", (CaseCommandApi,), {
+        "service": staticmethod(service), "input_serializer": input_serializer, "post": post,
     })
-    view.post = extend_schema(request=input_serializer, responses=s.CaseOutputSerializer,
-                              operation_id=f"case_{name}")(view.post)
-    return view
 
 
 CaseSubmitApi = _command("submit", services.case_submit)

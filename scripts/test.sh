@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite, on the machine's PostgreSQL and Redis with a real Celery worker and
+# the development chain over HTTP. Extra arguments go to pytest (e.g. scripts/test.sh -k audit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/services.sh
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/qazyna}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
+export CELERY_BROKER_URL=${CELERY_BROKER_URL:-$REDIS_URL}
+exec .venv/bin/pytest "$@"
