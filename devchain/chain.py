@@ -467,9 +467,11 @@ class Chain:
         self.activate_best_chain()
 
     def chain_tips(self):
+        """Core's getchaintips: every block without children, plus the active tip (which has
+        children when the block above it was invalidated)."""
         tips = []
         for block in self.blocks.values():
-            if self.children.get(block.hash):
+            if self.children.get(block.hash) and block.hash != self.tip.hash:
                 continue
             if block.hash == self.tip.hash:
                 status, branchlen = "active", 0

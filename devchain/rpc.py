@@ -20,7 +20,7 @@ from .encoding import Amount, RawNumber, btc_to_sats
 from .helptext import HELP
 from .network import address_from_script, script_from_address
 from .tx import DecodeError, is_coinbase, parse_tx, serialize, tx_to_json, txid, wtxid
-from .wallet import Wallet, WalletError
+from .wallet import Wallet, WalletError, derived_descriptor
 
 DIFFICULTY = RawNumber("4.656542373906925e-10")
 TARGET_HEX = f"{REGTEST_TARGET:064x}"
@@ -315,14 +315,16 @@ def getnetworkinfo(node):
         "subversion": "/Satoshi:30.0.0/",
         "protocolversion": 70016,
         "localservices": "0000000000000c09",
-        "localservicesnames": ["NETWORK", "WITNESS"],
+        "localservicesnames": ["NETWORK", "WITNESS", "NETWORK_LIMITED", "P2P_V2"],
         "localrelay": True,
         "timeoffset": 0,
         "networkactive": True,
         "connections": 0,
         "connections_in": 0,
         "connections_out": 0,
-        "networks": [{"name": "ipv4", **network}, {"name": "ipv6", **network}],
+        "networks": [{"name": "ipv4", **network}, {"name": "ipv6", **network}] + [
+            {"name": name, **network, "limited": True, "reachable": False}
+            for name in ("onion", "i2p", "cjdns")],
         "relayfee": Amount(MIN_RELAY_FEERATE),
         "incrementalfee": Amount(INCREMENTAL_RELAY_FEERATE),
         "localaddresses": [],
@@ -684,7 +686,7 @@ def _derive_scripts(desc_text, range_spec):
     result = []
     for i in range(start, end + 1):
         child = desc.derive(i)
-        result.append((str(child), child.script_pubkey().data))
+        result.append((derived_descriptor(body, i), child.script_pubkey().data))
     return result
 
 
@@ -858,6 +860,8 @@ def listunspent(node, wallet, minconf, maxconf, addresses, include_unsafe, _opts
         item = {"txid": tid, "vout": n, "address": address_from_script(script)}
         if script in wallet.labels:
             item["label"] = wallet.labels[script]
+        if info.get("witness_script") is not None:
+            item["witnessScript"] = info["witness_script"].hex()
         item.update({
             "scriptPubKey": script.hex(), "amount": Amount(value), "confirmations": conf,
         })
@@ -865,8 +869,11 @@ def listunspent(node, wallet, minconf, maxconf, addresses, include_unsafe, _opts
             entry = node.chain.mempool[tid]
             item.update({"ancestorcount": 1, "ancestorsize": entry.vsize,
                          "ancestorfees": entry.fee})
-        item.update({"spendable": True, "solvable": True, "parent_descs": [info["parent"]],
-                     "safe": conf > 0 or wallet.is_trusted(tid)})
+        solvable = info.get("desc") is not None
+        item.update({"spendable": True, "solvable": solvable})
+        if solvable:
+            item["desc"] = info["desc"]
+        item.update({"parent_descs": [info["parent"]], "safe": conf > 0 or wallet.is_trusted(tid)})
         result.append(item)
     return result
 
@@ -874,6 +881,8 @@ def listunspent(node, wallet, minconf, maxconf, addresses, include_unsafe, _opts
 def _details(node, wallet, tx, fee):
     details = []
     from_me = wallet.from_me(tx)
+    # Core lists received outputs only at depth >= 0: a conflicted receive has no details
+    conf = wallet.confirmations(txid(tx))
     for n, out in enumerate(tx.vout):
         script = out.script_pubkey.data
         mine = wallet.is_mine(script)
@@ -884,10 +893,9 @@ def _details(node, wallet, tx, fee):
                 item["label"] = wallet.labels[script]
             item.update({"vout": n, "fee": Amount(-fee), "abandoned": False})
             details.append(item)
-        if mine and not wallet.scripts[script]["change"]:
+        if mine and not wallet.scripts[script]["change"] and conf >= 0:
             item = {"address": address, "parent_descs": [wallet.scripts[script]["parent"]]}
             if is_coinbase(tx):
-                conf = wallet.confirmations(txid(tx))
                 category = "orphan" if conf <= 0 else (
                     "immature" if conf < 101 else "generate")
             else:
@@ -991,6 +999,19 @@ def importdescriptors(node, wallet, requests):
 
 @rpc("getwalletinfo", wallet=True)
 def getwalletinfo(node, wallet):
-    return {"walletname": wallet.name, "walletversion": 169900, "format": "sqlite",
-            "txcount": len(wallet.txs), "keypoolsize": 0 if not wallet.private_keys_enabled
-            else 1000, "private_keys_enabled": wallet.private_keys_enabled}
+    keys = wallet.private_keys_enabled and wallet.root is not None
+    flags = ["last_hardened_xpub_cached"]
+    if not wallet.private_keys_enabled:
+        flags.append("disable_private_keys")
+    if wallet.blank:
+        flags.append("blank")
+    flags.append("descriptor_wallet")
+    return {
+        "walletname": wallet.name, "walletversion": 169900, "format": "sqlite",
+        "txcount": len(wallet.txs), "keypoolsize": 1000 if keys else 0,
+        "keypoolsize_hd_internal": 1000 if keys else 0, "paytxfee": Amount(0),
+        "private_keys_enabled": wallet.private_keys_enabled, "avoid_reuse": False,
+        "scanning": False, "descriptors": True, "external_signer": False,
+        "blank": wallet.blank, "birthtime": 1, "flags": flags,
+        "lastprocessedblock": {"hash": node.chain.tip.hash, "height": node.chain.height},
+    }

@@ -17,6 +17,7 @@ can differ from what Core would pick; tests may pin both (``forced_inputs``,
 """
 
 import hashlib
+import re
 
 from embit import bip32, ec
 from embit.descriptor import Descriptor
@@ -43,6 +44,7 @@ class Wallet:
         self.chain = chain
         self.name = name
         self.private_keys_enabled = not disable_private_keys
+        self.blank = blank
         self.scripts: dict[bytes, dict] = {}  # script -> {"desc", "parent", "change", "key"}
         self.descriptors: list[dict] = []
         self.txs: dict[str, dict] = {}  # txid -> {"tx", "time"}
@@ -78,7 +80,9 @@ class Wallet:
         self.next_index[kind] += 1
         key = branch.child(index).key
         script = p2wpkh(key.get_public_key()) if template == "wpkh" else p2tr(key.get_public_key())
-        self.scripts[script.data] = {"parent": desc, "change": kind == "change", "key": key}
+        self.scripts[script.data] = {"parent": desc, "change": kind == "change", "key": key,
+                                     "desc": add_checksum(derived_descriptor(desc, index)),
+                                     "witness_script": None}
         return script.data
 
     def get_new_address(self, label="") -> bytes:
@@ -104,13 +108,15 @@ class Wallet:
             self.rescan()
             return
         desc = Descriptor.from_string(body)
-        if desc.is_wildcard:
-            for i in range(range_end + 1):
-                script = desc.derive(i).script_pubkey().data
-                self.scripts.setdefault(script, {"parent": full, "change": False, "key": None})
-        else:
-            script = desc.script_pubkey().data
-            self.scripts.setdefault(script, {"parent": full, "change": False, "key": None})
+        children = [(desc.derive(i), i) for i in range(range_end + 1)] if desc.is_wildcard \
+            else [(desc, None)]
+        for child, index in children:
+            script = child.script_pubkey().data
+            info = {"parent": full, "change": False, "key": None,
+                    "desc": add_checksum(derived_descriptor(body, index)),
+                    "witness_script": child.witness_script().data if body.startswith("wsh(")
+                    else None}
+            self.scripts.setdefault(script, info)
             if label is not None:
                 self.labels[script] = label
         self.descriptors.append({"desc": full, "internal": False})
@@ -377,6 +383,32 @@ class Wallet:
             if spender is not None and spender != tid and spender not in result:
                 result.append(spender)
         return result
+
+
+_KEY_EXPR = re.compile(r"\[([0-9a-f]{8})((?:/\d+[h']?)*)\]([tx]pub[1-9A-HJ-NP-Za-km-z]+)"
+                       r"((?:/\d+)*)/\*")
+
+
+def derived_descriptor(desc_text: str, index) -> str:
+    """Core's descriptor of one derived script: ranged xpub keys replaced by the child pubkey
+    with the full key origin (``[fp/48h/1h/0h/2h/0/5]03ab..``); x-only keys inside tr()."""
+    body = desc_text.split("#")[0]
+    if index is None:
+        return body
+    xonly = body.startswith("tr(")
+
+    def child(match):
+        fingerprint, origin, xpub, steps = match.groups()
+        path = [int(p) for p in steps.split("/") if p] + [index]
+        key = bip32.HDKey.from_string(xpub)
+        for step in path:
+            key = key.child(step)
+        sec = key.key.sec()
+        pub = sec[1:] if xonly else sec
+        origin_path = origin + "".join(f"/{p}" for p in path)
+        return f"[{fingerprint}{origin_path}]{pub.hex()}"
+
+    return _KEY_EXPR.sub(child, body)
 
 
 def wallet_seed(name: str) -> bytes:
