@@ -1,11 +1,17 @@
+from django.conf import settings
 from django.contrib import admin
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 
 def health(request):
     return JsonResponse({"status": "ok"})
+
+
+def home(request):
+    return render(request, "home.html", {"devchain": settings.DEVCHAIN_ALLOWED})
 
 
 api_v1 = [
@@ -15,7 +21,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", home, name="home"),
     path("admin/", admin.site.urls),
+    path("api/auth/", include("rest_framework.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
