@@ -350,8 +350,8 @@ def transfer_propose(*, actor, case, reserve_wallet, destination_address=None, u
     with transaction.atomic():
         from intake.models import CaseStatus, SeizureCase
 
-        case = SeizureCase.objects.select_for_update().select_related("custody_wallet").get(
-            pk=case.pk)
+        case = (SeizureCase.objects.select_for_update(of=("self",))
+                .select_related("custody_wallet").get(pk=case.pk))
         _require_transferable(case)
         wallet = ReserveWallet.objects.select_for_update().get(pk=reserve_wallet.pk)
         policy = _require_active_wallet(wallet, case.custody_wallet.network)
@@ -794,7 +794,7 @@ def deposit_attribute(*, deposit, actor, source, note=""):
     if source not in (FundSource.STATE_MINING, FundSource.OTHER):
         raise ValidationFailed("A deposit's source is STATE_MINING or OTHER (seized coins "
                                "arrive by transfer).", field="source")
-    deposit = Deposit.objects.select_for_update().select_related(
+    deposit = Deposit.objects.select_for_update(of=("self",)).select_related(
         "reserve_address__wallet").get(pk=deposit.pk)
     if deposit.status != Deposit.Status.UNATTRIBUTED:
         raise Conflict(f"A deposit in state {deposit.status} cannot be attributed.",
