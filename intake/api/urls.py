@@ -4,6 +4,7 @@ from . import views as v
 
 urlpatterns = [
     path("cases/", v.CaseListCreateApi.as_view(), name="case-list"),
+    path("cases/export.csv", v.CaseExportCsvApi.as_view(), name="case-export"),
     path("cases/<uuid:case_id>/", v.CaseDetailApi.as_view(), name="case-detail"),
     path("cases/<uuid:case_id>/submit/", v.CaseSubmitApi.as_view(), name="case-submit"),
     path("cases/<uuid:case_id>/start-review/", v.CaseStartReviewApi.as_view(),
@@ -20,6 +21,8 @@ urlpatterns = [
          name="asset-sweeps"),
     path("cases/<uuid:case_id>/evidence/", v.EvidenceListCreateApi.as_view(),
          name="evidence-list"),
+    path("cases/<uuid:case_id>/evidence/<uuid:evidence_id>/download/",
+         v.EvidenceDownloadApi.as_view(), name="evidence-download"),
     path("cases/<uuid:case_id>/custody-entries/", v.CustodyEntryListCreateApi.as_view(),
          name="custody-entry-list"),
     path("alerts/", v.AlertListApi.as_view(), name="alert-list"),

@@ -185,3 +185,55 @@ class AlertListApi(QazynaApiView):
         alerts = selectors.alert_list_for_user(
             user=request.user, open_only=request.query_params.get("open") in ("1", "true"))
         return _paginate(self, request, alerts, s.AlertOutputSerializer)
+
+
+class CaseExportCsvApi(QazynaApiView):
+    """Every case this person may see, as CSV (the same selector as the list)."""
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request):
+        import csv
+
+        from django.http import StreamingHttpResponse
+
+        class Echo:
+            def write(self, value):
+                return value
+
+        cases = selectors.case_list_for_user(user=request.user, filters=request.query_params)
+        writer = csv.writer(Echo())
+        header = ["id", "agency", "case_number", "status", "warrant_number", "warrant_date",
+                  "owner_name", "custody_address", "assets", "declared_amounts", "created_at"]
+
+        def rows():
+            yield writer.writerow(header)
+            for case in cases.prefetch_related("assets").iterator(chunk_size=500):
+                assets = list(case.assets.all())
+                yield writer.writerow([
+                    case.public_id, case.agency.code, case.case_number, case.status,
+                    case.warrant_number, case.warrant_date, case.owner_name,
+                    case.custody_address, ";".join(f"{a.asset}/{a.network}" for a in assets),
+                    ";".join(str(a.declared_amount) for a in assets), case.created_at.isoformat(),
+                ])
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="qazyna-cases.csv"'
+        return response
+
+
+class EvidenceDownloadApi(QazynaApiView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, case_id, evidence_id):
+        from django.http import FileResponse
+
+        from core.errors import NotFound
+
+        case = selectors.case_get_for_user(user=request.user, public_id=case_id)
+        evidence = case.evidence.filter(public_id=evidence_id).first()
+        if evidence is None:
+            raise NotFound("No such evidence on this case.")
+        response = FileResponse(evidence.file.open("rb"), as_attachment=True,
+                                filename=evidence.original_name,
+                                content_type=evidence.content_type)
+        response["X-Content-SHA256"] = evidence.sha256
+        return response

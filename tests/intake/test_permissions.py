@@ -148,3 +148,25 @@ def test_auditor_reads_the_audit_record_others_do_not(api, auditor, clerk, bank)
     for user in (clerk, bank):
         assert api(user).get("/api/v1/audit/events/").status_code == 403
         assert api(user).get("/api/v1/audit/verify/").status_code == 403
+
+
+def test_export_and_evidence_download_follow_visibility(api, clerk, other_clerk, auditor,
+                                                         agency, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    mine = CaseFactory(agency=agency, case_number="EXPORT-MINE", filed_by=clerk)
+    CaseFactory(agency=other_clerk.agency, case_number="EXPORT-THEIRS")
+    uploaded = api(clerk).post(url(mine.public_id, sub="evidence"),
+                               {"file": SimpleUploadedFile("p.pdf", b"%PDF-1 protocol")},
+                               format="multipart").json()
+    export = b"".join(api(clerk).get("/api/v1/cases/export.csv").streaming_content).decode()
+    assert "EXPORT-MINE" in export and "EXPORT-THEIRS" not in export
+    everything = b"".join(api(auditor).get("/api/v1/cases/export.csv").streaming_content)
+    assert b"EXPORT-MINE" in everything and b"EXPORT-THEIRS" in everything
+    path = url(mine.public_id, sub=f"evidence/{uploaded['id']}/download")
+    download = api(clerk).get(path)
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"%PDF-1 protocol"
+    assert download["X-Content-SHA256"] == uploaded["sha256"]
+    assert api(other_clerk).get(path).status_code == 404
