@@ -222,7 +222,8 @@ class Chain:
         return None, None
 
     def get_coin(self, outpoint, include_mempool=True):
-        """An unspent output; with include_mempool, mempool outputs count and mempool spends hide."""
+        """An unspent output; with include_mempool, mempool outputs count and mempool spends
+        hide."""
         if include_mempool:
             if outpoint in self.spenders:
                 return None

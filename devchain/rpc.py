@@ -717,7 +717,7 @@ def scantxoutset(node, action, scanobjects):
     if action in ("status", "abort"):
         return None if action == "status" else False
     if action != "start":
-        raise RPCError(-8, "Invalid action '%s'" % action)
+        raise RPCError(-8, f"Invalid action '{action}'")
     if scanobjects is None:
         raise RPCError(-8, "scanobjects argument is required for the start action")
     wanted = {}

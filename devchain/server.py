@@ -139,7 +139,8 @@ class RPCHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if not self._authorized():
-            self._send(HTTP_UNAUTHORIZED, b"", HTML, [("WWW-Authenticate", 'Basic realm="jsonrpc"')])
+            self._send(HTTP_UNAUTHORIZED, b"", HTML,
+                       [("WWW-Authenticate", 'Basic realm="jsonrpc"')])
             return
         path = self.path.split("?")[0]
         wallet = None

@@ -232,7 +232,8 @@ def tx_to_json(tx: Transaction, prevouts=None, fee=None) -> dict:
         vin.append(entry)
     result["vin"] = vin
     result["vout"] = [
-        {"value": Amount(out.value), "n": n, "scriptPubKey": script_pubkey_json(out.script_pubkey.data)}
+        {"value": Amount(out.value), "n": n,
+         "scriptPubKey": script_pubkey_json(out.script_pubkey.data)}
         for n, out in enumerate(tx.vout)
     ]
     if fee is not None and not coinbase:

@@ -19,7 +19,7 @@ can differ from what Core would pick; tests may pin both (``forced_inputs``,
 import hashlib
 import re
 
-from embit import bip32, ec
+from embit import bip32
 from embit.descriptor import Descriptor
 from embit.descriptor.checksum import add_checksum
 from embit.script import Script, Witness, p2tr, p2wpkh
@@ -65,7 +65,8 @@ class Wallet:
             ):
                 account = self.root.derive(f"m/{purpose}h/1h/0h")
                 tpub = account.to_public().to_base58(version=REGTEST["xpub"])
-                desc = add_checksum(f"{template}([{fingerprint}/{purpose}h/1h/0h]{tpub}/{branch}/*)")
+                origin = f"[{fingerprint}/{purpose}h/1h/0h]"
+                desc = add_checksum(f"{template}({origin}{tpub}/{branch}/*)")
                 self.accounts[kind] = (account.child(branch), template, desc)
                 self.descriptors.append({"desc": desc, "internal": kind == "change"})
         else:
@@ -322,7 +323,7 @@ class Wallet:
         )
         if with_change:
             dummy.vout.append(TransactionOutput(0, Script(b"\x51\x20" + bytes(32))))
-        for inp, coin in zip(dummy.vin, coins):
+        for inp, coin in zip(dummy.vin, coins, strict=True):
             if coin[2][:1] == b"\x51":
                 inp.witness = Witness([bytes(64)])
             else:
