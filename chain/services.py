@@ -253,8 +253,11 @@ def apply_poll(*, tip, new_blocks, fork_height, mempool_txids, mempool_new_txs):
         cursor, _ = ChainCursor.objects.select_for_update().get_or_create(id=1)
         disconnected = list(SeenBlock.objects.filter(height__gt=fork_height)
                             .order_by("height").values_list("block_hash", flat=True))
-        if disconnected:
-            _apply_reorg(disconnected, fork_height, tip, mempool_txids, summary)
+        new_hashes = [b.block_hash for b in new_blocks]
+        stranded = WatchedTransaction.objects.filter(block_height__gt=fork_height).exclude(
+            block_hash__in=new_hashes)
+        if disconnected or stranded.exists():
+            _apply_reorg(disconnected, fork_height, tip, mempool_txids, summary, new_hashes)
         if new_blocks:
             _assets_due_on_new_block(summary)
             SeenBlock.objects.bulk_create([
@@ -286,18 +289,23 @@ def _assets_due_on_new_block(summary):
     ).exclude(custody_address="").update(next_check_at=timezone.now())
 
 
-def _apply_reorg(disconnected, fork_height, tip, mempool_txids, summary):
-    depth = len(disconnected)
+def _apply_reorg(disconnected, fork_height, tip, mempool_txids, summary, new_hashes):
+    previous = ChainCursor.objects.get(id=1).height
+    depth = max(len(disconnected), (previous or fork_height) - fork_height, 1)
     summary["reorg_depth"] = depth
+    # Everything above the fork point, whether or not we had seen its block: the blocks
+    # from the fork up to the tip are re-read in this same poll and re-confirm what is there.
     affected = list(WatchedTransaction.objects.select_for_update()
-                    .filter(block_hash__in=disconnected).order_by("pk"))
+                    .filter(Q(block_hash__in=disconnected) | Q(block_height__gt=fork_height))
+                    .exclude(block_hash__in=new_hashes).order_by("pk"))
     for wtx in affected:
         target = S.MEMPOOL if wtx.txid in mempool_txids else S.PENDING
         _move(wtx, target, tip_height=tip.height,
               reason=f"reorg of depth {depth}: block {wtx.block_hash} left the chain")
         summary["reorged_txs"] += 1
-    WatchedOutput.objects.filter(block_hash__in=disconnected).update(block_hash="",
-                                                                     block_height=None)
+    WatchedOutput.objects.filter(Q(block_hash__in=disconnected)
+                                 | Q(block_height__gt=fork_height)).exclude(
+        block_hash__in=new_hashes).update(block_hash="", block_height=None)
     UnattributedDeposit.objects.filter(block_hash__in=disconnected,
                                        state=UnattributedDeposit.State.NEW).update(
         state=UnattributedDeposit.State.REORGED, block_hash="", block_height=None)
@@ -363,11 +371,16 @@ def _apply_txs(located, tip, summary):
             spender, block = conflicted[wtx.pk]
             if block is None and wtx.state in (S.CONFIRMING, S.CONFIRMED):
                 continue  # a mempool tx can't really spend a confirmed input
-            target = S.REPLACED if block is None and wtx.state == S.MEMPOOL else S.CONFLICTED
-            if wtx.state in (S.CONFLICTED, S.REPLACED) and wtx.conflicting_txid == spender.txid:
+            if wtx.conflicting_txid == spender.txid and (block is None
+                                                           or wtx.state == S.CONFLICTED):
                 continue
-            if target == S.REPLACED and wtx.state == S.REPLACED:
-                continue
+            if wtx.state in (S.CONFLICTED, S.REPLACED):
+                # the tracker saw it first without knowing the spender; a mined spender
+                # makes a replacement final (CONFLICTED)
+                target = S.CONFLICTED if block is not None else wtx.state
+            else:
+                target = S.REPLACED if block is None and wtx.state == S.MEMPOOL \
+                    else S.CONFLICTED
             _move(wtx, target, tip_height=tip.height, conflicting_txid=spender.txid,
                   reason=f"input spent by {spender.txid}")
             summary["conflicts"] += 1
