@@ -215,3 +215,12 @@ def test_bad_password_is_401_with_empty_body(chain):
     assert raw == b""
     assert headers["WWW-Authenticate"] == 'Basic realm="jsonrpc"'
     assert headers["Content-Type"] == "text/html; charset=ISO-8859-1"
+
+
+def test_datadir_is_refused(capsys):
+    from devchain.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--rpcuser", "u", "--rpcpassword", "p", "--datadir", "/nonexistent/devchain"])
+    assert exit_info.value.code == 2
+    assert "--datadir is not supported" in capsys.readouterr().err
