@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.serializers import StrictIntegerField
@@ -26,6 +27,7 @@ class ReserveWalletInputSerializer(serializers.Serializer):
 
 
 class QuorumPolicyOutputSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
     id = serializers.UUIDField(source="public_id")
     proposed_by = serializers.CharField(source="proposed_by.username")
     approved_by = serializers.CharField(source="approved_by.username", default=None)
@@ -37,6 +39,7 @@ class QuorumPolicyOutputSerializer(serializers.ModelSerializer):
 
 
 class ReserveWalletOutputSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
     id = serializers.UUIDField(source="public_id")
     entered_by = serializers.CharField(source="entered_by.username")
     approved_by = serializers.CharField(source="approved_by.username", default=None)
@@ -64,15 +67,15 @@ class TransferInputSerializer(serializers.Serializer):
     fee_rate_sat_vb = StrictIntegerField(required=False, min_value=1)
 
 
-class ApproveInputSerializer(serializers.Serializer):
+class TransferApproveInputSerializer(serializers.Serializer):
     payload_hash = serializers.RegexField(r"^[0-9a-f]{64}$")
 
 
-class ReasonInputSerializer(serializers.Serializer):
+class TransferReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class RebuildInputSerializer(ReasonInputSerializer):
+class TransferRebuildInputSerializer(TransferReasonInputSerializer):
     fee_rate_sat_vb = StrictIntegerField(required=False, min_value=1)
 
 
@@ -87,6 +90,7 @@ class SignedPsbtInputSerializer(serializers.Serializer):
 
 
 class TransferOutputSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
     id = serializers.UUIDField(source="public_id")
     case = serializers.UUIDField(source="case.public_id")
     case_number = serializers.CharField(source="case.case_number")
@@ -107,20 +111,24 @@ class TransferOutputSerializer(serializers.ModelSerializer):
                   "status_reason", "created_at", "status_changed_at", "settled_at",
                   "allowed_transitions"]
 
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_approvals(self, obj):
         return [{"approver": a.approver.username, "at": a.created_at}
                 for a in counted_approvals(obj).select_related("approver")]
 
+    @extend_schema_field({"type": "array", "items": {"type": "integer"}})
     def get_signatures_per_input(self, obj):
         from ..psbt import signature_counts
 
         return signature_counts(obj.combined_psbt) if obj.combined_psbt else []
 
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
     def get_allowed_transitions(self, obj):
         return sorted(TRANSFER_TRANSITIONS.allowed(obj.status))
 
 
 class DepositOutputSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
     id = serializers.UUIDField(source="public_id")
     address = serializers.CharField(source="reserve_address.address")
     wallet = serializers.UUIDField(source="reserve_address.wallet.public_id")
@@ -133,7 +141,7 @@ class DepositOutputSerializer(serializers.ModelSerializer):
                   "seen_at"]
 
 
-class AttributeInputSerializer(serializers.Serializer):
+class DepositAttributeInputSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=[FundSource.STATE_MINING, FundSource.OTHER])
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
@@ -164,6 +172,7 @@ class JournalEntryOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "asset", "network", "txid", "block_hash", "block_height",
                   "memo", "reverses", "created_at", "lines"]
 
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_lines(self, obj):
         return [{"account": ln.account, "amount_sats": ln.amount_sats, "source": ln.source,
                  "reserve_wallet_id": ln.reserve_wallet_id, "case_id": ln.case_id}

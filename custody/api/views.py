@@ -145,9 +145,9 @@ class TransferCommandApi(QazynaApiView):
 class TransferApproveApi(TransferCommandApi):
     """Approve the exact payload (send its payload_hash)."""
 
-    input_serializer = s.ApproveInputSerializer
+    input_serializer = s.TransferApproveInputSerializer
 
-    @extend_schema(request=s.ApproveInputSerializer, responses=s.TransferOutputSerializer)
+    @extend_schema(request=s.TransferApproveInputSerializer, responses=s.TransferOutputSerializer)
     def post(self, request, transfer_id):
         return super().post(request, transfer_id)
 
@@ -157,9 +157,9 @@ class TransferApproveApi(TransferCommandApi):
 
 
 class TransferCancelApi(TransferCommandApi):
-    input_serializer = s.ReasonInputSerializer
+    input_serializer = s.TransferReasonInputSerializer
 
-    @extend_schema(request=s.ReasonInputSerializer, responses=s.TransferOutputSerializer)
+    @extend_schema(request=s.TransferReasonInputSerializer, responses=s.TransferOutputSerializer)
     def post(self, request, transfer_id):
         return super().post(request, transfer_id)
 
@@ -171,9 +171,9 @@ class TransferRebuildApi(TransferCommandApi):
     """Build the payload again from the node (before broadcast); approvals are invalidated
     if anything changed."""
 
-    input_serializer = s.RebuildInputSerializer
+    input_serializer = s.TransferRebuildInputSerializer
 
-    @extend_schema(request=s.RebuildInputSerializer, responses=s.TransferOutputSerializer)
+    @extend_schema(request=s.TransferRebuildInputSerializer, responses=s.TransferOutputSerializer)
     def post(self, request, transfer_id):
         return super().post(request, transfer_id)
 
@@ -233,11 +233,11 @@ class DepositListApi(QazynaApiView):
 
 
 class DepositAttributeApi(QazynaApiView):
-    @extend_schema(request=s.AttributeInputSerializer, responses=s.DepositOutputSerializer)
+    @extend_schema(request=s.DepositAttributeInputSerializer, responses=s.DepositOutputSerializer)
     @idempotent
     def post(self, request, deposit_id):
         deposit = selectors.deposit_get_for_user(user=request.user, public_id=deposit_id)
-        data = s.AttributeInputSerializer(data=request.data)
+        data = s.DepositAttributeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         deposit = services.deposit_attribute(deposit=deposit, actor=request.user,
                                              **data.validated_data)

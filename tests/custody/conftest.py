@@ -90,3 +90,16 @@ def custody_worker(_custody_worker, transactional_db, devchain, settings):
     client.flushdb()
     app.conf.update(**saved)
     _reset_producer_pool(app)
+
+
+@pytest.fixture
+def eager_celery(settings):
+    """Tasks run in the test process. The Celery app read its configuration once, so the
+    setting alone would not do it when a broker is configured."""
+    from config.celery import app
+
+    saved = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
