@@ -45,7 +45,7 @@ def deposit_changed(watched_tx, old_state, new_state):
     state = str(new_state).upper()
     removed = state in ("DROPPED", "CONFLICTED", "REPLACED") or (
         str(old_state).upper() in ("CONFIRMING", "SETTLED", "CONFIRMED")
-        and state in ("SEEN", "MEMPOOL"))
+        and state in ("PENDING", "SEEN", "MEMPOOL"))
     if removed:
         deposit_apply_chain_state(txid=watched_tx.txid, removed=True)
 

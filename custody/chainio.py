@@ -104,3 +104,12 @@ def watched_transfer_state(transfer):
         return None
     return (WatchedTransaction.objects.filter(txid=transfer.txid, purpose="transfer",
                                               ref=str(transfer.public_id)).first())
+
+
+def watch_deposit(*, txid, ref):
+    """Once attributed, a deposit is watched so a reorg that removes it reaches the ledger."""
+    try:
+        from chain.services import watch_transaction
+    except ImportError:
+        return None
+    return watch_transaction(txid=txid, purpose="deposit", ref=ref)

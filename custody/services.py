@@ -817,6 +817,7 @@ def deposit_attribute(*, deposit, actor, source, note=""):
         LedgerLine(entry=entry, account=LedgerAccount.EXTERNAL,
                    amount_sats=-deposit.amount_sats, source=source),
     ])
+    chainio.watch_deposit(txid=deposit.txid, ref=str(deposit.public_id))
     record_event(actor=actor, action="deposit.attributed", obj=deposit,
                  before={"status": Deposit.Status.UNATTRIBUTED},
                  after={"status": deposit.status, "source": source, "note": note,
