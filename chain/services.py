@@ -231,7 +231,9 @@ def _status_target(wtx, status, conflict, tip_height):
     if status is not None and status.in_mempool:
         return S.MEMPOOL, {}
     if conflict is not None:
-        spender = conflict[1] or ""
+        if wtx.state in (S.CONFLICTED, S.REPLACED):
+            return None, {}  # already known, maybe with the spender the poller saw
+        spender = conflict[1] or None
         if wtx.state == S.MEMPOOL and status is None:
             return S.REPLACED, {"conflicting_txid": spender}
         return S.CONFLICTED, {"conflicting_txid": spender}
