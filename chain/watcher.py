@@ -26,7 +26,7 @@ MAX_MEMPOOL_FETCH_PER_POLL = 1000
 
 # --- claiming -------------------------------------------------------------------------------
 def _lease():
-    return getattr(settings, "CHAIN_CLAIM_LEASE_SECONDS", 120)
+    return getattr(settings, "CHAIN_CLAIM_LEASE_SECONDS", 180)  # > task time_limit (150 s)
 
 
 def _claim_cursor():
