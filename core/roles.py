@@ -33,7 +33,13 @@ ROLE_PERMISSIONS = {
     Role.BANK_OFFICER: [
         "intake.view_seizurecase", "intake.view_seizedasset", "intake.view_sweeptransaction",
         "intake.view_confiscationorder",
-        "custody.view_custodywallet",
+        "custody.view_custodywallet", "custody.view_reservewallet", "custody.view_quorumpolicy",
+        "custody.view_reserveaddress", "custody.view_transfer", "custody.view_transferinput",
+        "custody.view_transferapproval", "custody.view_signedpsbtupload",
+        "custody.view_deposit", "custody.view_journalentry", "custody.view_ledgerline",
+        "custody.view_pricerecord", "custody.add_pricerecord", "custody.view_valuation",
+        "custody.view_reconciliationrun",
+        "chain.view_unattributeddeposit", "chain.view_circuitbreaker",
         "core.view_agency",
     ],
     Role.AUDITOR: "view:*",
@@ -42,13 +48,19 @@ ROLE_PERMISSIONS = {
         "core.view_agency", "core.add_agency", "core.change_agency",
         "core.view_auditevent",
         "custody.view_custodywallet", "custody.add_custodywallet",
+        "custody.view_reservewallet", "custody.add_reservewallet", "custody.view_quorumpolicy",
+        "custody.view_reserveaddress", "custody.view_transfer", "custody.view_deposit",
+        "custody.view_journalentry", "custody.view_pricerecord",
+        "custody.view_reconciliationrun",
+        "chain.view_watchedtransaction", "chain.view_circuitbreaker",
+        "chain.view_unattributeddeposit",
         "intake.view_seizurecase", "intake.view_seizedasset", "intake.view_sweeptransaction",
         "intake.view_evidence", "intake.view_custodyentry", "intake.view_confiscationorder",
         "auth.view_group",
     ],
 }
 
-PROJECT_APPS = ("core", "intake", "custody")
+PROJECT_APPS = ("core", "intake", "custody", "chain")
 
 
 def sync_role_groups(apps=None):

@@ -368,17 +368,14 @@ def sweep_record(*, asset, actor, txid):
 
 
 def queue_asset_check(asset_id):
-    """Ask a worker to look at the chain now; the beat sweeper re-drives it if this is lost."""
+    """Ask a worker to look at the chain now; if this is lost (broker down), the asset's
+    next_check_at makes the beat sweeper re-drive it."""
+    from chain.tasks import verify_asset_task
+
     try:
-        from custody import tasks
-    except ImportError:  # the watchers are not installed: the sweeper has nothing to drive
-        return
-    check = getattr(tasks, "verify_asset_task", None)
-    if check is not None:
-        try:
-            check.delay(asset_id)
-        except Exception:  # noqa: BLE001 - broker down: next_check_at makes the sweeper retry
-            log.warning("could not queue the check of asset %s; the sweeper will", asset_id)
+        verify_asset_task.delay(asset_id)
+    except Exception:  # noqa: BLE001 - any broker failure: the sweeper retries
+        log.warning("could not queue the check of asset %s; the sweeper will", asset_id)
 
 
 # --- evidence and chain of custody ------------------------------------------------------

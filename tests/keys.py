@@ -1,27 +1,14 @@
-"""Throwaway test signers: keys standing in for hardware wallets. Tests only."""
+"""Throwaway test signers: the development keys of tools/demo_signer (one copy of them).
+They stand in for hardware wallets; tests and demo tooling only."""
 
-from functools import cache
-
-from embit import bip32
 from embit.networks import NETWORKS
 
-ORIGIN_PATH = "m/48h/1h/0h/2h"
+from tools.demo_signer import ORIGIN_PATH, key_expression, signer_root
 
+signer = signer_root
 
-@cache
-def signer(name):
-    """A deterministic HD root for a named test signer (never a real key)."""
-    seed = (name.encode() * 32)[:32]
-    return bip32.HDKey.from_seed(seed, version=NETWORKS["test"]["xprv"])
-
-
-def key_expression(name):
-    """[fingerprint/48h/1h/0h/2h]tpub… of a test signer: what an admin would paste."""
-    root = signer(name)
-    account = root.derive(ORIGIN_PATH)
-    tpub = account.to_public().to_base58(version=NETWORKS["test"]["xpub"])
-    return f"[{root.my_fingerprint.hex()}/48h/1h/0h/2h]{tpub}"
+__all__ = ["ORIGIN_PATH", "key_expression", "private_extended", "signer"]
 
 
 def private_extended(name):
-    return signer(name).to_base58(version=NETWORKS["test"]["xprv"])
+    return signer_root(name).to_base58(version=NETWORKS["test"]["xprv"])

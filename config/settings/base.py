@@ -164,7 +164,21 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="qazyna")
-CELERY_BEAT_SCHEDULE = {}  # filled in config/celery.py from QAZYNA_BEAT_* intervals
+CHAIN_POLL_SECONDS = env.int("CHAIN_POLL_SECONDS", default=5)
+CHAIN_SWEEP_SECONDS = env.int("CHAIN_SWEEP_SECONDS", default=15)
+CELERY_BEAT_SCHEDULE = {
+    # One pass over new blocks and the mempool for everything watched.
+    "chain-poll": {"task": "chain.poll_chain", "schedule": float(CHAIN_POLL_SECONDS),
+                   "options": {"expires": CHAIN_POLL_SECONDS * 2.0}},
+    # Re-drive whatever is due (lost tasks, rechecks); claims make duplicates harmless.
+    "chain-sweep-due": {"task": "chain.sweep_due", "schedule": float(CHAIN_SWEEP_SECONDS),
+                        "options": {"expires": CHAIN_SWEEP_SECONDS * 2.0}},
+    "custody-redrive-transfers": {"task": "custody.tasks.redrive_transfers_task",
+                                  "schedule": 20.0, "options": {"expires": 40.0}},
+    "custody-reconcile-reserves": {"task": "custody.tasks.reconcile_reserves_task",
+                                   "schedule": float(env.int("RECONCILE_SECONDS", default=3600)),
+                                   "options": {"expires": 1800.0}},
+}
 
 # --- Bitcoin ------------------------------------------------------------------
 BITCOIN_NETWORK = env.str("BITCOIN_NETWORK", default="regtest")
