@@ -312,7 +312,8 @@ def getnetworkinfo(node):
                "proxy_randomize_credentials": False}
     return {
         "version": 300000,
-        "subversion": "/Satoshi:30.0.0/",
+        # The user agent names the development chain, so production settings can refuse it.
+        "subversion": "/Satoshi:30.0.0/qazyna-devchain:1.0/",
         "protocolversion": 70016,
         "localservices": "0000000000000c09",
         "localservicesnames": ["NETWORK", "WITNESS", "NETWORK_LIMITED", "P2P_V2"],

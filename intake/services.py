@@ -304,6 +304,10 @@ def _allocate_custody_address(case, network):
     record_event(actor=None, action="case.custody_address_assigned", obj=case,
                  after={"wallet": str(wallet.public_id), "index": index,
                         "address": case.custody_address})
+    # Watched from now on: a spend from it before any verification is still an alarm.
+    from chain.services import watch_address
+
+    watch_address(address=case.custody_address, purpose="custody", ref=str(case.public_id))
     return case.custody_address
 
 

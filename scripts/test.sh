@@ -7,5 +7,7 @@ scripts/setup.sh
 scripts/services.sh
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/qazyna}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
-export CELERY_BROKER_URL=${CELERY_BROKER_URL:-$REDIS_URL}
+# Celery reads CELERY_BROKER_URL from the environment before any setting: leave it to the
+# worker fixtures, which give the test worker its own Redis database.
+unset CELERY_BROKER_URL
 exec .venv/bin/pytest "$@"

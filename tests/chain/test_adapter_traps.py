@@ -152,8 +152,6 @@ def test_devchain_detection_and_refusal(monkeypatch):
         refusing.tip()
 
 
-@pytest.mark.xfail(strict=True, reason="devchain reports itself as plain /Satoshi:30.0.0/: "
-                   "no marker yet (asked of the devchain helper)")
 def test_the_devchain_carries_a_marker(devchain, adapter):
     assert is_devchain(adapter.call("getnetworkinfo"), adapter.call("getblockchaininfo"))
 
