@@ -57,6 +57,19 @@ def test_run_command_serves_demo_data_on_fresh_sqlite(tmp_path):
         assert "DEVELOPMENT CHAIN" in output
         assert "Demo logins" in output
         assert "Funded AFM-2026-0004" in output
+        # The run command walks one transfer with the demo signer, proposal to settlement.
+        deadline = time.monotonic() + 120
+        while "One transfer, proposal to settlement" not in output:
+            assert "did not complete" not in output, output
+            assert time.monotonic() < deadline, output
+            time.sleep(0.5)
+            output = (tmp_path / "run.log").read_text()
+        reserve = requests.get(f"{base}/api/v1/cases/", params={"status": "IN_RESERVE"},
+                               auth=("auditor", "qazyna-demo"), timeout=10).json()
+        assert [c["case_number"] for c in reserve["results"]] == ["AFM-2026-0006"]
+        proof = requests.get(f"{base}/api/v1/reports/proof-of-reserves/",
+                             auth=("auditor", "qazyna-demo"), timeout=10)
+        assert proof.status_code == 200, proof.text
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

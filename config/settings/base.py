@@ -221,5 +221,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"bitcoinlib": {"level": "WARNING"}},
+    "loggers": {
+        "bitcoinlib": {"level": "WARNING"},
+        # In-process (eager) tasks would log every success at INFO.
+        "celery.app.trace": {"level": env.str("CELERY_TRACE_LOG_LEVEL", default="WARNING")},
+    },
 }

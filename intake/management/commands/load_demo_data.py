@@ -20,6 +20,7 @@ from intake import services
 
 DEMO_PASSWORD = "qazyna-demo"
 CUSTODY_SIGNERS = ("custody-1", "custody-2", "custody-3")
+RESERVE_SIGNERS = ("reserve-1", "reserve-2", "reserve-3")
 
 PEOPLE = [
     # username, roles, agency code, staff
@@ -119,6 +120,17 @@ class Command(BaseCommand):
             case=approved, actor=legal, court="Specialised Inter-District Criminal Court",
             order_number="2-0004/2026", order_date=dt.date(2026, 5, 20),
             document_sha256=hashlib.sha256(b"demo order 0004").hexdigest(), finality="FINAL")
+        walked = new_case("AFM-2026-0006", "Demo Suspect E", 80_000_000,
+                          "Confiscated; scripts/run.sh walks its transfer to the reserve.")
+        if fund is not None:
+            asset = walked.assets.get()
+            services.sweep_record(asset=asset, actor=clerk, txid=fund(asset))
+        services.case_submit(case=walked, actor=clerk)
+        services.case_start_review(case=walked, actor=users["legal2"])
+        services.case_approve_confiscation(
+            case=walked, actor=users["legal2"], court="Almaty City Court",
+            order_number="2-0006/2026", order_date=dt.date(2026, 6, 10),
+            document_sha256=hashlib.sha256(b"demo order 0006").hexdigest(), finality="FINAL")
         appeal = new_case("AFM-2026-0005", "Demo Suspect D", 3_000_000, "Under appeal.")
         services.case_submit(case=appeal, actor=clerk)
         services.case_start_review(case=appeal, actor=legal)
@@ -161,11 +173,25 @@ class Command(BaseCommand):
         return txid
 
     def load_custody_demo(self, users):
-        try:
-            from custody.demo import load_demo
-        except ImportError:
-            return
-        load_demo(users=users, stdout=self.stdout)
+        """The National Bank's cold reserve: 2-of-3 demo keys, entered by the admin and
+        approved by a bank officer; a quorum policy (2 approvals, 3 from 10 BTC); a price."""
+        from django.utils import timezone
+
+        from custody import services as custody
+        from tools.demo_signer import key_expression
+
+        wallet = custody.reserve_wallet_register(
+            actor=users["admin"], network=settings.BITCOIN_NETWORK,
+            label="NBK cold reserve (2-of-3, demo keys)", threshold=2,
+            keys=[key_expression(s) for s in RESERVE_SIGNERS])
+        custody.reserve_wallet_approve(wallet=wallet, actor=users["bank1"])
+        policy = custody.quorum_policy_propose(wallet=wallet, actor=users["bank1"], tiers=[
+            {"min_amount_sats": 0, "approvals": 2},
+            {"min_amount_sats": 10 * 100_000_000, "approvals": 3}])
+        custody.quorum_policy_approve(policy=policy, actor=users["admin"])
+        custody.price_record(actor=users["bank1"], kzt_per_unit=52_000_000,
+                             source="demo: NBK reference rate", observed_at=timezone.now())
+        self.stdout.write(f"Reserve wallet {wallet.public_id}: {wallet.label}")
 
     def print_logins(self):
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
