@@ -362,6 +362,10 @@ def sweep_record(*, asset, actor, txid):
         raise ValidationFailed("This sweep is already recorded.", code=ErrorCode.DUPLICATE,
                                field="txid")
     sweep = SweepTransaction.objects.create(asset=asset, txid=txid, recorded_by=actor)
+    # Tracked like any watched transaction: a reorg or double spend of the sweep is seen.
+    from chain.services import watch_transaction
+
+    watch_transaction(txid=txid, purpose="sweep", ref=str(asset.public_id))
     asset.verification_status = VerificationStatus.PENDING
     asset.next_check_at = timezone.now()
     asset.save(update_fields=["verification_status", "next_check_at"])
@@ -511,3 +515,39 @@ def asset_record_observation(*, asset_id, verified, observed_amount, details, ac
                         message=f"Declared {asset.declared_amount}, observed {observed_amount} "
                                 f"at {asset.custody_address}.", details=details, actor=actor)
         return asset
+
+
+def asset_sweep_reverted(*, asset_public_id, txid, chain_state, actor=None):
+    """A recorded sweep left the chain (reorg) or lost to a conflicting spend, after the
+    asset was verified: the verdict no longer stands. The asset goes back to PENDING (the
+    watcher checks it again) and the case gets an alert saying what happened. Safe to run
+    twice."""
+    import uuid
+
+    try:
+        asset_public_id = uuid.UUID(str(asset_public_id))
+    except ValueError:
+        return None
+    with transaction.atomic():
+        asset = (SeizedAsset.objects.select_for_update().select_related("case")
+                 .filter(public_id=asset_public_id).first())
+        if asset is None or asset.verification_status != VerificationStatus.VERIFIED:
+            return asset
+        before = {"verification_status": asset.verification_status,
+                  "observed_amount": asset.observed_amount}
+        asset.verification_status = VerificationStatus.PENDING
+        asset.verified_at = None
+        asset.next_check_at = timezone.now()
+        asset.save(update_fields=["verification_status", "verified_at", "next_check_at"])
+        record_event(actor=actor, action="asset.verification_reverted", obj=asset,
+                     before=before, after={"verification_status": asset.verification_status,
+                                           "sweep": txid, "chain_state": chain_state})
+        kind = (CaseAlert.Kind.REORG if chain_state in ("MEMPOOL", "PENDING")
+                else CaseAlert.Kind.CONFLICT)
+        alert_raise(case=asset.case, kind=kind, dedup_key=f"sweep:{txid}:{chain_state}",
+                    message=f"Sweep {txid} of a verified asset is now {chain_state}: the "
+                            "verification was withdrawn and the asset is checked again.",
+                    details={"txid": txid, "chain_state": chain_state,
+                             "asset": str(asset.public_id)}, actor=actor)
+    transaction.on_commit(lambda: queue_asset_check(asset.pk))
+    return asset

@@ -10,6 +10,7 @@ the fixture keys; a recorded signature that does not verify is reproduced as a c
 
 import base64
 import json
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,20 @@ from embit.transaction import Transaction
 from devchain.network import address_from_script, script_from_address
 from devchain.tx import parse_tx, serialize, txid, wtxid
 
-FIXTURES = Path("/work/shared/chain-fixtures/bitcoin-core-v30-regtest")
+
+def _fixtures_dir():
+    """../shared beside the checkout (as in CI), or QAZYNA_CHAIN_FIXTURES."""
+    candidates = [os.environ.get("QAZYNA_CHAIN_FIXTURES", ""),
+                  Path(__file__).resolve().parents[3] / "shared" / "chain-fixtures",
+                  Path("/work/shared/chain-fixtures")]
+    for base in candidates:
+        if base and (Path(base) / "bitcoin-core-v30-regtest").is_dir():
+            return Path(base) / "bitcoin-core-v30-regtest"
+    raise RuntimeError("Bitcoin Core transcripts not found: put shared/ beside the checkout "
+                       "or set QAZYNA_CHAIN_FIXTURES")
+
+
+FIXTURES = _fixtures_dir()
 ORDER = ["tx-lifecycle", "node-basics", "utxo-lookup", "rbf", "reorg", "errors", "batch",
          "http-protocol"]
 RECORDED_AUTH = "u:p"
