@@ -1,35 +1,13 @@
 """Two officers approving at the same moment, each on their own PostgreSQL connection."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from custody import services
 from custody.models import Transfer, TransferApproval, TransferStatus
 from custody.selectors import counted_approvals
+from tests.concurrency import run_at_once
 from tests.custody.helpers import fake_utxos, make_confiscated_case, make_reserve_wallet
-
-
-def run_at_once(*functions):
-    barrier = threading.Barrier(len(functions))
-    results = [None] * len(functions)
-
-    def worker(i, func):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = ("ok", func())
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            results[i] = ("error", exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

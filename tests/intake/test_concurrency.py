@@ -1,34 +1,21 @@
 """Two people acting on the same case at the same moment, on real PostgreSQL connections."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from core.models import AuditEvent
 from intake.models import CaseStatus, ConfiscationOrder
+from tests.concurrency import run_at_once
 from tests.factories import CaseFactory
 from tests.intake.helpers import ORDER_PAYLOAD, url
 
 
 def race(calls):
-    """Run the calls in threads released together; each thread has its own connection."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
+    """The responses of calls released together; any exception fails the test."""
+    results = run_at_once(*calls)
+    for outcome, value in results:
+        if outcome == "error":
+            raise value
+    return [value for _, value in results]
 
 
 @pytest.mark.django_db(transaction=True)
