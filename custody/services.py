@@ -43,7 +43,7 @@ from .models import (
     Valuation,
 )
 from .selectors import active_policy, counted_approvals, price_at
-from .transitions import TRANSFER_TRANSITIONS
+from .transitions import APPROVAL_TRANSITIONS, TRANSFER_TRANSITIONS
 
 log = logging.getLogger(__name__)
 
@@ -113,21 +113,30 @@ def reserve_wallet_register(*, actor, network, label, threshold=None, keys=None,
     return wallet
 
 
+def _four_eyes(obj, *, actor, entered_by_id, noun):
+    """May actor approve this locked wallet or policy? False when it already is active
+    (nothing to do); refuses the person who entered it, and any state but PENDING."""
+    if entered_by_id == actor.pk:
+        raise PermissionRefused(f"You entered this {noun}: someone else must approve it.",
+                                code=ErrorCode.OWN_ENTRY)
+    if obj.status == ApprovalStatus.ACTIVE:
+        return False
+    APPROVAL_TRANSITIONS.check(obj.status, ApprovalStatus.ACTIVE)
+    return True
+
+
+def _activate(obj, *, actor):
+    obj.status, obj.approved_by, obj.approved_at = ApprovalStatus.ACTIVE, actor, timezone.now()
+    obj.save(update_fields=["status", "approved_by", "approved_at"])
+
+
 @transaction.atomic
 def reserve_wallet_approve(*, wallet, actor):
     _require_role(actor, Role.ADMIN, Role.BANK_OFFICER)
     wallet = ReserveWallet.objects.select_for_update().get(pk=wallet.pk)
-    if wallet.entered_by_id == actor.pk:
-        raise PermissionRefused("You entered this wallet: someone else must approve it.",
-                                code=ErrorCode.OWN_ENTRY)
-    if wallet.status == ApprovalStatus.ACTIVE:
+    if not _four_eyes(wallet, actor=actor, entered_by_id=wallet.entered_by_id, noun="wallet"):
         return wallet
-    if wallet.status != ApprovalStatus.PENDING:
-        raise Conflict(f"A wallet in state {wallet.status} cannot be approved.",
-                       code=ErrorCode.INVALID_TRANSITION)
-    wallet.status, wallet.approved_by, wallet.approved_at = (ApprovalStatus.ACTIVE, actor,
-                                                             timezone.now())
-    wallet.save(update_fields=["status", "approved_by", "approved_at"])
+    _activate(wallet, actor=actor)
     record_event(actor=actor, action="reserve_wallet.approved", obj=wallet,
                  before={"status": ApprovalStatus.PENDING}, after={"status": wallet.status})
     return wallet
@@ -140,6 +149,7 @@ def reserve_wallet_retire(*, wallet, actor, reason):
     wallet = ReserveWallet.objects.select_for_update().get(pk=wallet.pk)
     if wallet.status == ApprovalStatus.RETIRED:
         return wallet
+    APPROVAL_TRANSITIONS.check(wallet.status, ApprovalStatus.RETIRED)
     before = wallet.status
     wallet.status = ApprovalStatus.RETIRED
     wallet.save(update_fields=["status"])
@@ -192,23 +202,16 @@ def quorum_policy_propose(*, wallet, actor, tiers):
 def quorum_policy_approve(*, policy, actor):
     _require_role(actor, Role.ADMIN, Role.BANK_OFFICER)
     policy = QuorumPolicy.objects.select_for_update().get(pk=policy.pk)
-    if policy.proposed_by_id == actor.pk:
-        raise PermissionRefused("You proposed this policy: someone else must approve it.",
-                                code=ErrorCode.OWN_ENTRY)
-    if policy.status == ApprovalStatus.ACTIVE:
-        return policy
-    if policy.status != ApprovalStatus.PENDING:
-        raise Conflict(f"A policy in state {policy.status} cannot be approved.",
-                       code=ErrorCode.INVALID_TRANSITION)
     ReserveWallet.objects.select_for_update().get(pk=policy.wallet_id)
     previous = QuorumPolicy.objects.filter(wallet_id=policy.wallet_id,
                                            status=ApprovalStatus.ACTIVE).first()
+    if not _four_eyes(policy, actor=actor, entered_by_id=policy.proposed_by_id, noun="policy"):
+        return policy
     if previous is not None:
+        APPROVAL_TRANSITIONS.check(previous.status, ApprovalStatus.SUPERSEDED)
         previous.status = ApprovalStatus.SUPERSEDED
         previous.save(update_fields=["status"])
-    policy.status, policy.approved_by, policy.approved_at = (ApprovalStatus.ACTIVE, actor,
-                                                             timezone.now())
-    policy.save(update_fields=["status", "approved_by", "approved_at"])
+    _activate(policy, actor=actor)
     record_event(actor=actor, action="quorum_policy.approved", obj=policy,
                  before={"active": str(previous.public_id) if previous else None},
                  after={"wallet": str(policy.wallet.public_id), "tiers": policy.tiers})

@@ -2,7 +2,17 @@
 
 from core.statemachine import TransitionTable
 
+from .models import ApprovalStatus as A
 from .models import TransferStatus as T
+
+# Reserve wallets and quorum policies: entered by one person, approved by another.
+APPROVAL_TRANSITIONS = TransitionTable("approval", {
+    A.PENDING: {A.ACTIVE, A.REJECTED, A.RETIRED},
+    A.ACTIVE: {A.SUPERSEDED, A.RETIRED},
+    A.REJECTED: set(),
+    A.SUPERSEDED: set(),
+    A.RETIRED: set(),
+})
 
 TRANSFER_TRANSITIONS = TransitionTable("transfer", {
     # A rebuilt payload (new UTXOs or fee) goes back to PROPOSED: earlier approvals and
