@@ -126,17 +126,25 @@ def test_unapproved_spend_from_custody_raises_an_alarm(celery_worker_process, de
 def test_node_down_or_timing_out_retries_without_state_change(
         celery_worker_process, devchain, node_proxy, agency, clerk, custody_wallet, mode):
     case, asset = make_asset(agency=agency, clerk=clerk, declared_sats=20_000_000)
-    fund_and_record(devchain=devchain, asset=asset, clerk=clerk)
-    devchain.mine(2)
+    txid = fund_and_record(devchain=devchain, asset=asset, clerk=clerk)
+    devchain.mine(1)
+    # The recorded sweep is itself a watched transaction: let it reach CONFIRMING (1 of the
+    # 2 confirmations intake needs) before the node goes away, so any later event is a change.
+    wait_for(lambda: WatchedTransaction.objects.filter(
+        txid=txid, purpose="sweep", state=TxState.CONFIRMING).exists(), drive=beat,
+        message="the sweep tracked to CONFIRMING")
+    events_before_outage = AuditEvent.objects.filter(action__startswith="chain.tx").count()
     node_proxy.delay = 4  # above the worker's BITCOIN_RPC_TIMEOUT (2 s)
     node_proxy.mode = mode
+    devchain.mine(1)  # the second confirmation happens while Qazyna cannot see the node
     ChainCursor.objects.update_or_create(id=1, defaults={"last_error": ""})
     verify_asset_task.delay(asset.pk)
     wait_for(lambda: ChainCursor.objects.exclude(last_error="").exists(), drive=beat,
              timeout=40, message="a failed poll")
     assert status_of(asset) == VerificationStatus.PENDING
     assert not AuditEvent.objects.filter(action__startswith="asset.v").exists()
-    assert not AuditEvent.objects.filter(action__startswith="chain.tx").exists()
+    assert AuditEvent.objects.filter(action__startswith="chain.tx").count() == \
+        events_before_outage
     node_proxy.mode = "pass"
     wait_for(lambda: status_of(asset) == VerificationStatus.VERIFIED, drive=beat, timeout=60,
              message="verified once the node is back (retries)")
