@@ -33,31 +33,27 @@ from .services import (
 )
 
 
-class CustodyWalletAddForm(forms.ModelForm):
+class MultisigWalletAddForm(forms.ModelForm):
+    """Add form of a watch-only multisig wallet (custody or reserve): M and xpubs, or a
+    ready descriptor. Validated by the same functions the services use; any private key
+    is refused."""
+
     threshold_m = forms.IntegerField(min_value=1, max_value=15, required=False, label="M")
     xpubs = forms.CharField(widget=forms.Textarea, required=False,
                             help_text="One extended public key per line, with key origin "
                                       "[fingerprint/48h/1h/0h/2h]tpub… — never a private key.")
 
-    class Meta:
-        model = CustodyWallet
-        fields = ["agency", "network", "label", "descriptor"]
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["descriptor"].required = False
-        self.fields["agency"].queryset = Agency.objects.all()
 
     def clean(self):
         data = super().clean()
         try:
             refuse_private_keys({k: v for k, v in data.items() if isinstance(v, str)})
-        except DomainError as exc:
-            raise forms.ValidationError(exc.detail, code=exc.code.value) from None
-        if data.get("network") not in NETWORK_NAMES:
-            raise forms.ValidationError("Unknown network.")
-        keys = [line for line in (data.get("xpubs") or "").splitlines() if line.strip()]
-        try:
+            if data.get("network") not in NETWORK_NAMES:
+                raise forms.ValidationError("Unknown network.")
+            keys = [line for line in (data.get("xpubs") or "").splitlines() if line.strip()]
             if data.get("descriptor"):
                 parse_multisig_descriptor(data["descriptor"], data["network"])
             else:
@@ -67,6 +63,16 @@ class CustodyWalletAddForm(forms.ModelForm):
             raise forms.ValidationError(f"{exc.code}: {exc.detail}") from None
         data["keys"] = keys
         return data
+
+
+class CustodyWalletAddForm(MultisigWalletAddForm):
+    class Meta:
+        model = CustodyWallet
+        fields = ["agency", "network", "label", "descriptor"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = Agency.objects.all()
 
 
 @admin.register(CustodyWallet)
@@ -108,36 +114,10 @@ class CustodyWalletAdmin(admin.ModelAdmin):
 
 
 # --- reserve side: read-mostly; every action goes through a service ---------------------------
-class ReserveWalletAddForm(forms.ModelForm):
-    threshold_m = forms.IntegerField(min_value=1, max_value=15, required=False, label="M")
-    xpubs = forms.CharField(widget=forms.Textarea, required=False,
-                            help_text="One extended public key per line, with key origin "
-                                      "[fingerprint/48h/1h/0h/2h]tpub… — never a private key.")
-
+class ReserveWalletAddForm(MultisigWalletAddForm):
     class Meta:
         model = ReserveWallet
         fields = ["network", "label", "descriptor"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["descriptor"].required = False
-
-    def clean(self):
-        data = super().clean()
-        try:
-            refuse_private_keys({k: v for k, v in data.items() if isinstance(v, str)})
-            if data.get("network") not in NETWORK_NAMES:
-                raise forms.ValidationError("Unknown network.")
-            keys = [line for line in (data.get("xpubs") or "").splitlines() if line.strip()]
-            if data.get("descriptor"):
-                parse_multisig_descriptor(data["descriptor"], data["network"])
-            else:
-                build_multisig_descriptor(threshold=data.get("threshold_m"), keys=keys,
-                                          network=data["network"])
-        except DomainError as exc:
-            raise forms.ValidationError(f"{exc.code}: {exc.detail}") from None
-        data["keys"] = keys
-        return data
 
 
 @admin.register(ReserveWallet)

@@ -82,3 +82,20 @@ def test_custody_wallet_admin_refuses_a_private_key(client, admin_user, other_ag
     assert response.status_code == 200
     assert b"private" in response.content
     assert not CustodyWallet.objects.filter(agency=other_agency).exists()
+
+
+def test_reserve_wallet_admin_enters_pending_and_refuses_private_keys(client, admin_user):
+    from custody.models import ApprovalStatus, ReserveWallet
+
+    admin_user.is_superuser = True
+    admin_user.save()
+    client.force_login(admin_user)
+    good = {"network": "regtest", "label": "Cold reserve", "threshold_m": 2,
+            "xpubs": "\n".join(key_expression(n) for n in ("r1", "r2", "r3"))}
+    bad = {**good, "xpubs": "\n".join([private_extended("r1"), key_expression("r2")])}
+    refused = client.post("/admin/custody/reservewallet/add/", bad)
+    assert refused.status_code == 200 and b"private" in refused.content
+    assert not ReserveWallet.objects.exists()
+    assert client.post("/admin/custody/reservewallet/add/", good).status_code == 302
+    wallet = ReserveWallet.objects.get()
+    assert wallet.status == ApprovalStatus.PENDING and wallet.entered_by == admin_user
