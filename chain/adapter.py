@@ -19,7 +19,7 @@ tests/chain/test_adapter_traps.py):
   hash and height the node reports, checked against the active chain.
 - Addresses: bitcoinlib's ``regtest`` network carries mainnet legacy prefixes (0x00/0x05/0x80)
   where Bitcoin Core regtest uses 0x6f/0xc4/0xef. Addresses are derived from scriptPubKey with
-  embit on Qazyna's own network table (custody.bitcoin.embit_network), never by bitcoinlib.
+  embit on Qazyna's own network table (core.bitcoin.embit_network), never by bitcoinlib.
 - txids are computed from the raw bytes (``txid_of``): bitcoinlib's ``Transaction.sign()`` does
   not refresh ``Transaction.txid``, so a txid read from a bitcoinlib object after signing a
   legacy input is the unsigned one.
@@ -53,7 +53,7 @@ from django.conf import settings
 from embit.script import Script
 from embit.transaction import Transaction as EmbitTransaction
 
-from custody.bitcoin import embit_network
+from core.bitcoin import embit_network
 
 from .errors import (
     ChainError,

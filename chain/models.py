@@ -180,37 +180,6 @@ class CircuitBreaker(models.Model):
         ]
 
 
-class UnattributedDeposit(models.Model):
-    """Coins that reached a reserve address with no transfer behind them. Keyed by
-    (txid, vout) and address, FK-free: attribution belongs to custody."""
-
-    class State(models.TextChoices):
-        NEW = "NEW", _("Waiting for attribution")
-        ATTRIBUTED = "ATTRIBUTED", _("Attributed")
-        REORGED = "REORGED", _("Left the chain in a reorganisation")
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    txid = models.CharField(max_length=64)
-    vout = models.PositiveIntegerField()
-    address = models.CharField(max_length=90, db_index=True)
-    amount_sats = models.BigIntegerField()
-    block_hash = models.CharField(max_length=64, blank=True)
-    block_height = models.IntegerField(null=True, blank=True)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.NEW)
-    attributed_ref = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["id"]
-        constraints = [
-            models.UniqueConstraint(fields=["txid", "vout"], name="chain_deposit_outpoint_once"),
-            models.CheckConstraint(condition=Q(amount_sats__gt=0),
-                                   name="chain_deposit_amount_positive"),
-        ]
-        indexes = [models.Index(fields=["state"], condition=Q(state="NEW"),
-                                name="chain_deposit_waiting")]
-
-
 class MempoolTx(models.Model):
     """Mempool txids already looked at, so each poll fetches only the new ones."""
 

@@ -13,20 +13,22 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from core.audit import record_event
+from core.bitcoin import validate_txid
 from core.errors import ValidationFailed
 from core.statemachine import TransitionTable
-from custody.bitcoin import validate_txid
+from core.tasks import enqueue
 
+from . import registry
+from .audit import ChainAction
+from .events import BlocksConnected, CoinsReceived, CoinsSpent, TxStateChanged, WatchedCoin
 from .models import (
     ACTIVE_TX_STATES,
     ChainCursor,
     CircuitBreaker,
     SeenBlock,
     TxState,
-    UnattributedDeposit,
     WatchedAddress,
     WatchedInput,
     WatchedOutput,
@@ -81,10 +83,10 @@ def watch_transaction(*, txid, purpose, ref, inputs=(), expected_outputs=(), net
     outpoints = {_outpoint(item) for item in inputs}
     WatchedInput.objects.bulk_create(
         [WatchedInput(watched_tx=wtx, txid=t, vout=v) for t, v in sorted(outpoints)])
-    record_event(actor=None, action="chain.tx_watched", obj=wtx,
+    record_event(actor=None, action=ChainAction.TX_WATCHED, obj=wtx,
                  after={"txid": txid, "purpose": purpose, "ref": str(ref),
                         "inputs": [f"{t}:{v}" for t, v in sorted(outpoints)]})
-    transaction.on_commit(lambda: _queue("track_transaction_task", wtx.pk))
+    transaction.on_commit(lambda: enqueue("chain.track_transaction", wtx.pk))
     return wtx
 
 
@@ -102,7 +104,7 @@ def watch_address(*, address, purpose, ref=""):
         address=address, defaults={"purpose": purpose, "ref": str(ref)})
     if created:
         with transaction.atomic():
-            record_event(actor=None, action="chain.address_watched", obj=obj,
+            record_event(actor=None, action=ChainAction.ADDRESS_WATCHED, obj=obj,
                          after={"address": address, "purpose": purpose, "ref": str(ref)})
     return obj
 
@@ -114,34 +116,6 @@ def record_outputs(*, utxos):
                       value_sats=u.value_sats, block_height=u.height)
         for u in utxos if u.value_sats > 0
     ], ignore_conflicts=True)
-
-
-def _queue(task_name, *args):
-    try:
-        from . import tasks
-        getattr(tasks, task_name).delay(*args)
-    except Exception:  # noqa: BLE001 - broker down: next_check_at lets the sweeper retry
-        log.warning("could not queue %s%s; the sweeper will", task_name, args)
-
-
-# --- handlers and checks named in settings -------------------------------------------------
-def _handler(purpose):
-    path = settings.CHAIN_TX_HANDLERS.get(purpose)
-    if not path:
-        return None
-    try:
-        return import_string(path)
-    except ImportError:
-        return None
-
-
-def is_spend_approved(txid, outpoints):
-    """Asks settings.CHAIN_APPROVED_SPEND_CHECK; if it isn't there (yet), nothing is."""
-    try:
-        check = import_string(settings.CHAIN_APPROVED_SPEND_CHECK)
-    except ImportError:
-        return False
-    return bool(check(txid, outpoints))
 
 
 # --- one watched transaction changes state -------------------------------------------------
@@ -169,40 +143,24 @@ def _move(wtx, target, *, tip_height, reason, block_hash="", block_height=None,
         wtx.next_check_at = None
     wtx.save(update_fields=["state", "block_hash", "block_height", "conflicting_txid",
                             "confirmations_seen", "next_check_at", "updated_at"])
-    action = "chain.tx_reorged" if old in (S.CONFIRMING, S.CONFIRMED) and block_height is None \
-        else f"chain.tx_{target.lower()}"
+    action = (ChainAction.TX_REORGED if old in (S.CONFIRMING, S.CONFIRMED)
+              and block_height is None else ChainAction.for_state(target))
     record_event(actor=None, action=action, obj=wtx, before=before,
                  after={"state": target, "block_hash": wtx.block_hash,
                         "block_height": block_height, "confirmations": wtx.confirmations_seen,
                         "conflicting_txid": wtx.conflicting_txid, "txid": wtx.txid},
                  reason=reason)
-    handler = _handler(wtx.purpose)
-    if handler is not None:
-        handler(wtx, old, target)
-    if target in (S.CONFLICTED, S.REPLACED):
-        _raise_conflict_alert(wtx, target)
+    registry.transaction_changed(TxStateChanged(
+        watched_tx_id=wtx.pk, txid=wtx.txid, purpose=WatchedTransaction.Purpose(wtx.purpose),
+        ref=wtx.ref, old_state=S(old), new_state=S(target), block_hash=wtx.block_hash,
+        block_height=wtx.block_height, confirmations=wtx.confirmations_seen,
+        conflicting_txid=wtx.conflicting_txid))
     return True
 
 
 def _target_for_block(wtx, block_height, tip_height):
     confs = tip_height - block_height + 1
     return S.CONFIRMED if confs >= settlement_confirmations(wtx.network) else S.CONFIRMING
-
-
-def _raise_conflict_alert(wtx, target):
-    from intake.models import CaseAlert, SeizureCase
-
-    addresses = WatchedOutput.objects.filter(
-        Q(*[Q(txid=i.txid, vout=i.vout) for i in wtx.inputs.all()], _connector=Q.OR)
-        if wtx.inputs.exists() else Q(pk__in=[])).values_list("address", flat=True)
-    case = SeizureCase.objects.filter(custody_address__in=list(addresses)).first()
-    from intake.services import alert_raise
-
-    alert_raise(case=case, kind=CaseAlert.Kind.CONFLICT, dedup_key=f"conflict:{wtx.txid}",
-                message=f"The {wtx.purpose} {wtx.txid} is {target.lower()}: an input was "
-                        f"spent by {wtx.conflicting_txid or 'another transaction'}.",
-                details={"txid": wtx.txid, "purpose": wtx.purpose, "ref": wtx.ref,
-                         "conflicting_txid": wtx.conflicting_txid, "state": target})
 
 
 def tx_apply_status(*, watched_tx_id, status, conflict=None, tip_height):
@@ -261,7 +219,6 @@ def apply_poll(*, tip, new_blocks, fork_height, mempool_txids, mempool_new_txs):
         if disconnected or stranded.exists():
             _apply_reorg(disconnected, fork_height, tip, mempool_txids, summary, new_hashes)
         if new_blocks:
-            _assets_due_on_new_block(summary)
             SeenBlock.objects.bulk_create([
                 SeenBlock(height=b.height, block_hash=b.block_hash, prev_hash=b.prev_hash or "",
                           time=b.time) for b in new_blocks])
@@ -279,16 +236,11 @@ def apply_poll(*, tip, new_blocks, fork_height, mempool_txids, mempool_new_txs):
         cursor.save(update_fields=["height", "block_hash", "tip_time", "polled_at",
                                    "last_error"])
         _check_breaker(tip, summary)
+        if new_blocks:
+            registry.blocks_connected(BlocksConnected(tip_height=tip.height,
+                                                      tip_hash=tip.block_hash,
+                                                      count=len(new_blocks)))
     return dict(summary)
-
-
-def _assets_due_on_new_block(summary):
-    """Assets waiting for confirmations of their sweeps: a new block may be the one."""
-    from intake.models import SeizedAsset, VerificationStatus
-
-    summary["assets_due"] += SeizedAsset.objects.filter(
-        verification_status=VerificationStatus.PENDING, next_check_at__gt=timezone.now(),
-    ).exclude(custody_address="").update(next_check_at=timezone.now())
 
 
 def _apply_reorg(disconnected, fork_height, tip, mempool_txids, summary, new_hashes):
@@ -308,12 +260,9 @@ def _apply_reorg(disconnected, fork_height, tip, mempool_txids, summary, new_has
     WatchedOutput.objects.filter(Q(block_hash__in=disconnected)
                                  | Q(block_height__gt=fork_height)).exclude(
         block_hash__in=new_hashes).update(block_hash="", block_height=None)
-    UnattributedDeposit.objects.filter(block_hash__in=disconnected,
-                                       state=UnattributedDeposit.State.NEW).update(
-        state=UnattributedDeposit.State.REORGED, block_hash="", block_height=None)
     SeenBlock.objects.filter(height__gt=fork_height).delete()
     cursor = ChainCursor.objects.get(id=1)
-    record_event(actor=None, action="chain.reorg", object_type="chain.chaincursor",
+    record_event(actor=None, action=ChainAction.REORG, object_type="chain.chaincursor",
                  object_id="1", before={"height": cursor.height, "block_hash": cursor.block_hash},
                  after={"depth": depth, "fork_height": fork_height,
                         "disconnected": disconnected, "new_tip": tip.block_hash,
@@ -387,7 +336,7 @@ def _apply_txs(located, tip, summary):
                   reason=f"input spent by {spender.txid}")
             summary["conflicts"] += 1
 
-    # 3. coins at watched addresses being spent (custody alarms)
+    # 3. coins at watched addresses being spent (custody alarms, upstairs)
     outputs = list(WatchedOutput.objects.select_for_update()
                    .filter(txid__in=list(spent_txids), spent_by_txid=""))
     spends = defaultdict(list)
@@ -395,28 +344,20 @@ def _apply_txs(located, tip, summary):
         hit = spent.get((wo.txid, wo.vout))
         if hit is not None:
             spends[hit[0].txid].append(wo)
-    if spends:
-        purposes = dict(WatchedAddress.objects.filter(
-            address__in={wo.address for group in spends.values() for wo in group})
-            .values_list("address", "purpose"))
-        for spender_txid, group in spends.items():
-            for wo in group:
-                wo.spent_by_txid = spender_txid
-            WatchedOutput.objects.bulk_update(group, ["spent_by_txid"])
-            custody = [wo for wo in group
-                       if purposes.get(wo.address) == WatchedAddress.Purpose.CUSTODY]
-            if custody:
-                _custody_spend(spender_txid, custody, summary)
+    for spender_txid, group in spends.items():
+        for wo in group:
+            wo.spent_by_txid = spender_txid
+        WatchedOutput.objects.bulk_update(group, ["spent_by_txid"])
+        _report_spend(spender_txid, group, summary)
 
     # 4. coins arriving at watched addresses
-    watched = dict(WatchedAddress.objects.filter(address__in=list(paid))
-                   .values_list("address", "purpose"))
+    watched = {a.address: a for a in WatchedAddress.objects.filter(address__in=list(paid))}
     if watched:
-        new_outputs, deposits, custody_hits = [], [], set()
+        new_outputs, received = [], []
         known_txids = set(WatchedTransaction.objects.filter(
             txid__in=[tx.txid for a in watched for tx, _, _ in paid[a]],
             purpose__in=["transfer", "deposit"]).values_list("txid", flat=True))
-        for address, purpose in watched.items():
+        for address, wa in watched.items():
             for tx, block, out in paid[address]:
                 if out.value_sats <= 0:
                     continue
@@ -424,65 +365,44 @@ def _apply_txs(located, tip, summary):
                     txid=tx.txid, vout=out.n, address=address, value_sats=out.value_sats,
                     block_hash=block.block_hash if block else "",
                     block_height=block.height if block else None))
-                if purpose == WatchedAddress.Purpose.CUSTODY:
-                    custody_hits.add(address)
-                elif block is not None and tx.txid not in known_txids:
-                    deposits.append((tx, block, out, address))
+                received.append(CoinsReceived(
+                    address=address, purpose=WatchedAddress.Purpose(wa.purpose), ref=wa.ref,
+                    txid=tx.txid, vout=out.n, value_sats=out.value_sats,
+                    block_hash=block.block_hash if block else "",
+                    block_height=block.height if block else None,
+                    confirmations=tip.height - block.height + 1 if block else 0,
+                    known_txid=tx.txid in known_txids))
         WatchedOutput.objects.bulk_create(new_outputs, ignore_conflicts=True)
         for wo in new_outputs:  # confirmed now: fill in the block of a mempool sighting
             if wo.block_hash:
                 WatchedOutput.objects.filter(txid=wo.txid, vout=wo.vout, block_hash="").update(
                     block_hash=wo.block_hash, block_height=wo.block_height)
-        for tx, block, out, address in deposits:
-            _record_deposit(tx, block, out, address, summary)
-        if custody_hits:
-            from intake.models import SeizedAsset, VerificationStatus
-
-            summary["assets_due"] += SeizedAsset.objects.filter(
-                custody_address__in=custody_hits,
-                verification_status=VerificationStatus.PENDING).update(
-                next_check_at=timezone.now())
+        for event in received:
+            registry.coins_received(event)
+            summary["received"] += 1
 
 
-def _custody_spend(spender_txid, outputs, summary):
-    from intake.models import CaseAlert, SeizureCase
-    from intake.services import alert_raise
-
-    outpoints = [f"{wo.txid}:{wo.vout}" for wo in outputs]
-    approved = is_spend_approved(spender_txid, outpoints)
-    for address in sorted({wo.address for wo in outputs}):
-        case = SeizureCase.objects.filter(custody_address=address).first()
-        record_event(actor=None, action="chain.custody_spend", object_type="chain.watchedaddress",
-                     object_id=address,
-                     after={"spending_txid": spender_txid, "outpoints": outpoints,
-                            "approved": approved,
-                            "case": str(case.public_id) if case else None})
+def _report_spend(spender_txid, outputs, summary):
+    """Coins at watched addresses left in spender_txid: recorded, then reported upward per
+    address with the registered spend checks' verdict."""
+    addresses = {a.address: a for a in WatchedAddress.objects.filter(
+        address__in={wo.address for wo in outputs})}
+    outpoints = [(wo.txid, wo.vout) for wo in outputs]
+    approved = registry.is_spend_approved(spender_txid, outpoints)
+    for address in sorted(addresses):
+        wa = addresses[address]
+        coins = tuple(WatchedCoin(txid=wo.txid, vout=wo.vout, value_sats=wo.value_sats)
+                      for wo in outputs if wo.address == address)
+        record_event(actor=None, action=ChainAction.COINS_SPENT,
+                     object_type="chain.watchedaddress", object_id=address,
+                     after={"spending_txid": spender_txid, "purpose": wa.purpose,
+                            "ref": wa.ref, "approved": approved,
+                            "outpoints": [f"{c.txid}:{c.vout}" for c in coins]})
+        registry.coins_spent(CoinsSpent(
+            address=address, purpose=WatchedAddress.Purpose(wa.purpose), ref=wa.ref,
+            spender_txid=spender_txid, coins=coins, approved=approved))
         if not approved:
-            amount = sum(wo.value_sats for wo in outputs if wo.address == address)
-            alert_raise(case=case, kind=CaseAlert.Kind.UNAPPROVED_SPEND,
-                        dedup_key=f"spend:{spender_txid}:{address}",
-                        message=f"{amount} sat left custody address {address} in "
-                                f"{spender_txid}, which is not an approved transfer.",
-                        details={"txid": spender_txid, "address": address,
-                                 "outpoints": outpoints, "amount_sats": amount})
             summary["unapproved_spends"] += 1
-
-
-def _record_deposit(tx, block, out, address, summary):
-    deposit, created = UnattributedDeposit.objects.get_or_create(
-        txid=tx.txid, vout=out.n,
-        defaults={"address": address, "amount_sats": out.value_sats,
-                  "block_hash": block.block_hash, "block_height": block.height})
-    if not created:
-        if deposit.state == UnattributedDeposit.State.REORGED:
-            deposit.state = UnattributedDeposit.State.NEW
-        deposit.block_hash, deposit.block_height = block.block_hash, block.height
-        deposit.save(update_fields=["state", "block_hash", "block_height"])
-        return
-    record_event(actor=None, action="chain.deposit_unattributed", obj=deposit,
-                 after={"txid": tx.txid, "vout": out.n, "address": address,
-                        "amount_sats": out.value_sats, "block_hash": block.block_hash})
-    summary["deposits"] += 1
 
 
 def _apply_mempool(mempool_txids, mined_txids, tip, summary):
@@ -531,7 +451,7 @@ def breaker_trip(*, cause, reason, clears_after_height=None):
         breaker.tripped_at, breaker.cleared_at = timezone.now(), None
         breaker.clears_after_height = clears_after_height
         breaker.save()
-        record_event(actor=None, action="chain.breaker_tripped", obj=breaker, before=before,
+        record_event(actor=None, action=ChainAction.BREAKER_TRIPPED, obj=breaker, before=before,
                      after={"cause": cause, "reason": reason})
         return breaker
 
@@ -545,7 +465,7 @@ def breaker_clear(*, reason):
         breaker.tripped, breaker.cause, breaker.reason = False, "", ""
         breaker.cleared_at, breaker.clears_after_height = timezone.now(), None
         breaker.save()
-        record_event(actor=None, action="chain.breaker_cleared", obj=breaker, before=before,
+        record_event(actor=None, action=ChainAction.BREAKER_CLEARED, obj=breaker, before=before,
                      after={"tripped": False}, reason=reason)
         return breaker
 
@@ -571,18 +491,3 @@ def _check_breaker(tip, summary):
 def record_poll_error(message):
     ChainCursor.objects.get_or_create(id=1)
     ChainCursor.objects.filter(id=1).update(last_error=message[:2000])
-
-
-# --- intake verification ------------------------------------------------------------------
-def asset_reschedule(*, asset_id, seconds):
-    """Look at this asset again later (a scheduling column, no state change)."""
-    from intake.models import SeizedAsset, VerificationStatus
-
-    SeizedAsset.objects.filter(pk=asset_id, verification_status=VerificationStatus.PENDING) \
-        .update(next_check_at=timezone.now() + timedelta(seconds=seconds))
-
-
-def asset_done(*, asset_id):
-    from intake.models import SeizedAsset
-
-    SeizedAsset.objects.filter(pk=asset_id).update(next_check_at=None)

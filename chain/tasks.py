@@ -31,11 +31,6 @@ def poll_chain():
             "summary": result.summary}
 
 
-@shared_task(name="chain.verify_asset", **TASK_OPTIONS)
-def verify_asset_task(asset_id):
-    return watcher.verify_asset(int(asset_id))
-
-
 @shared_task(name="chain.track_transaction", **TASK_OPTIONS)
 def track_transaction_task(watched_tx_id):
     wtx = watcher.track(int(watched_tx_id))
@@ -45,11 +40,9 @@ def track_transaction_task(watched_tx_id):
 @shared_task(name="chain.sweep_due", acks_late=True, reject_on_worker_lost=True,
              soft_time_limit=60, time_limit=90)
 def sweep_due():
-    """Beat re-driver: queue every asset check and watched transaction that is due. The
-    task itself claims, so queueing something twice does the work once."""
-    assets, txs = watcher.due_items()
-    for asset_id in assets:
-        verify_asset_task.delay(asset_id)
+    """Beat re-driver: queue every watched transaction that is due. The task itself claims,
+    so queueing something twice does the work once."""
+    txs = watcher.due_transactions()
     for wtx_id in txs:
         track_transaction_task.delay(wtx_id)
-    return {"assets": len(assets), "transactions": len(txs)}
+    return {"transactions": len(txs)}

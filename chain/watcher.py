@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.tasks import enqueue
+
 from . import services
-from .adapter import ChainAdapter, get_adapter
+from .adapter import ChainAdapter, Outpoint, get_adapter
 from .errors import NodeUnavailable, UnknownTransaction
 from .models import ChainCursor, MempoolTx, SeenBlock, WatchedTransaction
 
@@ -46,17 +47,6 @@ def claim_watched_tx(watched_tx_id):
     return WatchedTransaction.objects.filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk=watched_tx_id,
     ).update(claimed_until=now + timedelta(seconds=_lease())) == 1
-
-
-def claim_asset(asset_id):
-    """Claim by pushing next_check_at forward (a lease): the sweeper retries it if lost."""
-    from intake.models import SeizedAsset, VerificationStatus
-
-    now = timezone.now()
-    return SeizedAsset.objects.filter(
-        pk=asset_id, verification_status=VerificationStatus.PENDING,
-        next_check_at__lte=now,
-    ).update(next_check_at=now + timedelta(seconds=_lease())) == 1
 
 
 # --- one poll -------------------------------------------------------------------------------
@@ -138,7 +128,7 @@ def _queue_due_rechecks():
     due = list(WatchedTransaction.objects.filter(next_check_at__lte=timezone.now())
                .values_list("pk", flat=True)[:100])
     for pk in due:
-        services._queue("track_transaction_task", pk)
+        enqueue("chain.track_transaction", pk)
 
 
 # --- one watched transaction ------------------------------------------------------------
@@ -156,8 +146,6 @@ def track(watched_tx_id, adapter: ChainAdapter | None = None):
         conflict = None
         if status is None or (not status.block_hash and not status.in_mempool):
             for inp in wtx.inputs.all():
-                from .adapter import Outpoint
-
                 if adapter.outpoint_spent(Outpoint(inp.txid, inp.vout)):
                     conflict = ("spent", "")
                     break
@@ -168,75 +156,10 @@ def track(watched_tx_id, adapter: ChainAdapter | None = None):
         raise
 
 
-# --- intake verification ------------------------------------------------------------------
-def verify_asset(asset_id, adapter: ChainAdapter | None = None):
-    """Did the custody address receive the declared amount in the recorded sweeps, with
-    enough confirmations, and nothing else? Records a verdict or looks again later."""
-    from intake.models import SeizedAsset
-    from intake.services import asset_record_observation
-
-    adapter = adapter or get_adapter()
-    if not claim_asset(asset_id):
-        return None
-    try:
-        asset = SeizedAsset.objects.get(pk=asset_id)
-        address = asset.custody_address
-        sweeps = list(asset.sweeps.values_list("txid", "created_at"))
-        services.watch_address(address=address, purpose="custody", ref=str(asset.case.public_id))
-        needed = settings.INTAKE_CONFIRMATIONS
-        observed, waiting, unknown, seen_sweeps = 0, [], [], {}
-        for txid, recorded_at in sweeps:
-            try:
-                status = adapter.get_transaction(txid)
-            except UnknownTransaction:
-                age = (timezone.now() - recorded_at).total_seconds()
-                (unknown if age > getattr(settings, "INTAKE_UNKNOWN_SWEEP_GRACE_SECONDS", 3600)
-                 else waiting).append(txid)
-                continue
-            paid = sum(o.value_sats for o in status.outputs if o.address == address)
-            seen_sweeps[txid] = {"paid_sats": paid, "confirmations": status.confirmations,
-                                 "block_hash": status.block_hash}
-            if status.confirmations < needed:
-                waiting.append(txid)
-            else:
-                observed += paid
-        utxos = adapter.scan_utxos([address])
-        services.record_outputs(utxos=utxos)
-        if waiting:
-            services.asset_reschedule(asset_id=asset_id,
-                                      seconds=getattr(settings, "CHAIN_RECHECK_SECONDS", 30))
-            return "waiting"
-        sweep_ids = {t for t, _ in sweeps}
-        others = [{"txid": u.txid, "vout": u.vout, "amount_sats": u.value_sats}
-                  for u in utxos if u.txid not in sweep_ids]
-        details = {"address": address, "declared_sats": asset.declared_amount,
-                   "observed_sats": observed, "sweeps": seen_sweeps,
-                   "unknown_sweeps": unknown, "other_transactions": others,
-                   "confirmations_required": needed}
-        verified = (observed == asset.declared_amount and not others and not unknown
-                    and bool(sweeps))
-        with transaction.atomic():
-            asset_record_observation(asset_id=asset_id, verified=verified,
-                                     observed_amount=observed, details=details)
-            services.asset_done(asset_id=asset_id)
-        return "verified" if verified else "discrepancy"
-    except BaseException:
-        # Leave it due again soon rather than after the full lease.
-        services.asset_reschedule(asset_id=asset_id, seconds=5)
-        raise
-
-
 # --- the sweeper ---------------------------------------------------------------------------
-def due_items(limit=200):
-    """(asset ids, watched tx ids) whose next_check_at has passed."""
-    from intake.models import SeizedAsset, VerificationStatus
-
+def due_transactions(limit: int = 200) -> list[int]:
+    """Watched tx ids whose next_check_at has passed and that nobody holds a claim on."""
     now = timezone.now()
-    assets = list(SeizedAsset.objects.filter(
-        verification_status=VerificationStatus.PENDING, next_check_at__lte=now)
-        .exclude(custody_address="").order_by("next_check_at")
-        .values_list("pk", flat=True)[:limit])
-    txs = list(WatchedTransaction.objects.filter(next_check_at__lte=now)
+    return list(WatchedTransaction.objects.filter(next_check_at__lte=now)
                .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
                .order_by("next_check_at").values_list("pk", flat=True)[:limit])
-    return assets, txs

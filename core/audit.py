@@ -5,10 +5,13 @@ the event commits with the change or not at all. Appends are ordered by locking 
 single AuditChainHead row, so the chain has no forks even with many writers.
 """
 
+from __future__ import annotations
+
 import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +19,33 @@ from django.utils import timezone
 from .models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
+
+
+class AuditAction(StrEnum):
+    """What an audit event records. Each app declares its actions as a subclass (an enum of
+    its own), so every action can be listed (`all_actions()`, `manage.py audit_actions`) and
+    grepped by name; record_event refuses a bare string."""
+
+    @classmethod
+    def all_actions(cls) -> list[AuditAction]:
+        found: list[AuditAction] = []
+        for sub in cls.__subclasses__():
+            found.extend(sub)
+            found.extend(sub.all_actions())
+        return sorted(set(found), key=str)
+
+
+LEGACY_STRING_ACTIONS = True  # TEMPORARY, while the apps move to their enums
+
+
+class CoreAction(AuditAction):
+    LOGIN = "auth.login"
+    LOGIN_FAILED = "auth.login_failed"
+    ADMIN_ADD = "admin.add"
+    ADMIN_CHANGE = "admin.change"
+    ADMIN_DELETE = "admin.delete"
+    ADMIN_OTHER = "admin.other"
+    ROLES_CHANGED = "user.roles_changed"
 
 
 def _json_default(value):
@@ -57,6 +87,8 @@ def record_event(*, actor, action, obj=None, object_type="", object_id="", befor
                  after=None, reason=""):
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event() must run inside the transaction of the change")
+    if not isinstance(action, AuditAction) and not LEGACY_STRING_ACTIONS:
+        raise TypeError(f"audit actions are AuditAction members, not {action!r}")
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(getattr(obj, "public_id", None) or obj.pk)
@@ -68,7 +100,7 @@ def record_event(*, actor, action, obj=None, object_type="", object_id="", befor
         created_at=timezone.now(),
         actor_id=actor_id,
         actor_username=actor_username,
-        action=action,
+        action=str(action),
         object_type=object_type,
         object_id=str(object_id),
         before=_normalise(before),

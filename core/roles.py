@@ -1,7 +1,14 @@
 """The five roles, as groups with model permissions. Rules about *which* objects a
 person may see or move live in selectors and services, not here."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
 from enum import StrEnum
+from typing import Any
+
+from .bitcoin import refuse_private_keys
+from .errors import PermissionRefused, ValidationFailed
 
 
 class Role(StrEnum):
@@ -10,6 +17,38 @@ class Role(StrEnum):
     BANK_OFFICER = "bank_officer"
     AUDITOR = "auditor"
     ADMIN = "admin"
+
+
+def roles_of(user: Any) -> frozenset[str]:
+    """The role names a user holds, read once per request object and cached on it."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_qazyna_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._qazyna_roles = cached
+    return cached
+
+
+def has_any_role(user: Any, roles: Iterable[str]) -> bool:
+    wanted = set(roles)
+    if getattr(user, "is_superuser", False) and Role.ADMIN in wanted:
+        return True
+    return bool(roles_of(user) & wanted)
+
+
+def require_role(actor: Any, *roles: str) -> None:
+    """Refuse (403) unless actor holds one of roles. A superuser counts as an admin."""
+    if not has_any_role(actor, roles):
+        raise PermissionRefused(f"This needs the role {' or '.join(roles)}.")
+
+
+def require_reason(reason: str | None, *, field: str = "reason") -> str:
+    """A reason is required, and it may not carry a private key."""
+    if not (reason or "").strip():
+        raise ValidationFailed("A reason is required.", field=field)
+    refuse_private_keys({field: reason})
+    return reason.strip() if reason else ""
 
 
 # Model permissions per role, as "app_label.codename". "view" everywhere for auditors;
@@ -39,7 +78,7 @@ ROLE_PERMISSIONS = {
         "custody.view_deposit", "custody.view_journalentry", "custody.view_ledgerline",
         "custody.view_pricerecord", "custody.add_pricerecord", "custody.view_valuation",
         "custody.view_reconciliationrun",
-        "chain.view_unattributeddeposit", "chain.view_circuitbreaker",
+        "chain.view_circuitbreaker",
         "core.view_agency",
     ],
     Role.AUDITOR: "view:*",
@@ -53,7 +92,6 @@ ROLE_PERMISSIONS = {
         "custody.view_journalentry", "custody.view_pricerecord",
         "custody.view_reconciliationrun",
         "chain.view_watchedtransaction", "chain.view_circuitbreaker",
-        "chain.view_unattributeddeposit",
         "intake.view_seizurecase", "intake.view_seizedasset", "intake.view_sweeptransaction",
         "intake.view_evidence", "intake.view_custodyentry", "intake.view_confiscationorder",
         "auth.view_group",

@@ -1,6 +1,5 @@
 from core.models import Agency, AuditEvent
-from core.roles import Role
-from intake.selectors import roles_of
+from core.roles import Role, roles_of
 
 
 def can_read_audit(user):

@@ -2,15 +2,15 @@ from django import forms
 from django.contrib import admin
 
 from core.admin_base import ReadOnlyAdmin, run_service
-from core.errors import DomainError
-from core.models import Agency
-
-from .bitcoin import (
+from core.bitcoin import (
     NETWORK_NAMES,
     build_multisig_descriptor,
     parse_multisig_descriptor,
     refuse_private_keys,
 )
+from core.errors import DomainError
+from core.models import Agency
+
 from .models import (
     CustodyWallet,
     Deposit,

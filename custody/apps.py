@@ -3,4 +3,13 @@ from django.apps import AppConfig
 
 class CustodyConfig(AppConfig):
     name = "custody"
-    verbose_name = "Custody: wallets, chain watching, transfers, reserve"
+    verbose_name = "Reserve: reserve wallets, quorum, transfers, signing, ledger, deposits"
+
+    def ready(self) -> None:
+        from chain import registry
+        from chain.events import AddressPurpose, Purpose
+
+        registry.on_transaction(Purpose.TRANSFER, "custody.chain_handlers.transfer_changed")
+        registry.on_transaction(Purpose.DEPOSIT, "custody.chain_handlers.deposit_changed")
+        registry.on_coins_received(AddressPurpose.RESERVE, "custody.chain_handlers.deposit_seen")
+        registry.spend_check("custody.chain_handlers.is_approved_spend")

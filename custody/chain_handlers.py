@@ -1,12 +1,16 @@
-"""What custody tells the chain watchers, and what it does with their news. Named in
-settings.CHAIN_TX_HANDLERS and settings.CHAIN_APPROVED_SPEND_CHECK; called inside the
-watcher's own transaction."""
+"""What custody does with the chain watchers' news. Registered in CustodyConfig.ready() with
+chain.registry; called inside the watcher's own transaction with chain's typed events."""
+
+from __future__ import annotations
 
 import logging
+import uuid
 
-from django.core.exceptions import ValidationError
+from chain.events import CoinsReceived, TxStateChanged
+from chain.models import TxState
 
-from .models import Transfer, TransferStatus
+from .models import ReserveAddress, Transfer, TransferStatus
+from .services import deposit_apply_chain_state, deposit_observe, transfer_apply_chain_state
 
 log = logging.getLogger(__name__)
 
@@ -16,60 +20,51 @@ APPROVED_SPEND_STATES = (TransferStatus.SIGNING, TransferStatus.BROADCAST,
                          TransferStatus.CONFIRMING, TransferStatus.SETTLED)
 
 
-def _confirmations(watched_tx):
-    value = getattr(watched_tx, "confirmations_seen", None)
-    if value is None:
-        value = getattr(watched_tx, "confirmations", 0)
-    return value if isinstance(value, int) else 0
-
-
-def transfer_changed(watched_tx, old_state, new_state):
+def _uuid(value: str) -> uuid.UUID | None:
     try:
-        transfer = Transfer.objects.get(public_id=watched_tx.ref)
-    except (Transfer.DoesNotExist, ValueError, ValidationError):
-        log.error("watched transfer %s is unknown to custody", watched_tx.ref)
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def transfer_changed(event: TxStateChanged) -> None:
+    public_id = _uuid(event.ref)
+    transfer = Transfer.objects.filter(public_id=public_id).first() if public_id else None
+    if transfer is None:
+        log.error("watched transfer %s is unknown to custody", event.ref)
         return
-    from .services import transfer_apply_chain_state
-
     transfer_apply_chain_state(
-        transfer_id=transfer.pk, state=str(new_state),
-        confirmations=_confirmations(watched_tx),
-        block_hash=getattr(watched_tx, "block_hash", None) or None,
-        block_height=getattr(watched_tx, "block_height", None))
+        transfer_id=transfer.pk, state=event.new_state, confirmations=event.confirmations,
+        block_hash=event.block_hash or None, block_height=event.block_height)
 
 
-def deposit_changed(watched_tx, old_state, new_state):
-    """A watched deposit: gone from the chain (a reorg) → reversed if it was attributed."""
-    from .services import deposit_apply_chain_state
-
-    state = str(new_state).upper()
-    removed = state in ("DROPPED", "CONFLICTED", "REPLACED") or (
-        str(old_state).upper() in ("CONFIRMING", "SETTLED", "CONFIRMED")
-        and state in ("PENDING", "SEEN", "MEMPOOL"))
-    if removed:
-        deposit_apply_chain_state(txid=watched_tx.txid, removed=True)
+def deposit_changed(event: TxStateChanged) -> None:
+    """A watched (attributed) deposit gone from the chain is reversed."""
+    if event.gone or (event.left_the_chain
+                      and event.new_state in (TxState.PENDING, TxState.MEMPOOL)):
+        deposit_apply_chain_state(txid=event.txid, removed=True)
 
 
-def is_approved_spend(txid, outpoints=()):
-    """True when txid is an approved, signed transfer spending exactly custody coins it
+def deposit_seen(event: CoinsReceived) -> None:
+    """Coins in a block at a reserve address that no transfer sent: a deposit waiting for a
+    bank officer to attribute it."""
+    if not event.block_hash or event.known_txid:
+        return
+    reserve_address = ReserveAddress.objects.filter(address=event.address).first()
+    if reserve_address is None:
+        log.error("watched reserve address %s is unknown to custody", event.address)
+        return
+    deposit_observe(reserve_address=reserve_address, txid=event.txid, vout=event.vout,
+                    amount_sats=event.value_sats, confirmations=event.confirmations,
+                    block_height=event.block_height)
+
+
+def is_approved_spend(txid: str, outpoints: list[tuple[str, int]]) -> bool:
+    """True when txid is an approved, signed transfer spending only custody coins it
     locked."""
     transfer = (Transfer.objects.filter(unsigned_txid=txid, status__in=APPROVED_SPEND_STATES)
                 .first())
     if transfer is None:
         return False
-    if not outpoints:
-        return True
     ours = {(i.txid, i.vout) for i in transfer.inputs.all()}
-    return {_outpoint(o) for o in outpoints} <= ours
-
-
-def _outpoint(item):
-    """"txid:vout", (txid, vout), {"txid", "vout"} or an object with .txid/.vout."""
-    if isinstance(item, str):
-        txid, _, vout = item.partition(":")
-        return txid, int(vout)
-    if isinstance(item, dict):
-        return item["txid"], int(item["vout"])
-    if isinstance(item, (tuple, list)):
-        return item[0], int(item[1])
-    return item.txid, int(item.vout)
+    return {(t, int(v)) for t, v in outpoints} <= ours

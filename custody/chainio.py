@@ -4,6 +4,13 @@ Services call these outside row locks; tests replace them with in-memory values.
 
 import logging
 
+from django.conf import settings
+
+from chain import errors as chain_errors_module
+from chain.adapter import get_adapter
+from chain.models import WatchedAddress, WatchedTransaction
+from chain.services import settlement_paused as chain_settlement_paused
+from chain.services import watch_address, watch_transaction
 from core.errors import ErrorCode, ValidationFailed
 
 from .psbt import SpendableOutput
@@ -12,15 +19,11 @@ log = logging.getLogger(__name__)
 
 
 def adapter():
-    from chain.adapter import get_adapter
-
     return get_adapter()
 
 
 def chain_errors():
-    from chain import errors
-
-    return errors
+    return chain_errors_module
 
 
 def custody_utxos(address):
@@ -41,8 +44,6 @@ def custody_utxos(address):
 
 def fee_rate_sat_vb():
     """The node's estimate (the adapter falls back to the configured rate and caps it)."""
-    from django.conf import settings
-
     try:
         rate = adapter().estimate_fee_rate_sat_vb()
     except chain_errors().ChainError:
@@ -74,42 +75,25 @@ def reserve_utxos(addresses):
 
 def settlement_paused():
     """The chain watchers' circuit breaker: (paused, reason)."""
-    try:
-        from chain.services import settlement_paused as paused
-    except ImportError:
-        return False, ""
-    return paused()
+    return chain_settlement_paused()
 
 
 def watch_transfer(*, txid, ref, inputs):
-    from chain.services import watch_transaction
-
-    return watch_transaction(txid=txid, purpose="transfer", ref=ref, inputs=inputs)
+    return watch_transaction(txid=txid, purpose=WatchedTransaction.Purpose.TRANSFER, ref=ref,
+                             inputs=inputs)
 
 
 def watch_reserve_address(*, address, ref):
     """Ask the watchers to report coins arriving at a reserve address (deposits)."""
-    try:
-        from chain.services import watch_address
-    except ImportError:
-        return None
-    return watch_address(address=address, purpose="reserve", ref=ref)
+    return watch_address(address=address, purpose=WatchedAddress.Purpose.RESERVE, ref=ref)
 
 
 def watched_transfer_state(transfer):
     """The watchers' state of a broadcast transfer's transaction, or None."""
-    try:
-        from chain.models import WatchedTransaction
-    except ImportError:
-        return None
     return (WatchedTransaction.objects.filter(txid=transfer.txid, purpose="transfer",
                                               ref=str(transfer.public_id)).first())
 
 
 def watch_deposit(*, txid, ref):
     """Once attributed, a deposit is watched so a reorg that removes it reaches the ledger."""
-    try:
-        from chain.services import watch_transaction
-    except ImportError:
-        return None
-    return watch_transaction(txid=txid, purpose="deposit", ref=ref)
+    return watch_transaction(txid=txid, purpose=WatchedTransaction.Purpose.DEPOSIT, ref=ref)

@@ -4,9 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from core.bitcoin import NETWORK_NAMES
 from core.models import Agency
-
-from .bitcoin import NETWORK_NAMES
 
 NETWORK_CHOICES = [(n, n) for n in NETWORK_NAMES]
 

@@ -20,9 +20,8 @@ from embit.psbt import PSBT, DerivationPath
 from embit.script import Script
 from embit.transaction import SIGHASH, Transaction, TransactionInput, TransactionOutput
 
+from core.bitcoin import embit_network
 from core.errors import ErrorCode, ValidationFailed
-
-from .bitcoin import embit_network
 
 # P2WSH outputs below this are dust for Bitcoin Core's relay policy.
 P2WSH_DUST_SATS = 330

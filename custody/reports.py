@@ -4,7 +4,8 @@ wallet), as rows for CSV and dicts for JSON."""
 import csv
 import io
 
-from .bitcoin import format_btc
+from core.bitcoin import format_btc
+
 from .models import LedgerAccount, LedgerLine, ReconciliationRun, ReserveWallet
 from .selectors import balances
 

@@ -5,8 +5,7 @@ ledger are for bank officers, auditors and admins; clerks and legal officers nev
 from django.db.models import Q, Sum
 
 from core.errors import NotFound
-from core.roles import Role
-from intake.selectors import roles_of
+from core.roles import Role, roles_of
 
 from .models import (
     Deposit,

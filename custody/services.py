@@ -11,18 +11,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.audit import record_event
-from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
-from core.roles import Role
-from intake.selectors import roles_of
-
-from . import chainio
-from . import psbt as ceremony
-from .bitcoin import (
+from core.bitcoin import (
     build_multisig_descriptor,
     parse_multisig_descriptor,
     refuse_private_keys,
     validate_address,
 )
+from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
+from core.roles import Role, roles_of
+
+from . import chainio
+from . import psbt as ceremony
 from .models import (
     ApprovalStatus,
     CustodyWallet,

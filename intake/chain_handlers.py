@@ -1,13 +1,50 @@
-"""What intake does when the chain watchers see a recorded sweep change state
-(settings.CHAIN_TX_HANDLERS["sweep"]). Called inside the watcher's transaction."""
+"""What intake does with the chain watchers' news. Registered in IntakeConfig.ready() with
+chain.registry; called inside the watcher's transaction with chain's typed events."""
 
-from .services import asset_sweep_reverted
+from __future__ import annotations
 
-# States in which a sweep no longer counts as confirmed.
-_NOT_CONFIRMED = {"PENDING", "MEMPOOL", "CONFLICTED", "REPLACED", "DROPPED"}
+from chain.events import BlocksConnected, CoinsReceived, CoinsSpent, TxStateChanged
+
+from . import verification
+from .models import CaseAlert, SeizedAsset, SeizureCase
+from .services import alert_raise, asset_sweep_reverted
 
 
-def sweep_changed(watched_tx, old_state, new_state):
-    if old_state in ("CONFIRMING", "CONFIRMED") and new_state in _NOT_CONFIRMED:
-        asset_sweep_reverted(asset_public_id=watched_tx.ref, txid=watched_tx.txid,
-                             chain_state=new_state)
+def sweep_changed(event: TxStateChanged) -> None:
+    """A recorded sweep left the chain or lost to a conflicting spend."""
+    if event.left_the_chain:
+        asset_sweep_reverted(asset_public_id=event.ref, txid=event.txid,
+                             chain_state=event.new_state)
+    elif event.gone:
+        asset = SeizedAsset.objects.select_related("case").filter(public_id=event.ref).first()
+        alert_raise(case=asset.case if asset else None, kind=CaseAlert.Kind.CONFLICT,
+                    dedup_key=f"conflict:{event.txid}",
+                    message=f"The sweep {event.txid} is {event.new_state.label}: an input was "
+                            f"spent by {event.conflicting_txid or 'another transaction'}.",
+                    details={"txid": event.txid, "purpose": event.purpose, "ref": event.ref,
+                             "conflicting_txid": event.conflicting_txid,
+                             "state": event.new_state})
+
+
+def custody_coins_spent(event: CoinsSpent) -> None:
+    """Coins left a case's custody address: unless it is an approved transfer, an alarm."""
+    if event.approved:
+        return
+    case = SeizureCase.objects.filter(custody_address=event.address).first()
+    outpoints = [f"{c.txid}:{c.vout}" for c in event.coins]
+    alert_raise(case=case, kind=CaseAlert.Kind.UNAPPROVED_SPEND,
+                dedup_key=f"spend:{event.spender_txid}:{event.address}",
+                message=f"{event.amount_sats} sat left custody address {event.address} in "
+                        f"{event.spender_txid}, which is not an approved transfer.",
+                details={"txid": event.spender_txid, "address": event.address,
+                         "outpoints": outpoints, "amount_sats": event.amount_sats})
+
+
+def custody_coins_received(event: CoinsReceived) -> None:
+    """A payment to a custody address: the assets waiting on it are checked now."""
+    verification.mark_assets_due(addresses={event.address})
+
+
+def blocks_connected(event: BlocksConnected) -> None:
+    """A new block may be the confirmation an asset's sweep waits for."""
+    verification.mark_assets_due()

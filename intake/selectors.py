@@ -3,7 +3,7 @@
 from django.db.models import Count, Q
 
 from core.errors import NotFound
-from core.roles import Role
+from core.roles import Role, roles_of
 
 from .models import CaseAlert, CaseStatus, SeizedAsset, SeizureCase
 
@@ -12,16 +12,6 @@ BANK_VISIBLE = Q(status__in=[
     CaseStatus.CONFISCATION_APPROVED, CaseStatus.ON_APPEAL, CaseStatus.IN_TRANSFER,
     CaseStatus.IN_RESERVE, CaseStatus.CLOSED,
 ])
-
-
-def roles_of(user):
-    if not user.is_authenticated or not user.is_active:
-        return frozenset()
-    cached = getattr(user, "_qazyna_roles", None)
-    if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
-        user._qazyna_roles = cached
-    return cached
 
 
 def case_visibility(user):

@@ -10,7 +10,15 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from chain.services import watch_address, watch_transaction
 from core.audit import record_event
+from core.bitcoin import (
+    MultisigDescriptor,
+    refuse_private_keys,
+    validate_address,
+    validate_sats,
+    validate_txid,
+)
 from core.errors import (
     Conflict,
     ErrorCode,
@@ -18,14 +26,8 @@ from core.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
-from core.roles import Role
-from custody.bitcoin import (
-    MultisigDescriptor,
-    refuse_private_keys,
-    validate_address,
-    validate_sats,
-    validate_txid,
-)
+from core.roles import Role, roles_of
+from core.tasks import enqueue
 from custody.models import CustodyWallet
 
 from .models import (
@@ -40,7 +42,6 @@ from .models import (
     SweepTransaction,
     VerificationStatus,
 )
-from .selectors import roles_of
 from .transitions import CASE_TRANSITIONS, EDITABLE_STATES
 
 log = logging.getLogger(__name__)
@@ -305,8 +306,6 @@ def _allocate_custody_address(case, network):
                  after={"wallet": str(wallet.public_id), "index": index,
                         "address": case.custody_address})
     # Watched from now on: a spend from it before any verification is still an alarm.
-    from chain.services import watch_address
-
     watch_address(address=case.custody_address, purpose="custody", ref=str(case.public_id))
     return case.custody_address
 
@@ -363,8 +362,6 @@ def sweep_record(*, asset, actor, txid):
                                field="txid")
     sweep = SweepTransaction.objects.create(asset=asset, txid=txid, recorded_by=actor)
     # Tracked like any watched transaction: a reorg or double spend of the sweep is seen.
-    from chain.services import watch_transaction
-
     watch_transaction(txid=txid, purpose="sweep", ref=str(asset.public_id))
     asset.verification_status = VerificationStatus.PENDING
     asset.next_check_at = timezone.now()
@@ -375,15 +372,10 @@ def sweep_record(*, asset, actor, txid):
     return sweep
 
 
-def queue_asset_check(asset_id):
+def queue_asset_check(asset_id: int) -> None:
     """Ask a worker to look at the chain now; if this is lost (broker down), the asset's
     next_check_at makes the beat sweeper re-drive it."""
-    from chain.tasks import verify_asset_task
-
-    try:
-        verify_asset_task.delay(asset_id)
-    except Exception:  # noqa: BLE001 - any broker failure: the sweeper retries
-        log.warning("could not queue the check of asset %s; the sweeper will", asset_id)
+    enqueue("intake.verify_asset", asset_id)
 
 
 # --- evidence and chain of custody ------------------------------------------------------

@@ -173,6 +173,9 @@ CELERY_BEAT_SCHEDULE = {
     # Re-drive whatever is due (lost tasks, rechecks); claims make duplicates harmless.
     "chain-sweep-due": {"task": "chain.sweep_due", "schedule": float(CHAIN_SWEEP_SECONDS),
                         "options": {"expires": CHAIN_SWEEP_SECONDS * 2.0}},
+    "intake-sweep-due-assets": {"task": "intake.sweep_due_assets",
+                                "schedule": float(CHAIN_SWEEP_SECONDS),
+                                "options": {"expires": CHAIN_SWEEP_SECONDS * 2.0}},
     "custody-redrive-transfers": {"task": "custody.tasks.redrive_transfers_task",
                                   "schedule": 20.0, "options": {"expires": 40.0}},
     "custody-reconcile-reserves": {"task": "custody.tasks.reconcile_reserves_task",
@@ -199,14 +202,6 @@ MAX_FEE_RATE_SAT_VB = env.int("MAX_FEE_RATE_SAT_VB", default=500)
 CHAIN_STALE_TIP_SECONDS = env.int("CHAIN_STALE_TIP_SECONDS", default=3 * 3600)
 CHAIN_MAX_REORG_DEPTH = env.int("CHAIN_MAX_REORG_DEPTH", default=3)
 DEVCHAIN_ALLOWED = env.bool("DEVCHAIN_ALLOWED", default=True)
-# Who the chain watchers tell when a watched transaction changes state, per purpose.
-CHAIN_TX_HANDLERS = {
-    "sweep": "intake.chain_handlers.sweep_changed",
-    "transfer": "custody.chain_handlers.transfer_changed",
-    "deposit": "custody.chain_handlers.deposit_changed",
-}
-# Answers "is this spend from a custody address an approved transfer?" for custody alarms.
-CHAIN_APPROVED_SPEND_CHECK = "custody.chain_handlers.is_approved_spend"
 
 # --- Evidence -----------------------------------------------------------------
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=25 * 1024 * 1024)

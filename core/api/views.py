@@ -1,6 +1,6 @@
 from rest_framework.views import APIView
 
-from custody.bitcoin import refuse_private_keys
+from core.bitcoin import refuse_private_keys
 
 
 class QazynaApiView(APIView):

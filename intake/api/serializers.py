@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
 from core.api.serializers import StrictIntegerField
+from core.bitcoin import NETWORK_NAMES
 from core.errors import ErrorCode
-from custody.bitcoin import NETWORK_NAMES
 
 from ..models import (
     AssetKind,
@@ -101,8 +101,8 @@ class AssetInputSerializer(serializers.Serializer):
                                                 help_text="BTC as a decimal string, ≤ 8 places")
 
     def validate(self, attrs):
+        from core.bitcoin import parse_btc_amount
         from core.errors import ValidationFailed
-        from custody.bitcoin import parse_btc_amount
 
         if attrs["asset"] == AssetKind.BTC and attrs["network"] not in NETWORK_NAMES:
             raise serializers.ValidationError(

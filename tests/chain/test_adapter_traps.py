@@ -18,7 +18,7 @@ from chain.errors import (
     TransactionRejected,
     UnknownTransaction,
 )
-from custody.bitcoin import embit_network
+from core.bitcoin import embit_network
 
 
 def test_bitcoinlib_regtest_has_mainnet_prefixes_ours_match_core():

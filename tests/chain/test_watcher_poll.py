@@ -5,16 +5,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from chain import services, watcher
+from chain import registry, services, watcher
 from chain.models import (
     CircuitBreaker,
     SeenBlock,
     TxState,
-    UnattributedDeposit,
     WatchedTransaction,
 )
 from core.models import AuditEvent
 from intake.models import CaseAlert, VerificationStatus
+from intake.verification import verify_asset
 from tests.chain.helpers import fund_and_record, make_asset, output_index, script_of
 from tests.chain.spend import spend_custody
 
@@ -22,9 +22,19 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _no_purpose_handlers(settings):
-    """These tests watch made-up transfers: custody's handler would look for them."""
-    settings.CHAIN_TX_HANDLERS = {}
+def _no_purpose_handlers(monkeypatch):
+    """These tests watch made-up transfers: custody's handler would look for them. What
+    the chain reports upward is recorded in TX_EVENTS instead."""
+    TX_EVENTS.clear()
+    monkeypatch.setattr(registry, "_tx",
+                        {"transfer": ["tests.chain.test_watcher_poll.record_tx_event"]})
+
+
+TX_EVENTS = []
+
+
+def record_tx_event(event):
+    TX_EVENTS.append(event)
 
 
 def _watch(txid, ref="t1", inputs=()):
@@ -146,8 +156,10 @@ def test_lost_double_spend_is_not_fooled_by_the_stale_blockhash(devchain, adapte
     wtx.refresh_from_db()
     assert wtx.state == TxState.CONFLICTED
     assert wtx.conflicting_txid == winner
-    assert CaseAlert.objects.filter(kind=CaseAlert.Kind.CONFLICT,
-                                    dedup_key=f"conflict:{txid}").exists()
+    reported = TX_EVENTS[-1]
+    assert (reported.txid, reported.new_state, reported.conflicting_txid) == (
+        txid, TxState.CONFLICTED, winner)
+    assert reported.gone and any(e.left_the_chain for e in TX_EVENTS)
     # the per-item tracker agrees
     WatchedTransaction.objects.filter(pk=wtx.pk).update(state=TxState.MEMPOOL)
     watcher.track(wtx.pk, adapter)
@@ -161,7 +173,7 @@ def test_unapproved_spend_from_custody_raises_an_alarm(devchain, adapter, agency
     txid = fund_and_record(devchain=devchain, asset=asset, clerk=clerk)
     devchain.mine(2)
     watcher.poll(adapter)
-    assert watcher.verify_asset(asset.pk, adapter) == "verified"
+    assert verify_asset(asset.pk, adapter) == "verified"
     vout, value = output_index(devchain, txid, asset.custody_address)
     thief = spend_custody(wallet=custody_wallet, index=case.custody_index,
                           utxos=[(txid, vout, value)],
@@ -176,13 +188,14 @@ def test_unapproved_spend_from_custody_raises_an_alarm(devchain, adapter, agency
 
 
 def test_approved_spend_raises_no_alarm(devchain, adapter, agency, clerk, custody_wallet,
-                                        settings):
-    settings.CHAIN_APPROVED_SPEND_CHECK = "tests.chain.test_watcher_poll.approve_everything"
+                                        monkeypatch):
+    monkeypatch.setattr(registry, "_spend_checks",
+                        ["tests.chain.test_watcher_poll.approve_everything"])
     case, asset = make_asset(agency=agency, clerk=clerk, declared_sats=30_000_000)
     txid = fund_and_record(devchain=devchain, asset=asset, clerk=clerk)
     devchain.mine(2)
     watcher.poll(adapter)
-    watcher.verify_asset(asset.pk, adapter)
+    verify_asset(asset.pk, adapter)
     vout, value = output_index(devchain, txid, asset.custody_address)
     raw = spend_custody(wallet=custody_wallet, index=case.custody_index,
                         utxos=[(txid, vout, value)],
@@ -190,7 +203,7 @@ def test_approved_spend_raises_no_alarm(devchain, adapter, agency, clerk, custod
     adapter.broadcast(raw)
     watcher.poll(adapter)
     assert not CaseAlert.objects.filter(kind=CaseAlert.Kind.UNAPPROVED_SPEND).exists()
-    assert AuditEvent.objects.get(action="chain.custody_spend").after["approved"] is True
+    assert AuditEvent.objects.get(action="chain.coins_spent").after["approved"] is True
 
 
 def approve_everything(txid, outpoints):
@@ -201,7 +214,7 @@ def test_intake_discrepancy_when_less_arrives(devchain, adapter, agency, clerk, 
     case, asset = make_asset(agency=agency, clerk=clerk, declared_sats=30_000_000)
     fund_and_record(devchain=devchain, asset=asset, clerk=clerk, sats=20_000_000)
     devchain.mine(1)
-    assert watcher.verify_asset(asset.pk, adapter) == "discrepancy"
+    assert verify_asset(asset.pk, adapter) == "discrepancy"
     asset.refresh_from_db()
     assert asset.verification_status == VerificationStatus.DISCREPANCY
     assert asset.observed_amount == 20_000_000
@@ -213,7 +226,7 @@ def test_intake_discrepancy_on_other_transactions(devchain, adapter, agency, cle
     fund_and_record(devchain=devchain, asset=asset, clerk=clerk)
     other = devchain.fund(asset.custody_address, 1_000)
     devchain.mine(1)
-    assert watcher.verify_asset(asset.pk, adapter) == "discrepancy"
+    assert verify_asset(asset.pk, adapter) == "discrepancy"
     alert = CaseAlert.objects.get(kind=CaseAlert.Kind.INTAKE_DISCREPANCY)
     assert [o["txid"] for o in alert.details["other_transactions"]] == [other]
 
@@ -224,27 +237,40 @@ def test_intake_waits_for_confirmations(devchain, adapter, agency, clerk, custod
     case, asset = make_asset(agency=agency, clerk=clerk, declared_sats=30_000_000)
     fund_and_record(devchain=devchain, asset=asset, clerk=clerk)
     devchain.mine(1)
-    assert watcher.verify_asset(asset.pk, adapter) == "waiting"
+    assert verify_asset(asset.pk, adapter) == "waiting"
     asset.refresh_from_db()
     assert asset.verification_status == VerificationStatus.PENDING
-    assert watcher.verify_asset(asset.pk, adapter) is None  # claimed: not due yet
+    assert verify_asset(asset.pk, adapter) is None  # claimed: not due yet
     devchain.mine(1)
     watcher.poll(adapter)  # a new block makes waiting assets due
-    assert watcher.verify_asset(asset.pk, adapter) == "verified"
-    assert watcher.verify_asset(asset.pk, adapter) is None  # done: nothing due
+    assert verify_asset(asset.pk, adapter) == "verified"
+    assert verify_asset(asset.pk, adapter) is None  # done: nothing due
 
 
-def test_unattributed_deposit_to_a_reserve_address(devchain, adapter):
+RECEIVED = []
+
+
+def record_received(event):
+    RECEIVED.append(event)
+
+
+def test_coins_received_at_a_watched_address_are_reported_once_per_sighting(
+        devchain, adapter, monkeypatch):
+    monkeypatch.setattr(registry, "_received",
+                        {"reserve": ["tests.chain.test_watcher_poll.record_received"]})
+    RECEIVED.clear()
     watcher.poll(adapter)
     reserve = devchain.new_address()
     services.watch_address(address=reserve, purpose="reserve", ref="wallet-1")
     txid = devchain.fund(reserve, 5_000_000)
+    watcher.poll(adapter)  # the mempool sighting
     devchain.mine(1)
-    watcher.poll(adapter)
-    deposit = UnattributedDeposit.objects.get()
-    assert (deposit.txid, deposit.address, deposit.amount_sats) == (txid, reserve, 5_000_000)
-    watcher.poll(adapter)
-    assert UnattributedDeposit.objects.count() == 1
+    watcher.poll(adapter)  # the block
+    watcher.poll(adapter)  # nothing new
+    assert [(e.txid, e.address, e.value_sats, bool(e.block_hash), e.confirmations)
+            for e in RECEIVED] == [(txid, reserve, 5_000_000, False, 0),
+                                   (txid, reserve, 5_000_000, True, 1)]
+    assert RECEIVED[-1].purpose == "reserve" and RECEIVED[-1].ref == "wallet-1"
 
 
 def test_work_per_block_does_not_grow_with_watched_items(devchain, adapter):

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from chain import services
 from chain.models import ChainCursor, TxState, WatchedTransaction
-from chain.tasks import poll_chain, sweep_due, verify_asset_task
+from chain.tasks import poll_chain, sweep_due
 from core.models import AuditEvent
 from intake.models import CaseAlert, SeizedAsset, VerificationStatus
+from intake.tasks import sweep_due_assets, verify_asset_task
 from tests.chain.helpers import (
     fund_and_record,
     make_asset,
@@ -27,6 +28,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.slow]
 def beat():
     poll_chain.delay()
     sweep_due.delay()
+    sweep_due_assets.delay()
 
 
 def status_of(asset):
@@ -78,7 +80,7 @@ def test_reorg_reverts_state_and_reconsider_restores_it(celery_worker_process, d
     assert WatchedTransaction.objects.get(pk=wtx.pk).block_hash == block
 
 
-def test_double_spend_of_a_transfer_input_is_conflicted_with_an_alert(
+def test_double_spend_of_a_transfer_input_is_conflicted_and_alarmed(
         celery_worker_process, devchain, adapter, agency, clerk, custody_wallet):
     case, asset = make_asset(agency=agency, clerk=clerk, declared_sats=40_000_000)
     txid = fund_and_record(devchain=devchain, asset=asset, clerk=clerk)
@@ -99,8 +101,11 @@ def test_double_spend_of_a_transfer_input_is_conflicted_with_an_alert(
     wait_for(lambda: WatchedTransaction.objects.filter(
         pk=wtx.pk, state=TxState.CONFLICTED, conflicting_txid=thief_txid).exists(),
         drive=beat, message="conflicted by the mined double spend")
-    assert CaseAlert.objects.filter(kind=CaseAlert.Kind.CONFLICT,
-                                    dedup_key=f"conflict:{transfer_txid}").count() == 1
+    # The made-up transfer has no custody transfer behind it: its spend of the custody coin
+    # (the first one seen) is an unapproved spend on the case, raised once.
+    assert CaseAlert.objects.filter(
+        kind=CaseAlert.Kind.UNAPPROVED_SPEND, case=case,
+        dedup_key=f"spend:{transfer_txid}:{asset.custody_address}").count() == 1
 
 
 def test_unapproved_spend_from_custody_raises_an_alarm(celery_worker_process, devchain,

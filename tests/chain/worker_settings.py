@@ -8,4 +8,3 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 8}
 CHAIN_CLAIM_LEASE_SECONDS = 4
 CHAIN_RECHECK_SECONDS = 1
 BITCOIN_RPC_TIMEOUT = 2
-CHAIN_TX_HANDLERS = {}  # the worker tests watch made-up transfers

@@ -10,8 +10,8 @@ from embit.psbt import PSBT
 from embit.script import Script
 from embit.transaction import SIGHASH, Transaction, TransactionInput, TransactionOutput
 
+from core.bitcoin import MultisigDescriptor
 from custody import services
-from custody.bitcoin import MultisigDescriptor
 from custody.psbt import SpendableOutput
 from intake.models import AssetKind, CaseStatus, ConfiscationOrder, SeizedAsset
 from tests.factories import CaseFactory, UserFactory

@@ -7,6 +7,7 @@ from chain import watcher
 from chain.models import TxState, WatchedTransaction
 from core.audit import verify_chain
 from intake.models import CaseAlert, VerificationStatus
+from intake.verification import verify_asset
 from tests.chain.helpers import fund_and_record, make_asset
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ def test_reorged_sweep_reverts_verification_and_reconsider_restores_it(
 
     block = devchain.mine(1)[0]
     watcher.poll(adapter)
-    watcher.verify_asset(asset.pk, adapter)
+    verify_asset(asset.pk, adapter)
     asset.refresh_from_db()
     assert asset.verification_status == VerificationStatus.VERIFIED
     assert asset.observed_amount == 30_000_000
@@ -41,7 +42,7 @@ def test_reorged_sweep_reverts_verification_and_reconsider_restores_it(
 
     devchain.rpc("reconsiderblock", block)
     watcher.poll(adapter)
-    watcher.verify_asset(asset.pk, adapter)
+    verify_asset(asset.pk, adapter)
     asset.refresh_from_db()
     assert asset.verification_status == VerificationStatus.VERIFIED
     assert verify_chain().ok

@@ -12,9 +12,9 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from core.bitcoin import format_btc
 from core.models import Agency, User
 from core.roles import Role, sync_role_groups
-from custody.bitcoin import format_btc
 from custody.services import custody_wallet_register
 from intake import services
 

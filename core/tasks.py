@@ -1,0 +1,30 @@
+"""Queueing follow-up work, the one way every app does it.
+
+A task is named, not imported, so a lower layer can queue work without importing the app
+that defines it. If the broker is down the call is logged and dropped: every piece of
+queued work has a `next_check_at` (or an equivalent) that a periodic sweeper re-drives,
+so nothing is lost, only late."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import current_app
+
+log = logging.getLogger(__name__)
+
+
+def enqueue(task_name: str, *args: Any) -> bool:
+    """Queue task_name(*args); False (and a warning) when it could not be queued."""
+    try:
+        task = current_app.tasks[task_name]
+    except KeyError:
+        log.error("no task named %s is registered", task_name)
+        return False
+    try:
+        task.delay(*args)
+    except Exception:  # noqa: BLE001 - any broker failure: the sweeper re-drives it
+        log.warning("could not queue %s%s; the sweeper will", task_name, args)
+        return False
+    return True

@@ -1,0 +1,120 @@
+"""Intake verification: did the case's custody address really receive the declared amount
+in the sweeps the clerk recorded, with enough confirmations, and nothing else?
+
+The network side (ask the node, outside any row lock) of the intake watcher; the verdict is
+written by intake.services.asset_record_observation. Claims push next_check_at forward (a
+lease), so two workers never check the same asset at once and a lost check is re-driven by
+the sweeper (intake.tasks.sweep_due_assets)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from chain.adapter import ChainAdapter, get_adapter
+from chain.errors import UnknownTransaction
+from chain.models import WatchedAddress
+from chain.services import record_outputs, watch_address
+
+from .models import SeizedAsset, VerificationStatus
+from .services import asset_record_observation
+
+
+def _lease_seconds() -> int:
+    return getattr(settings, "CHAIN_CLAIM_LEASE_SECONDS", 180)  # > task time_limit (150 s)
+
+
+def claim_asset(asset_id: int) -> bool:
+    now = timezone.now()
+    return SeizedAsset.objects.filter(
+        pk=asset_id, verification_status=VerificationStatus.PENDING,
+        next_check_at__lte=now,
+    ).update(next_check_at=now + timedelta(seconds=_lease_seconds())) == 1
+
+
+def asset_reschedule(*, asset_id: int, seconds: int) -> None:
+    """Look at this asset again later (a scheduling column, no state change)."""
+    SeizedAsset.objects.filter(pk=asset_id, verification_status=VerificationStatus.PENDING) \
+        .update(next_check_at=timezone.now() + timedelta(seconds=seconds))
+
+
+def asset_done(*, asset_id: int) -> None:
+    SeizedAsset.objects.filter(pk=asset_id).update(next_check_at=None)
+
+
+def assets_due(limit: int = 200) -> list[int]:
+    """Ids of chain-tracked assets waiting for the chain whose next check is due."""
+    return list(SeizedAsset.objects.filter(
+        verification_status=VerificationStatus.PENDING, next_check_at__lte=timezone.now())
+        .exclude(custody_address="").order_by("next_check_at")
+        .values_list("pk", flat=True)[:limit])
+
+
+def mark_assets_due(*, addresses: set[str] | None = None) -> int:
+    """Pending assets (at these addresses, or all) are due now: a new block or a payment
+    may be the one they wait for."""
+    qs = SeizedAsset.objects.filter(verification_status=VerificationStatus.PENDING) \
+        .exclude(custody_address="")
+    if addresses is not None:
+        qs = qs.filter(custody_address__in=addresses)
+    else:
+        qs = qs.filter(next_check_at__gt=timezone.now())
+    return qs.update(next_check_at=timezone.now())
+
+
+def verify_asset(asset_id: int, adapter: ChainAdapter | None = None) -> str | None:
+    """Records a verdict ("verified" / "discrepancy"), or looks again later ("waiting");
+    None when the asset is not due (claimed elsewhere, or done)."""
+    adapter = adapter or get_adapter()
+    if not claim_asset(asset_id):
+        return None
+    try:
+        asset = SeizedAsset.objects.select_related("case").get(pk=asset_id)
+        address = asset.custody_address
+        sweeps = list(asset.sweeps.values_list("txid", "created_at"))
+        watch_address(address=address, purpose=WatchedAddress.Purpose.CUSTODY,
+                      ref=str(asset.case.public_id))
+        needed = settings.INTAKE_CONFIRMATIONS
+        observed, waiting, unknown, seen_sweeps = 0, [], [], {}
+        for txid, recorded_at in sweeps:
+            try:
+                status = adapter.get_transaction(txid)
+            except UnknownTransaction:
+                age = (timezone.now() - recorded_at).total_seconds()
+                (unknown if age > getattr(settings, "INTAKE_UNKNOWN_SWEEP_GRACE_SECONDS", 3600)
+                 else waiting).append(txid)
+                continue
+            paid = sum(o.value_sats for o in status.outputs if o.address == address)
+            seen_sweeps[txid] = {"paid_sats": paid, "confirmations": status.confirmations,
+                                 "block_hash": status.block_hash}
+            if status.confirmations < needed:
+                waiting.append(txid)
+            else:
+                observed += paid
+        utxos = adapter.scan_utxos([address])
+        record_outputs(utxos=utxos)
+        if waiting:
+            asset_reschedule(asset_id=asset_id,
+                             seconds=getattr(settings, "CHAIN_RECHECK_SECONDS", 30))
+            return "waiting"
+        sweep_ids = {t for t, _ in sweeps}
+        others = [{"txid": u.txid, "vout": u.vout, "amount_sats": u.value_sats}
+                  for u in utxos if u.txid not in sweep_ids]
+        details = {"address": address, "declared_sats": asset.declared_amount,
+                   "observed_sats": observed, "sweeps": seen_sweeps,
+                   "unknown_sweeps": unknown, "other_transactions": others,
+                   "confirmations_required": needed}
+        verified = (observed == asset.declared_amount and not others and not unknown
+                    and bool(sweeps))
+        with transaction.atomic():
+            asset_record_observation(asset_id=asset_id, verified=verified,
+                                     observed_amount=observed, details=details)
+            asset_done(asset_id=asset_id)
+        return "verified" if verified else "discrepancy"
+    except BaseException:
+        # Leave it due again soon rather than after the full lease.
+        asset_reschedule(asset_id=asset_id, seconds=5)
+        raise
