@@ -72,7 +72,7 @@ ROLE_PERMISSIONS = {
     Role.BANK_OFFICER: [
         "intake.view_seizurecase", "intake.view_seizedasset", "intake.view_sweeptransaction",
         "intake.view_confiscationorder",
-        "custody.view_custodywallet", "custody.view_reservewallet", "custody.view_quorumpolicy",
+        "intake.view_custodywallet", "custody.view_reservewallet", "custody.view_quorumpolicy",
         "custody.view_reserveaddress", "custody.view_transfer", "custody.view_transferinput",
         "custody.view_transferapproval", "custody.view_signedpsbtupload",
         "custody.view_deposit", "custody.view_journalentry", "custody.view_ledgerline",
@@ -86,7 +86,7 @@ ROLE_PERMISSIONS = {
         "core.view_user", "core.add_user", "core.change_user",
         "core.view_agency", "core.add_agency", "core.change_agency",
         "core.view_auditevent",
-        "custody.view_custodywallet", "custody.add_custodywallet",
+        "intake.view_custodywallet", "intake.add_custodywallet",
         "custody.view_reservewallet", "custody.add_reservewallet", "custody.view_quorumpolicy",
         "custody.view_reserveaddress", "custody.view_transfer", "custody.view_deposit",
         "custody.view_journalentry", "custody.view_pricerecord",

@@ -24,7 +24,6 @@ from . import chainio
 from . import psbt as ceremony
 from .models import (
     ApprovalStatus,
-    CustodyWallet,
     Deposit,
     FundSource,
     JournalEntry,
@@ -45,32 +44,6 @@ from .selectors import active_policy, counted_approvals, price_at
 from .transitions import APPROVAL_TRANSITIONS, TRANSFER_TRANSITIONS
 
 log = logging.getLogger(__name__)
-
-
-def custody_wallet_register(*, actor, agency, network, label, threshold=None, keys=None,
-                            descriptor=None):
-    """Register an agency's watch-only custody wallet from xpubs (M-of-N) or a ready
-    wsh(sortedmulti(...)) descriptor. Public keys only; any private key is refused."""
-    if not (actor.is_superuser or Role.ADMIN in roles_of(actor)):
-        raise PermissionRefused("Only admins register custody wallets.")
-    refuse_private_keys({"label": label, "keys": keys or [], "descriptor": descriptor or ""})
-    if descriptor:
-        parsed = parse_multisig_descriptor(descriptor, network)
-    else:
-        parsed = build_multisig_descriptor(threshold=threshold, keys=keys or [], network=network)
-    try:
-        with transaction.atomic():
-            wallet = CustodyWallet.objects.create(
-                agency=agency, network=network, label=label, descriptor=parsed.text,
-                threshold=parsed.threshold, key_count=parsed.key_count,
-            )
-            record_event(actor=actor, action="custody_wallet.registered", obj=wallet,
-                         after={"agency": agency.code, "network": network,
-                                "descriptor": parsed.text, "label": label})
-    except IntegrityError:
-        raise Conflict("The agency already has an active custody wallet on this network.",
-                       code=ErrorCode.DUPLICATE) from None
-    return wallet
 
 
 # --- who may act --------------------------------------------------------------------------

@@ -1,17 +1,20 @@
 from django.contrib import admin
 
-from core.admin_base import ReadOnlyAdmin
+from core.admin_base import MultisigWalletAddForm, ReadOnlyAdmin, run_service
+from core.models import Agency
 
 from .models import (
     CaseAlert,
     ConfiscationOrder,
     CustodyEntry,
+    CustodyWallet,
     Evidence,
     SeizedAsset,
     SeizureCase,
     SweepTransaction,
 )
 from .selectors import case_queryset_for_user
+from .services import custody_wallet_register
 
 
 class CaseScopedAdmin(ReadOnlyAdmin):
@@ -91,3 +94,51 @@ class CaseAlertAdmin(CaseScopedAdmin):
         from .selectors import alert_list_for_user
 
         return alert_list_for_user(user=request.user)
+
+
+class CustodyWalletAddForm(MultisigWalletAddForm):
+    class Meta:
+        model = CustodyWallet
+        fields = ["agency", "network", "label", "descriptor"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = Agency.objects.all()
+
+
+@admin.register(CustodyWallet)
+class CustodyWalletAdmin(admin.ModelAdmin):
+    list_display = ["label", "agency", "network", "threshold", "key_count", "next_index",
+                    "is_active"]
+    list_filter = ["network", "is_active", "agency"]
+    search_fields = ["label", "descriptor"]
+    readonly_fields = ["descriptor", "threshold", "key_count", "next_index", "is_active",
+                       "agency", "network"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = CustodyWalletAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else []
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["agency", "network", "label", "threshold_m", "xpubs", "descriptor"]
+        return ["label", *self.readonly_fields]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        wallet = run_service(
+            self, request, custody_wallet_register, actor=request.user, agency=data["agency"],
+            network=data["network"], label=data["label"], threshold=data.get("threshold_m"),
+            keys=data["keys"], descriptor=data.get("descriptor") or None)
+        if wallet is not None:
+            obj.pk = wallet.pk
+            obj.public_id = wallet.public_id
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -14,6 +14,8 @@ from chain.services import watch_address, watch_transaction
 from core.audit import record_event
 from core.bitcoin import (
     MultisigDescriptor,
+    build_multisig_descriptor,
+    parse_multisig_descriptor,
     refuse_private_keys,
     validate_address,
     validate_sats,
@@ -26,9 +28,8 @@ from core.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
-from core.roles import Role, roles_of
+from core.roles import Role, require_role, roles_of
 from core.tasks import enqueue
-from custody.models import CustodyWallet
 
 from .models import (
     AssetKind,
@@ -36,6 +37,7 @@ from .models import (
     CaseStatus,
     ConfiscationOrder,
     CustodyEntry,
+    CustodyWallet,
     Evidence,
     SeizedAsset,
     SeizureCase,
@@ -97,6 +99,32 @@ def _move(case, *, target, actor, action, reason="", after_extra=None):
     record_event(actor=actor, action=action, obj=case, before=before,
                  after={"status": target, **(after_extra or {})}, reason=reason)
     return case
+
+
+# --- the agencies' custody wallets ------------------------------------------------------
+def custody_wallet_register(*, actor, agency, network, label, threshold=None, keys=None,
+                            descriptor=None):
+    """Register an agency's watch-only custody wallet from xpubs (M-of-N) or a ready
+    wsh(sortedmulti(...)) descriptor. Public keys only; any private key is refused."""
+    require_role(actor, Role.ADMIN)
+    refuse_private_keys({"label": label, "keys": keys or [], "descriptor": descriptor or ""})
+    if descriptor:
+        parsed = parse_multisig_descriptor(descriptor, network)
+    else:
+        parsed = build_multisig_descriptor(threshold=threshold, keys=keys or [], network=network)
+    try:
+        with transaction.atomic():
+            wallet = CustodyWallet.objects.create(
+                agency=agency, network=network, label=label, descriptor=parsed.text,
+                threshold=parsed.threshold, key_count=parsed.key_count,
+            )
+            record_event(actor=actor, action="custody_wallet.registered", obj=wallet,
+                         after={"agency": agency.code, "network": network,
+                                "descriptor": parsed.text, "label": label})
+    except IntegrityError:
+        raise Conflict("The agency already has an active custody wallet on this network.",
+                       code=ErrorCode.DUPLICATE) from None
+    return wallet
 
 
 # --- cases --------------------------------------------------------------------------------

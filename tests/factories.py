@@ -4,8 +4,8 @@ import factory
 from django.contrib.auth.models import Group
 
 from core.models import Agency, User
-from custody.services import custody_wallet_register
 from intake.models import CaseStatus, SeizureCase
+from intake.services import custody_wallet_register
 
 
 class AgencyFactory(factory.django.DjangoModelFactory):

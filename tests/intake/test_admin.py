@@ -4,8 +4,7 @@ import pytest
 
 from core.models import AuditEvent
 from core.roles import Role
-from custody.models import CustodyWallet
-from intake.models import CaseStatus
+from intake.models import CaseStatus, CustodyWallet
 from tests.factories import CaseFactory, UserFactory
 from tests.keys import key_expression, private_extended
 
@@ -62,7 +61,7 @@ def test_custody_wallet_is_added_through_the_service(client, admin_user, other_a
     form = {"agency": other_agency.pk, "network": "regtest", "label": "Police custody",
             "threshold_m": 2,
             "xpubs": "\n".join(key_expression(n) for n in ("a1", "a2", "a3"))}
-    response = client.post("/admin/custody/custodywallet/add/", form)
+    response = client.post("/admin/intake/custodywallet/add/", form)
     assert response.status_code == 302, response.content[:2000]
     wallet = CustodyWallet.objects.get(agency=other_agency)
     assert wallet.descriptor.startswith("wsh(sortedmulti(2,") and "#" in wallet.descriptor
@@ -78,7 +77,7 @@ def test_custody_wallet_admin_refuses_a_private_key(client, admin_user, other_ag
             "threshold_m": 2,
             "xpubs": "\n".join([private_extended("a1"), key_expression("a2"),
                                 key_expression("a3")])}
-    response = client.post("/admin/custody/custodywallet/add/", form)
+    response = client.post("/admin/intake/custodywallet/add/", form)
     assert response.status_code == 200
     assert b"private" in response.content
     assert not CustodyWallet.objects.filter(agency=other_agency).exists()

@@ -207,7 +207,7 @@ class TestEvidence:
 
 def test_custody_wallet_refuses_private_keys_and_bad_descriptors(admin_user, other_agency):
     from core.errors import ValidationFailed
-    from custody.services import custody_wallet_register
+    from intake.services import custody_wallet_register
 
     good = [key_expression("k1"), key_expression("k2"), key_expression("k3")]
     bad_calls = [

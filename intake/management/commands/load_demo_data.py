@@ -15,8 +15,8 @@ from django.db import transaction
 from core.bitcoin import format_btc
 from core.models import Agency, User
 from core.roles import Role, sync_role_groups
-from custody.services import custody_wallet_register
 from intake import services
+from intake.services import custody_wallet_register
 
 DEMO_PASSWORD = "qazyna-demo"
 CUSTODY_SIGNERS = ("custody-1", "custody-2", "custody-3")
