@@ -98,6 +98,12 @@ class TransitionTable:
         if not self.can(current, target):
             raise TransitionNotAllowed(entity=self.entity, current=current, target=target)
 
+    def targets_for(self, current: str, user: Any = None) -> list[str]:
+        """The states a user's commands lead to from current: the API's
+        `allowed_transitions`."""
+        return sorted({self._by_source[str(current)][c].target
+                       for c in self.commands_for(current, user)})
+
     def pairs(self) -> set[tuple[str, str]]:
         return {(t.source, t.target) for t in self.transitions()}
 
