@@ -223,10 +223,16 @@ def _move(transfer, *, target, actor, action, reason="", before_extra=None, afte
 
 
 def _case_move(case, target, action, actor=None, reason=""):
+    from intake.models import CaseStatus
     from intake.services import case_move_by_system
+    from intake.transitions import CaseCommand
 
-    return case_move_by_system(case=case, target=target, actor=actor, action=action,
-                               reason=reason)
+    command = {CaseStatus.CONFISCATION_APPROVED: CaseCommand.TRANSFER_RELEASED,
+               CaseStatus.IN_RESERVE: CaseCommand.SETTLED_IN_RESERVE}.get(target)
+    if command is None:
+        command = (CaseCommand.RESERVE_REORGED if case.status == CaseStatus.IN_RESERVE
+                   else CaseCommand.TRANSFER_PROPOSED)
+    return case_move_by_system(case=case, command=command, actor=actor, reason=reason)
 
 
 def _require_transferable(case):

@@ -14,7 +14,7 @@ from ..models import (
     SeizureCase,
     SweepTransaction,
 )
-from ..transitions import CASE_TRANSITIONS
+from ..transitions import CASE_TABLE
 
 
 class CaseInputSerializer(serializers.Serializer):
@@ -61,7 +61,8 @@ class CaseOutputSerializer(serializers.ModelSerializer):
                   "confiscation_order", "created_at", "updated_at", "status_changed_at"]
 
     def get_allowed_transitions(self, case) -> list[str]:
-        return sorted(CASE_TRANSITIONS.allowed(case.status))
+        request = self.context.get("request")
+        return CASE_TABLE.targets_for(case.status, request.user if request else None)
 
     def get_confiscation_order(self, case) -> dict | None:
         order = getattr(case, "confiscation_order", None)

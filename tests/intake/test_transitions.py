@@ -13,7 +13,7 @@ from core.models import AuditEvent
 from intake.models import CaseStatus as S
 from intake.models import ConfiscationOrder, SeizedAsset, SeizureCase
 from intake.services import case_move_by_system
-from intake.transitions import CASE_TRANSITIONS
+from intake.transitions import CASE_TABLE, CaseCommand
 from tests.factories import CaseFactory
 from tests.intake.helpers import ORDER_PAYLOAD, url
 
@@ -66,7 +66,7 @@ def test_command_from_every_state(api, clerk, legal, command, state):
         assert case.status == moves[state]
         assert response.json()["status"] == moves[state]
         assert AuditEvent.objects.count() > events_before
-    else:
+    else:  # a person's repeat included (core.statemachine): refused, nothing changes
         assert response.status_code == 409, response.json()
         assert response.json()["code"] == "invalid_transition"
         assert case.status == state
@@ -79,18 +79,53 @@ def test_every_table_edge_is_a_command_or_custodys_own():
     custody_moves = {(S.CONFISCATION_APPROVED, S.IN_TRANSFER),
                      (S.IN_TRANSFER, S.CONFISCATION_APPROVED), (S.IN_TRANSFER, S.IN_RESERVE),
                      (S.IN_RESERVE, S.IN_TRANSFER)}
-    assert CASE_TRANSITIONS.pairs() == by_commands | custody_moves
+    assert CASE_TABLE.pairs() == by_commands | custody_moves
 
 
-@pytest.mark.parametrize(("source", "target"),
-                         [(a, b) for a, b in itertools.product(S.values, S.values) if a != b])
-def test_system_moves_follow_the_table(source, target):
+SYSTEM_MOVES = {  # written out from DESIGN §2, independently of the table
+    CaseCommand.TRANSFER_PROPOSED: {S.CONFISCATION_APPROVED: S.IN_TRANSFER},
+    CaseCommand.TRANSFER_RELEASED: {S.IN_TRANSFER: S.CONFISCATION_APPROVED},
+    CaseCommand.SETTLED_IN_RESERVE: {S.IN_TRANSFER: S.IN_RESERVE},
+    CaseCommand.RESERVE_REORGED: {S.IN_RESERVE: S.IN_TRANSFER},
+}
+
+
+@pytest.mark.parametrize(("command", "source"),
+                         list(itertools.product(SYSTEM_MOVES, S.values)))
+def test_system_moves_follow_the_table(command, source):
     case = CaseFactory(status=source)
+    moves = SYSTEM_MOVES[command]
+    events_before = AuditEvent.objects.count()
     try:
         with transaction.atomic():
-            case_move_by_system(case=case, target=target, action="test.move")
-        moved = True
+            case_move_by_system(case=case, command=command)
+        refused = False
     except TransitionNotAllowed:
-        moved = False
-    assert moved == CASE_TRANSITIONS.can(source, target)
-    assert SeizureCase.objects.get(pk=case.pk).status == (target if moved else source)
+        refused = True
+    status = SeizureCase.objects.get(pk=case.pk).status
+    if source in moves:
+        assert not refused and status == moves[source]
+        assert AuditEvent.objects.count() == events_before + 1
+    elif source in moves.values():
+        assert not refused and status == source  # a repeat: no-op
+        assert AuditEvent.objects.count() == events_before
+    else:
+        assert refused and status == source
+
+
+def test_system_commands_are_never_offered_to_people(clerk, legal, bank):
+    for state in S.values:
+        for user in (clerk, legal, bank, None):
+            offered = CASE_TABLE.commands_for(state, user)
+            assert not set(offered) & set(SYSTEM_MOVES)
+
+
+def test_a_person_cannot_perform_a_system_command(legal):
+    case = CaseFactory(status=S.CONFISCATION_APPROVED)
+    from core.statemachine import apply_transition
+    from intake.audit import IntakeAction
+
+    with pytest.raises(TransitionNotAllowed), transaction.atomic():
+        apply_transition(case, table=CASE_TABLE, command=CaseCommand.TRANSFER_PROPOSED,
+                         actor=legal, action=IntakeAction.CASE_TRANSFER_PROPOSED)
+    assert SeizureCase.objects.get(pk=case.pk).status == S.CONFISCATION_APPROVED

@@ -11,12 +11,15 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from core.bitcoin import format_btc
 from core.models import Agency, User
 from core.roles import Role, sync_role_groups
+from custody import services as custody
 from intake import services
 from intake.services import custody_wallet_register
+from tools.demo_signer import key_expression
 
 DEMO_PASSWORD = "qazyna-demo"
 CUSTODY_SIGNERS = ("custody-1", "custody-2", "custody-3")
@@ -76,7 +79,6 @@ class Command(BaseCommand):
         self.print_logins()
 
     def make_wallets(self, agencies, users):
-        from tools.demo_signer import key_expression
 
         for code in ("afm", "police"):
             signers = [f"{code}-{s}" for s in CUSTODY_SIGNERS] if code != "afm" \
@@ -175,11 +177,6 @@ class Command(BaseCommand):
     def load_custody_demo(self, users):
         """The National Bank's cold reserve: 2-of-3 demo keys, entered by the admin and
         approved by a bank officer; a quorum policy (2 approvals, 3 from 10 BTC); a price."""
-        from django.utils import timezone
-
-        from custody import services as custody
-        from tools.demo_signer import key_expression
-
         wallet = custody.reserve_wallet_register(
             actor=users["admin"], network=settings.BITCOIN_NETWORK,
             label="NBK cold reserve (2-of-3, demo keys)", threshold=2,
