@@ -46,6 +46,7 @@ class CoreAction(AuditAction):
     ADMIN_DELETE = "admin.delete"
     ADMIN_OTHER = "admin.other"
     ROLES_CHANGED = "user.roles_changed"
+    SECOND_FACTOR_ENROLLED = "auth.second_factor_enrolled"
 
 
 def _json_default(value):

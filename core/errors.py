@@ -18,6 +18,8 @@ class ErrorCode(StrEnum):
     # 403
     FORBIDDEN = "forbidden"
     OWN_CASE = "own_case"
+    SECOND_FACTOR_REQUIRED = "second_factor_required"
+    SECOND_FACTOR_INVALID = "second_factor_invalid"
     # 404
     NOT_FOUND = "not_found"
     # 409
