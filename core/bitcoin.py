@@ -148,7 +148,7 @@ def _bad_address():
 
 
 def validate_txid(txid):
-    txid = (txid or "").strip()
+    txid = txid.strip() if isinstance(txid, str) else ""
     if not _TXID_RE.match(txid):
         raise ValidationFailed("A txid is 64 lowercase hexadecimal characters.",
                                code=ErrorCode.INVALID_TXID)
@@ -158,6 +158,29 @@ def validate_txid(txid):
 
 
 # --- amounts -------------------------------------------------------------------------------
+def parse_outpoint(item):
+    """(txid, vout) from "txid:vout", a (txid, vout) pair, a {"txid", "vout"} dict or an
+    object with .txid and .vout; the txid validated, vout a non-negative integer."""
+    if isinstance(item, str):
+        txid, sep, vout = item.partition(":")
+        if not sep:
+            raise ValidationFailed("An outpoint is txid:vout.", code=ErrorCode.INVALID_TXID)
+    elif isinstance(item, dict):
+        txid, vout = item.get("txid"), item.get("vout")
+    elif isinstance(item, (tuple, list)) and len(item) == 2:
+        txid, vout = item
+    else:
+        txid, vout = getattr(item, "txid", None), getattr(item, "vout", None)
+    try:
+        index = int(vout)
+    except (TypeError, ValueError):
+        index = -1
+    if isinstance(vout, bool) or index < 0:
+        raise ValidationFailed("An outpoint's output index is a non-negative integer.",
+                               code=ErrorCode.INVALID_TXID)
+    return validate_txid(txid), index
+
+
 def parse_btc_amount(value):
     """A decimal BTC string ("0.12345678") → integer satoshis. Floats are refused."""
     if isinstance(value, bool) or isinstance(value, float):
