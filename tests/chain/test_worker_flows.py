@@ -12,14 +12,14 @@ from chain.models import ChainCursor, TxState, WatchedTransaction
 from chain.tasks import poll_chain, sweep_due, verify_asset_task
 from core.models import AuditEvent
 from intake.models import CaseAlert, SeizedAsset, VerificationStatus
-from tests.chain.helpers import (
+from tests.support.chain import (
     fund_and_record,
     make_asset,
     output_index,
     script_of,
     wait_for,
 )
-from tests.chain.spend import spend_custody
+from tests.support.spend import spend_custody
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 

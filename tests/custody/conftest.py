@@ -1,6 +1,6 @@
 import pytest
 
-from tests.custody.helpers import make_confiscated_case, make_reserve_wallet
+from tests.support.custody import make_confiscated_case, make_reserve_wallet
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def _custody_worker(django_db_setup, django_db_blocker, devchain_server, node_pr
     parts = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     broker = urlunsplit((parts.scheme, parts.netloc, f"/{CUSTODY_REDIS_DB}", "", ""))
     _redis_or_skip(broker).flushdb()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.custody.worker_settings",
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.support.worker_settings",
            "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker, "REDIS_URL": broker,
            "CELERY_TASK_ALWAYS_EAGER": "0", "BITCOIN_RPC_URL": node_proxy.url(),
            "BITCOIN_NETWORK": "regtest", "PYTHONPATH": str(ROOT)}

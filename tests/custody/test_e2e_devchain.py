@@ -12,7 +12,7 @@ from custody.models import JournalEntry, Transfer, TransferStatus
 from custody.reconciliation import reconcile_all
 from custody.selectors import balances, ledger_is_balanced
 from intake.models import CaseAlert, CaseStatus
-from tests.custody.flow import confiscated_case_on_chain
+from tests.support.flow import confiscated_case_on_chain
 from tools.demo_signer import sign_psbt
 
 
@@ -79,7 +79,7 @@ def test_ceremony_with_a_real_worker(api, custody_worker, devchain, custody_wall
                                      bank3, reserve_wallet):
     from chain.tasks import poll_chain
     from custody.tasks import redrive_transfers_task
-    from tests.chain.helpers import wait_for
+    from tests.support.chain import wait_for
 
     case = confiscated_case_on_chain(devchain=devchain, clerk=clerk, legal=legal)
     started = time.monotonic()

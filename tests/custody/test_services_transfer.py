@@ -19,7 +19,7 @@ from custody.models import (
 )
 from custody.selectors import balances, counted_approvals, ledger_is_balanced
 from intake.models import CaseAlert, CaseStatus, ConfiscationOrder
-from tests.custody.helpers import (
+from tests.support.custody import (
     fake_utxos,
     forge_signature,
     make_confiscated_case,
@@ -346,8 +346,8 @@ def test_an_ambiguous_broadcast_is_resolved_by_asking_for_the_txid(approved, ban
 
 def test_amount_tiers_need_more_approvals(agency, custody_wallet, admin_user, bank, bank2,
                                           bank3, no_chain):
-    from tests.custody.helpers import make_reserve_wallet
-    from tests.factories import UserFactory
+    from tests.support.custody import make_reserve_wallet
+    from tests.support.factories import UserFactory
 
     wallet = make_reserve_wallet(admin=admin_user, approver=bank3, signers=("t1", "t2", "t3"),
                                  tiers=[{"min_amount_sats": 0, "approvals": 2},

@@ -6,8 +6,8 @@ from core.models import AuditEvent
 from core.roles import Role
 from custody.models import CustodyWallet
 from intake.models import CaseStatus
-from tests.factories import CaseFactory, UserFactory
-from tests.keys import key_expression, private_extended
+from tests.support.factories import CaseFactory, UserFactory
+from tests.support.keys import key_expression, private_extended
 
 pytestmark = pytest.mark.django_db
 

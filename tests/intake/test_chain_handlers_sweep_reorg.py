@@ -7,7 +7,7 @@ from chain import watcher
 from chain.models import TxState, WatchedTransaction
 from core.audit import verify_chain
 from intake.models import CaseAlert, VerificationStatus
-from tests.chain.helpers import fund_and_record, make_asset
+from tests.support.chain import fund_and_record, make_asset
 
 pytestmark = pytest.mark.django_db
 
