@@ -1,6 +1,8 @@
 import pytest
 from django.db import connection
 
+from tests.support.services import require_postgresql
+
 pytest_plugins = [
     "tests.fixtures.people",
     "tests.fixtures.chain",
@@ -16,6 +18,4 @@ def _fast_password_hashing(settings):
 @pytest.fixture
 def postgresql(db):
     """Tests of locking and triggers mean nothing on SQLite: they need PostgreSQL."""
-    if connection.vendor != "postgresql":
-        pytest.fail("This test needs PostgreSQL: set DATABASE_URL=postgres://… (the README's "
-                    "test command does).")
+    require_postgresql(connection, why="locks and triggers mean nothing on SQLite")

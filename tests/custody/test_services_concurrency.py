@@ -1,7 +1,6 @@
 """Two officers approving at the same moment, each on their own PostgreSQL connection."""
 
 import pytest
-from django.db import connection
 
 from custody import services
 from custody.models import Transfer, TransferApproval, TransferStatus
@@ -12,9 +11,7 @@ from tests.support.custody import fake_utxos, make_confiscated_case, make_reserv
 
 @pytest.mark.django_db(transaction=True)
 def test_two_officers_approving_at_the_same_moment(agency, admin_user, bank, bank2, bank3,
-                                                   custody_wallet, no_chain):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (row locks): DATABASE_URL=postgres://…")
+                                                   custody_wallet, no_chain, postgresql):
     from tests.support.factories import UserFactory
 
     approver = UserFactory(username="wallet-approver", roles=["bank_officer"])
@@ -39,9 +36,8 @@ def test_two_officers_approving_at_the_same_moment(agency, admin_user, bank, ban
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_officer_twice_at_the_same_moment_counts_once(agency, admin_user, bank, bank2,
-                                                               custody_wallet, no_chain):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (row locks): DATABASE_URL=postgres://…")
+                                                               custody_wallet, no_chain,
+                                                               postgresql):
     from core.errors import ErrorCode
     from tests.support.factories import UserFactory
 
