@@ -39,15 +39,3 @@ def no_chain(monkeypatch):
         "give utxos= explicitly in unit tests"))
     return calls
 
-
-@pytest.fixture
-def eager_celery(settings):
-    """Tasks run in the test process. The Celery app read its configuration once, so the
-    setting alone would not do it when a broker is configured."""
-    from config.celery import app
-
-    saved = app.conf.task_always_eager
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = saved

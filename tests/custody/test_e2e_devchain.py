@@ -39,8 +39,8 @@ def walk_to_broadcast(api, *, case, wallet, bank, bank2, bank3):
 @pytest.mark.django_db(transaction=True)
 def test_ceremony_and_deep_reorg_on_the_devchain_in_process(
         api, devchain, adapter, custody_wallet, clerk, legal, bank, bank2, bank3,
-        reserve_wallet, settings, eager_celery):
-    """Tasks run in-process (eager) and the watcher is polled by hand."""
+        reserve_wallet, settings, run_tasks_in_process):
+    """Tasks run in-process (opted in) and the watcher is polled by hand."""
     settings.CHAIN_MAX_REORG_DEPTH = 3
     case = confiscated_case_on_chain(devchain=devchain, clerk=clerk, legal=legal)
     watcher.poll(adapter)
