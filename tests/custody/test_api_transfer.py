@@ -5,8 +5,8 @@ from embit.psbt import PSBT
 
 from custody import chainio
 from custody.models import ReserveWallet, Transfer, TransferStatus
-from tests.custody.helpers import fake_utxos, sign
-from tests.keys import private_extended
+from tests.support.custody import fake_utxos, sign
+from tests.support.keys import private_extended
 from tools.demo_signer import key_expression
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from custody.reconciliation import reconcile_all
 from custody.reports import accounting_csv, proof_of_reserves
 from custody.selectors import balances, ledger_is_balanced
 from intake.models import CaseAlert
-from tests.custody.helpers import fake_utxos, sign
+from tests.support.custody import fake_utxos, sign
 
 pytestmark = pytest.mark.django_db
 

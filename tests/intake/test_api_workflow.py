@@ -5,7 +5,7 @@ import pytest
 from core.audit import verify_chain
 from core.models import AuditEvent
 from intake.models import CaseStatus, SeizureCase, VerificationStatus
-from tests.intake.helpers import CASE_PAYLOAD, ORDER_PAYLOAD, url
+from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, url
 
 pytestmark = pytest.mark.django_db
 

@@ -1,3 +1,5 @@
+"""Payloads and URLs of the intake API (cases, orders) shared by the intake tests."""
+
 import hashlib
 
 DOC_SHA = hashlib.sha256(b"court order scan").hexdigest()

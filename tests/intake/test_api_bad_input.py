@@ -5,9 +5,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.models import AuditEvent
 from intake.models import Evidence, SeizedAsset, SeizureCase, SweepTransaction
-from tests.factories import CaseFactory
-from tests.intake.helpers import CASE_PAYLOAD, ORDER_PAYLOAD, url
-from tests.keys import key_expression, private_extended
+from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, url
+from tests.support.factories import CaseFactory
+from tests.support.keys import key_expression, private_extended
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from core.models import AuditEvent
 from core.roles import Role
 from intake.models import CaseStatus as S
 from intake.models import SeizedAsset, SeizureCase
-from tests.factories import CaseFactory, UserFactory
-from tests.intake.helpers import CASE_PAYLOAD, ORDER_PAYLOAD, url
+from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, url
+from tests.support.factories import CaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import time
 
 from chain.adapter import address_from_script
 from intake.services import asset_add, sweep_record
-from tests.factories import CaseFactory
+from tests.support.factories import CaseFactory
 
 
 def make_asset(*, agency, clerk, declared_sats):

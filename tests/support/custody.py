@@ -14,7 +14,7 @@ from core.bitcoin import MultisigDescriptor
 from custody import services
 from custody.psbt import SpendableOutput
 from intake.models import AssetKind, CaseStatus, ConfiscationOrder, SeizedAsset
-from tests.factories import CaseFactory, UserFactory
+from tests.support.factories import CaseFactory, UserFactory
 from tools.demo_signer import key_expression, signer_root
 
 RESERVE_SIGNERS = ("r1", "r2", "r3")

@@ -5,8 +5,8 @@ import pytest
 from core.models import AuditEvent
 from core.roles import Role
 from intake.models import CaseStatus, CustodyWallet
-from tests.factories import CaseFactory, UserFactory
-from tests.keys import key_expression, private_extended
+from tests.support.factories import CaseFactory, UserFactory
+from tests.support.keys import key_expression, private_extended
 
 pytestmark = pytest.mark.django_db
 

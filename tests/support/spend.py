@@ -4,7 +4,7 @@ from embit.descriptor import Descriptor
 from embit.script import Script, Witness
 from embit.transaction import SIGHASH, Transaction, TransactionInput, TransactionOutput
 
-from tests.keys import ORIGIN_PATH, signer
+from tests.support.keys import ORIGIN_PATH, signer
 
 
 def spend_custody(*, wallet, index, utxos, dest_script_hex, fee_sats=2000,

@@ -7,8 +7,7 @@ of them in the README's order (a failing step can therefore cascade into later o
 import pytest
 
 from devchain.testing import DevChainServer
-
-from .replay import ORDER, Replayer, load
+from tests.support.replay import ORDER, Replayer, load
 
 # Watch-only descriptor-wallet listing calls are optional for the devchain (the project does not
 # use them) and not implemented; the 11 steps that call them are skipped by method name. All

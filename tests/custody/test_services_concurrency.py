@@ -1,21 +1,18 @@
 """Two officers approving at the same moment, each on their own PostgreSQL connection."""
 
 import pytest
-from django.db import connection
 
 from custody import services
 from custody.models import Transfer, TransferApproval, TransferStatus
 from custody.selectors import counted_approvals
-from tests.concurrency import run_at_once
-from tests.custody.helpers import fake_utxos, make_confiscated_case, make_reserve_wallet
+from tests.support.concurrency import run_at_once
+from tests.support.custody import fake_utxos, make_confiscated_case, make_reserve_wallet
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_officers_approving_at_the_same_moment(agency, admin_user, bank, bank2, bank3,
-                                                   custody_wallet, no_chain):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (row locks): DATABASE_URL=postgres://…")
-    from tests.factories import UserFactory
+                                                   custody_wallet, no_chain, postgresql):
+    from tests.support.factories import UserFactory
 
     approver = UserFactory(username="wallet-approver", roles=["bank_officer"])
     wallet = make_reserve_wallet(admin=admin_user, approver=approver)
@@ -39,11 +36,10 @@ def test_two_officers_approving_at_the_same_moment(agency, admin_user, bank, ban
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_officer_twice_at_the_same_moment_counts_once(agency, admin_user, bank, bank2,
-                                                               custody_wallet, no_chain):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (row locks): DATABASE_URL=postgres://…")
+                                                               custody_wallet, no_chain,
+                                                               postgresql):
     from core.errors import ErrorCode
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     approver = UserFactory(username="wallet-approver", roles=["bank_officer"])
     wallet = make_reserve_wallet(admin=admin_user, approver=approver)

@@ -8,7 +8,7 @@ from chain.models import TxState, WatchedTransaction
 from core.audit import verify_chain
 from intake.models import CaseAlert, VerificationStatus
 from intake.verification import verify_asset
-from tests.chain.helpers import fund_and_record, make_asset
+from tests.support.chain import fund_and_record, make_asset
 
 pytestmark = pytest.mark.django_db
 

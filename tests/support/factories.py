@@ -49,7 +49,7 @@ class CaseFactory(factory.django.DjangoModelFactory):
 
 
 def make_custody_wallet(*, agency, admin, network="regtest", signers=("c1", "c2", "c3"), m=2):
-    from tests.keys import key_expression
+    from tests.support.keys import key_expression
 
     return custody_wallet_register(actor=admin, agency=agency, network=network,
                                    label=f"{agency.code} custody", threshold=m,

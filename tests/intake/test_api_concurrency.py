@@ -4,9 +4,9 @@ import pytest
 
 from core.models import AuditEvent
 from intake.models import CaseStatus, ConfiscationOrder
-from tests.concurrency import run_at_once
-from tests.factories import CaseFactory
-from tests.intake.helpers import ORDER_PAYLOAD, url
+from tests.support.api import ORDER_PAYLOAD, url
+from tests.support.concurrency import run_at_once
+from tests.support.factories import CaseFactory
 
 
 def race(calls):

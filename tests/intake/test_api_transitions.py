@@ -14,8 +14,8 @@ from intake.models import CaseStatus as S
 from intake.models import ConfiscationOrder, SeizedAsset, SeizureCase
 from intake.services import case_move_by_system
 from intake.transitions import CASE_TABLE, CaseCommand
-from tests.factories import CaseFactory
-from tests.intake.helpers import ORDER_PAYLOAD, url
+from tests.support.api import ORDER_PAYLOAD, url
+from tests.support.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
 
