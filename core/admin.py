@@ -9,8 +9,8 @@ from .models import Agency, AuditEvent, User
 class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "email", "agency", "is_active", "is_staff"]
     list_filter = ["groups", "agency", "is_active", "is_staff"]
-    fieldsets = DjangoUserAdmin.fieldsets + (("Qazyna", {"fields": ["agency"]}),)
-    add_fieldsets = DjangoUserAdmin.add_fieldsets + (("Qazyna", {"fields": ["agency"]}),)
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Qazyna", {"fields": ["agency"]}))
+    add_fieldsets = (*DjangoUserAdmin.add_fieldsets, ("Qazyna", {"fields": ["agency"]}))
 
     def has_delete_permission(self, request, obj=None):
         return False  # people are deactivated, never deleted: the audit record names them

@@ -7,6 +7,7 @@ refusal raises ValidationFailed with a stable code, so the API gives a 400 that 
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from embit import base58, bech32, bip39
 from embit.descriptor import Descriptor
@@ -158,9 +159,11 @@ def validate_txid(txid):
 
 
 # --- amounts -------------------------------------------------------------------------------
-def parse_outpoint(item):
+def parse_outpoint(item: Any) -> tuple[str, int]:
     """(txid, vout) from "txid:vout", a (txid, vout) pair, a {"txid", "vout"} dict or an
     object with .txid and .vout; the txid validated, vout a non-negative integer."""
+    txid: Any
+    vout: Any
     if isinstance(item, str):
         txid, sep, vout = item.partition(":")
         if not sep:
@@ -192,7 +195,8 @@ def parse_btc_amount(value):
         raise ValidationFailed("Not a number.", code=ErrorCode.INVALID_AMOUNT) from None
     if not amount.is_finite():
         raise ValidationFailed("Not a finite number.", code=ErrorCode.INVALID_AMOUNT)
-    if amount.as_tuple().exponent < -8:
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -8:
         raise ValidationFailed("At most 8 decimal places (1 satoshi).",
                                code=ErrorCode.INVALID_AMOUNT)
     return validate_sats(int(amount * SATS_PER_BTC))

@@ -78,7 +78,10 @@ def verify_asset(asset_id: int, adapter: ChainAdapter | None = None) -> str | No
         watch_address(address=address, purpose=WatchedAddress.Purpose.CUSTODY,
                       ref=str(asset.case.public_id))
         needed = settings.INTAKE_CONFIRMATIONS
-        observed, waiting, unknown, seen_sweeps = 0, [], [], {}
+        observed = 0
+        waiting: list[str] = []
+        unknown: list[str] = []
+        seen_sweeps: dict[str, dict[str, object]] = {}
         for txid, recorded_at in sweeps:
             try:
                 status = adapter.get_transaction(txid)

@@ -224,13 +224,15 @@ def _apply_received(seen: _Sighting, tip: Any, summary: Summary) -> None:
         for tx, block, out in seen.paid[address]:
             if out.value_sats <= 0:
                 continue
-            where = {"block_hash": block.block_hash if block else "",
-                     "block_height": block.height if block else None}
-            new_outputs.append(WatchedOutput(txid=tx.txid, vout=out.n, address=address,
-                                             value_sats=out.value_sats, **where))
+            block_hash: str = block.block_hash if block else ""
+            block_height: int | None = block.height if block else None
+            new_outputs.append(WatchedOutput(
+                txid=tx.txid, vout=out.n, address=address, value_sats=out.value_sats,
+                block_hash=block_hash, block_height=block_height))
             received.append(CoinsReceived(
                 address=address, purpose=WatchedAddress.Purpose(wa.purpose), ref=wa.ref,
-                txid=tx.txid, vout=out.n, value_sats=out.value_sats, **where,
+                txid=tx.txid, vout=out.n, value_sats=out.value_sats, block_hash=block_hash,
+                block_height=block_height,
                 confirmations=tip.height - block.height + 1 if block else 0,
                 known_txid=tx.txid in known_txids))
     WatchedOutput.objects.bulk_create(new_outputs, ignore_conflicts=True)

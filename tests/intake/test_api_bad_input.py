@@ -204,6 +204,26 @@ class TestEvidence:
         stored = [p for p in tmp_path.rglob("*") if p.is_file()]
         assert len(stored) == 1  # refused uploads leave no file behind
 
+    @pytest.mark.parametrize(("name", "content"), [
+        ("keys.txt", f"exported from the suspect's laptop\n{WIF_TESTNET}\n".encode()),
+        ("wallet.json", b'{"label": "cold", "xprv": "' + private_extended("x").encode()
+         + b'"}'),
+        ("notes.txt", ("padding line\n" * 5000 + f"seed: {MNEMONIC}\n").encode()),
+    ])
+    def test_private_keys_inside_text_files_are_refused(self, api, clerk, draft, settings,
+                                                        tmp_path, name, content):
+        settings.MEDIA_ROOT = tmp_path
+        assert_refused(self.upload(api, clerk, draft, content, name), "private_key_refused")
+        assert Evidence.objects.count() == 0
+        assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+    def test_a_text_file_without_keys_is_accepted(self, api, clerk, draft, settings, tmp_path):
+        settings.MEDIA_ROOT = tmp_path
+        content = "Протокол изъятия: 2 устройства, опечатаны.\n".encode() * 100
+        response = self.upload(api, clerk, draft, content, "protocol.txt")
+        assert response.status_code == 201, response.json()
+        assert response.json()["content_type"] == "text/plain"
+
 
 def test_custody_wallet_refuses_private_keys_and_bad_descriptors(admin_user, other_agency):
     from core.errors import ValidationFailed
