@@ -8,6 +8,7 @@ def can_read_audit(user):
 
 
 def audit_events_for_user(*, user, filters=None):
+    """filters: validated values (AuditEventFilterSerializer), matched exactly."""
     if not can_read_audit(user):
         return AuditEvent.objects.none()
     qs = AuditEvent.objects.all()
