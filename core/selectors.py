@@ -15,6 +15,7 @@ def can_read_audit(user: Any) -> bool:
 
 def audit_events_for_user(*, user: Any,
                           filters: Mapping[str, Any] | None = None) -> QuerySet[AuditEvent]:
+    """filters: validated values (AuditEventFilterSerializer), matched exactly."""
     if not can_read_audit(user):
         return AuditEvent.objects.none()
     qs = AuditEvent.objects.all()

@@ -48,6 +48,8 @@ def case_queryset_for_user(*, user: Any) -> QuerySet[SeizureCase]:
 
 def case_list_for_user(*, user: Any,
                        filters: Mapping[str, Any] | None = None) -> QuerySet[SeizureCase]:
+    """filters: validated values (CaseFilterSerializer): status a list of CaseStatus, agency
+    an agency code, q a search term."""
     filters = filters or {}
     qs = (case_queryset_for_user(user=user)
           .select_related("agency", "filed_by", "reviewer", "confiscation_order")
@@ -56,7 +58,7 @@ def case_list_for_user(*, user: Any,
                                            distinct=True))
           .order_by("-created_at", "-id"))
     if filters.get("status"):
-        qs = qs.filter(status__in=filters["status"].split(","))
+        qs = qs.filter(status__in=filters["status"])
     if filters.get("agency"):
         qs = qs.filter(agency__code=filters["agency"])
     if filters.get("q"):

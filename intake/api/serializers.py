@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.api.filters import ChoiceListField, FlagField, PageFilterSerializer
 from core.api.serializers import StrictIntegerField
 from core.bitcoin import NETWORK_NAMES
 from core.errors import ErrorCode
@@ -7,6 +8,7 @@ from core.errors import ErrorCode
 from ..models import (
     AssetKind,
     CaseAlert,
+    CaseStatus,
     ConfiscationOrder,
     CustodyEntry,
     Evidence,
@@ -15,6 +17,21 @@ from ..models import (
     SweepTransaction,
 )
 from ..transitions import CASE_TABLE
+
+
+class CaseFilterSerializer(serializers.Serializer):
+    """The case list's filters, shared by the CSV export."""
+
+    status = ChoiceListField(choices=CaseStatus.values, required=False,
+                             help_text="Comma-separated statuses")
+    agency = serializers.SlugField(max_length=32, required=False, trim_whitespace=False,
+                                   help_text="Agency code")
+    q = serializers.CharField(max_length=200, required=False, trim_whitespace=False,
+                              help_text="Case number, owner, warrant or address")
+
+
+class CaseListFilterSerializer(CaseFilterSerializer, PageFilterSerializer):
+    pass
 
 
 class CaseInputSerializer(serializers.Serializer):
@@ -184,6 +201,10 @@ class CustodyEntryOutputSerializer(serializers.ModelSerializer):
         model = CustodyEntry
         fields = ["id", "item_kind", "item_description", "holder", "held_from", "held_until",
                   "seal_number", "witnesses", "notes", "recorded_by", "created_at"]
+
+
+class AlertFilterSerializer(PageFilterSerializer):
+    open = FlagField(default=False, help_text="1 or true: only alerts not yet resolved")
 
 
 class AlertOutputSerializer(serializers.ModelSerializer):

@@ -153,7 +153,8 @@ def test_a_wallet_that_is_not_approved_takes_no_transfers(api, admin_user, bank,
 
 
 def test_exports(api, auditor, bank, clerk):
-    assert api(auditor).get("/api/v1/reports/accounting.csv").content.startswith(b"section,")
+    accounting = api(auditor).get("/api/v1/reports/accounting.csv")
+    assert b"".join(accounting.streaming_content).startswith(b"section,")
     assert api(auditor).get("/api/v1/reports/proof-of-reserves/").json() == {"wallets": []}
     assert api(clerk).get("/api/v1/reports/accounting.csv").status_code == 404
 

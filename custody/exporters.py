@@ -1,22 +1,24 @@
-"""Exports: proof of reserves and the full accounting (holdings by source, by case, by
-wallet), as rows for CSV and dicts for JSON."""
+"""Exports of custody: proof of reserves and the full accounting (holdings by source, by
+case, by wallet), as dicts for JSON and as row generators (header first) for CSV, which
+core.api.exports streams."""
 
-import csv
-import io
-
+from core.api.exports import csv_lines
 from core.bitcoin import format_btc
 
 from .models import LedgerAccount, LedgerLine, ReconciliationRun, ReserveWallet
 from .selectors import balances
 
+PROOF_OF_RESERVES_COLUMNS = ["wallet", "label", "address", "balance_sats", "balance_btc",
+                             "tip_height", "tip_hash", "checked_at"]
+ACCOUNTING_COLUMNS = ["section", "entry", "kind", "created_at", "txid", "account",
+                      "amount_sats", "amount_btc", "reserve_wallet", "case", "source"]
 
-def proof_of_reserves():
-    """Each reserve address with its balance and the tip it was checked at (the latest
-    reconciliation of each wallet)."""
-    wallets = []
+
+def _wallet_proofs():
+    """Each reserve wallet with the latest reconciliation of it, one at a time."""
     for wallet in ReserveWallet.objects.order_by("id"):
         run = ReconciliationRun.objects.filter(wallet=wallet).order_by("-id").first()
-        wallets.append({
+        yield {
             "wallet": str(wallet.public_id), "label": wallet.label, "network": wallet.network,
             "descriptor": wallet.descriptor, "status": wallet.status,
             "checked_at": run.created_at.isoformat() if run else None,
@@ -26,30 +28,36 @@ def proof_of_reserves():
             "node_sats": run.node_sats if run else None,
             "difference_sats": run.difference_sats if run else None,
             "addresses": run.addresses if run else [],
-        })
-    return {"wallets": wallets}
+        }
+
+
+def proof_of_reserves():
+    """Each reserve address with its balance and the tip it was checked at (the latest
+    reconciliation of each wallet)."""
+    return {"wallets": list(_wallet_proofs())}
+
+
+def proof_of_reserves_rows():
+    """The header, then one row per reserve address of each wallet's latest reconciliation."""
+    yield PROOF_OF_RESERVES_COLUMNS
+    for wallet in _wallet_proofs():
+        for row in wallet["addresses"]:
+            yield [wallet["wallet"], wallet["label"], row["address"], row["balance_sats"],
+                   format_btc(row["balance_sats"]), wallet["tip_height"], wallet["tip_hash"],
+                   wallet["checked_at"]]
 
 
 def proof_of_reserves_csv():
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["wallet", "label", "address", "balance_sats", "balance_btc", "tip_height",
-                     "tip_hash", "checked_at"])
-    for wallet in proof_of_reserves()["wallets"]:
-        for row in wallet["addresses"]:
-            writer.writerow([wallet["wallet"], wallet["label"], row["address"],
-                             row["balance_sats"], format_btc(row["balance_sats"]),
-                             wallet["tip_height"], wallet["tip_hash"], wallet["checked_at"]])
-    return out.getvalue()
+    return "".join(csv_lines(proof_of_reserves_rows()))
 
 
 def accounting_rows():
-    """One row per ledger line, then the holdings by source, by case and by wallet."""
-    yield ["section", "entry", "kind", "created_at", "txid", "account", "amount_sats",
-           "amount_btc", "reserve_wallet", "case", "source"]
+    """The header, one row per ledger line, then the holdings by source, by case and by
+    wallet, and the total."""
+    yield ACCOUNTING_COLUMNS
     lines = (LedgerLine.objects.select_related("entry", "reserve_wallet", "case")
              .order_by("entry_id", "id"))
-    for ln in lines:
+    for ln in lines.iterator(chunk_size=2000):
         yield ["line", str(ln.entry.public_id), ln.entry.kind, ln.entry.created_at.isoformat(),
                ln.entry.txid, ln.account, ln.amount_sats, format_btc(ln.amount_sats),
                ln.reserve_wallet.label if ln.reserve_wallet else "",
@@ -69,6 +77,4 @@ def accounting_rows():
 
 
 def accounting_csv():
-    out = io.StringIO()
-    csv.writer(out).writerows(accounting_rows())
-    return out.getvalue()
+    return "".join(csv_lines(accounting_rows()))
