@@ -14,4 +14,5 @@ def paginate(*, request, queryset, serializer_class, view):
     endpoint's FilterSerializer (a PageFilterSerializer); a page past the end is a 404."""
     paginator = DefaultPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+    return paginator.get_paginated_response(
+        serializer_class(page, many=True, context={"request": request}).data)

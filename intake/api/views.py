@@ -34,7 +34,8 @@ class CaseListCreateApi(QazynaApiView):
         data = s.CaseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         case = services.case_create(actor=request.user, data=data.validated_data)
-        return Response(s.CaseOutputSerializer(case).data, status=status.HTTP_201_CREATED)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
 
 
 class CaseExportCsvApi(QazynaApiView):
@@ -52,7 +53,7 @@ class CaseDetailApi(QazynaApiView):
     @extend_schema(responses=s.CaseOutputSerializer)
     def get(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
-        return Response(s.CaseOutputSerializer(case).data)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
     @extend_schema(request=s.CaseInputSerializer(partial=True), responses=s.CaseOutputSerializer)
     def patch(self, request, case_id):
@@ -63,7 +64,7 @@ class CaseDetailApi(QazynaApiView):
         data = s.CaseInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         case = services.case_update(case=case, actor=request.user, data=data.validated_data)
-        return Response(s.CaseOutputSerializer(case).data)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
 
 # --- commands on a case: POST …/<command>/, one service call, the case back ----------------
@@ -76,7 +77,7 @@ class CaseSubmitApi(QazynaApiView):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         case = services.case_submit(case=case, actor=request.user)
         case.refresh_from_db()
-        return Response(s.CaseOutputSerializer(case).data)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
 
 class CaseStartReviewApi(QazynaApiView):
@@ -89,7 +90,7 @@ class CaseStartReviewApi(QazynaApiView):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         case = services.case_start_review(case=case, actor=request.user)
         case.refresh_from_db()
-        return Response(s.CaseOutputSerializer(case).data)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
 
 class CaseReturnApi(QazynaApiView):
@@ -105,7 +106,7 @@ class CaseReturnApi(QazynaApiView):
         case = services.case_return_for_correction(case=case, actor=request.user,
                                                    **data.validated_data)
         case.refresh_from_db()
-        return Response(s.CaseOutputSerializer(case).data)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
 
 class CaseRejectApi(QazynaApiView):
@@ -120,7 +121,7 @@ class CaseRejectApi(QazynaApiView):
         data.is_valid(raise_exception=True)
         case = services.case_reject(case=case, actor=request.user, **data.validated_data)
         case.refresh_from_db()
-        return Response(s.CaseOutputSerializer(case).data)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
 
 class CaseApproveApi(QazynaApiView):
@@ -137,7 +138,7 @@ class CaseApproveApi(QazynaApiView):
         case = services.case_approve_confiscation(case=case, actor=request.user,
                                                   **data.validated_data)
         case.refresh_from_db()
-        return Response(s.CaseOutputSerializer(case).data)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
 
 class CaseAppealApi(QazynaApiView):
@@ -152,7 +153,7 @@ class CaseAppealApi(QazynaApiView):
         data.is_valid(raise_exception=True)
         case = services.case_record_appeal(case=case, actor=request.user, **data.validated_data)
         case.refresh_from_db()
-        return Response(s.CaseOutputSerializer(case).data)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
 
 class CaseAppealResolveApi(QazynaApiView):
@@ -167,7 +168,7 @@ class CaseAppealResolveApi(QazynaApiView):
         data.is_valid(raise_exception=True)
         case = services.case_resolve_appeal(case=case, actor=request.user, **data.validated_data)
         case.refresh_from_db()
-        return Response(s.CaseOutputSerializer(case).data)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
 
 class CaseCloseApi(QazynaApiView):
@@ -182,7 +183,7 @@ class CaseCloseApi(QazynaApiView):
         data.is_valid(raise_exception=True)
         case = services.case_close(case=case, actor=request.user, **data.validated_data)
         case.refresh_from_db()
-        return Response(s.CaseOutputSerializer(case).data)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
 
 # --- what a case holds ------------------------------------------------------------------

@@ -16,7 +16,7 @@ from tests.api_filters import (
     query_params,
     raw_query_strings,
 )
-from tests.custody.helpers import fake_utxos
+from tests.support.custody import fake_utxos
 from tools.demo_signer import key_expression
 
 pytestmark = pytest.mark.django_db

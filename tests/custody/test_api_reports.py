@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from custody import chainio, services
 from custody.reconciliation import reconcile_all
-from tests.custody.helpers import fake_utxos
+from tests.support.custody import fake_utxos
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from intake.models import SeizedAsset
-from tests.factories import CaseFactory
+from tests.support.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
 

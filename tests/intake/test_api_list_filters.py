@@ -16,7 +16,7 @@ from tests.api_filters import (
     query_params,
     raw_query_strings,
 )
-from tests.factories import CaseFactory
+from tests.support.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
 
