@@ -6,9 +6,9 @@ from core.models import Agency
 from .models import (
     CaseAlert,
     ConfiscationOrder,
-    CustodyEntry,
     CustodyWallet,
     Evidence,
+    HandoverEntry,
     SeizedAsset,
     SeizureCase,
     SweepTransaction,
@@ -71,8 +71,8 @@ class EvidenceAdmin(CaseScopedAdmin):
     search_fields = ["sha256", "original_name", "case__case_number"]
 
 
-@admin.register(CustodyEntry)
-class CustodyEntryAdmin(CaseScopedAdmin):
+@admin.register(HandoverEntry)
+class HandoverEntryAdmin(CaseScopedAdmin):
     list_display = ["case", "item_kind", "holder", "held_from", "held_until", "seal_number"]
     list_filter = ["item_kind"]
     search_fields = ["seal_number", "holder", "case__case_number"]

@@ -10,8 +10,8 @@ from ..models import (
     CaseAlert,
     CaseStatus,
     ConfiscationOrder,
-    CustodyEntry,
     Evidence,
+    HandoverEntry,
     SeizedAsset,
     SeizureCase,
     SweepTransaction,
@@ -182,8 +182,8 @@ class EvidenceOutputSerializer(serializers.ModelSerializer):
                   "uploaded_by", "uploaded_at"]
 
 
-class CustodyEntryInputSerializer(serializers.Serializer):
-    item_kind = serializers.ChoiceField(choices=CustodyEntry.ItemKind.choices)
+class HandoverInputSerializer(serializers.Serializer):
+    item_kind = serializers.ChoiceField(choices=HandoverEntry.ItemKind.choices)
     item_description = serializers.CharField(max_length=500)
     holder = serializers.CharField(max_length=200)
     held_from = serializers.DateTimeField()
@@ -193,12 +193,12 @@ class CustodyEntryInputSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
 
-class CustodyEntryOutputSerializer(serializers.ModelSerializer):
+class HandoverOutputSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
     recorded_by = serializers.CharField(source="recorded_by.username")
 
     class Meta:
-        model = CustodyEntry
+        model = HandoverEntry
         fields = ["id", "item_kind", "item_description", "holder", "held_from", "held_until",
                   "seal_number", "witnesses", "notes", "recorded_by", "created_at"]
 

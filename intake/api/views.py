@@ -253,23 +253,23 @@ class EvidenceDownloadApi(QazynaApiView):
         return response
 
 
-class CustodyEntryListCreateApi(QazynaApiView):
-    @extend_schema(responses=s.CustodyEntryOutputSerializer(many=True))
+class HandoverListCreateApi(QazynaApiView):
+    @extend_schema(responses=s.HandoverOutputSerializer(many=True))
     def get(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
-        return Response(s.CustodyEntryOutputSerializer(
-            case.custody_entries.select_related("recorded_by"), many=True).data)
+        return Response(s.HandoverOutputSerializer(
+            case.handovers.select_related("recorded_by"), many=True).data)
 
-    @extend_schema(request=s.CustodyEntryInputSerializer,
-                   responses={201: s.CustodyEntryOutputSerializer})
+    @extend_schema(request=s.HandoverInputSerializer,
+                   responses={201: s.HandoverOutputSerializer})
     @idempotent
     def post(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
-        data = s.CustodyEntryInputSerializer(data=request.data)
+        data = s.HandoverInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        entry = services.custody_entry_add(case=case, actor=request.user,
+        entry = services.handover_add(case=case, actor=request.user,
                                            data=dict(data.validated_data))
-        return Response(s.CustodyEntryOutputSerializer(entry).data,
+        return Response(s.HandoverOutputSerializer(entry).data,
                         status=status.HTTP_201_CREATED)
 
 

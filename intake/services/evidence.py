@@ -16,7 +16,7 @@ from core.bitcoin import refuse_private_keys
 from core.errors import Conflict, ErrorCode, ValidationFailed
 
 from ..audit import IntakeAction
-from ..models import CaseStatus, CustodyEntry, Evidence, SeizureCase
+from ..models import CaseStatus, Evidence, HandoverEntry, SeizureCase
 from .common import lock_case, require_agency_clerk
 
 _SIGNATURES = [
@@ -105,13 +105,13 @@ def evidence_upload(*, case: SeizureCase, actor: Any, uploaded_file: UploadedFil
 
 
 @transaction.atomic
-def custody_entry_add(*, case: SeizureCase, actor: Any, data: dict[str, Any]) -> CustodyEntry:
+def handover_add(*, case: SeizureCase, actor: Any, data: dict[str, Any]) -> HandoverEntry:
     refuse_private_keys(data)
     case = lock_case(case)
     require_agency_clerk(actor, case)
     if data.get("held_until") and data["held_until"] <= data["held_from"]:
         raise ValidationFailed("held_until must be after held_from.", field="held_until")
-    entry = CustodyEntry.objects.create(case=case, recorded_by=actor, **data)
+    entry = HandoverEntry.objects.create(case=case, recorded_by=actor, **data)
     record_event(actor=actor, action=IntakeAction.HANDOVER_RECORDED, obj=entry,
                  after={"case": str(case.public_id), **{k: str(v) for k, v in data.items()}})
     return entry

@@ -162,7 +162,7 @@ def test_custody_entry_period_must_go_forward(api, clerk, draft):
             "held_from": "2026-03-02T10:00:00Z", "held_until": "2026-03-01T10:00:00Z"}
     assert_refused(api(clerk).post(url(draft.public_id, sub="custody-entries"), body,
                                    format="json"), "invalid")
-    assert draft.custody_entries.count() == 0
+    assert draft.handovers.count() == 0
 
 
 class TestEvidence:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intake.models import CaseAlert, CaseStatus, CustodyEntry, SeizedAsset
+from intake.models import CaseAlert, CaseStatus, HandoverEntry, SeizedAsset
 from tests.api_filters import (
     assert_invalid_filter,
     assert_not_a_server_error,
@@ -37,7 +37,7 @@ def listed(agency, other_agency, clerk):
                        status=CaseStatus.SUBMITTED, owner_name="Owner One")
     theirs = CaseFactory(agency=other_agency, case_number="POL-7", owner_name="Owner Two")
     SeizedAsset.objects.create(case=mine, asset="BTC", network="regtest", declared_amount=5)
-    CustodyEntry.objects.create(case=mine, item_kind="DEVICE", item_description="Trezor",
+    HandoverEntry.objects.create(case=mine, item_kind="DEVICE", item_description="Trezor",
                                 holder="Evidence room", held_from=timezone.now(),
                                 recorded_by=clerk)
     CaseAlert.objects.create(case=mine, kind="OTHER", dedup_key="a", message="open")
