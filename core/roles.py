@@ -85,7 +85,8 @@ ROLE_PERMISSIONS = {
     Role.ADMIN: [
         "core.view_user", "core.add_user", "core.change_user",
         "core.view_agency", "core.add_agency", "core.change_agency",
-        "core.view_auditevent",
+        "core.view_auditevent", "core.view_rolegrant", "core.add_rolegrant",
+        "core.change_rolegrant",
         "intake.view_custodywallet", "intake.add_custodywallet",
         "custody.view_reservewallet", "custody.add_reservewallet", "custody.view_quorumpolicy",
         "custody.view_reserveaddress", "custody.view_transfer", "custody.view_deposit",

@@ -8,6 +8,7 @@ from django.dispatch import receiver
 
 from .audit import CoreAction, record_event
 from .models import User
+from .services import GRANTING_FLAG
 
 
 @receiver(user_logged_in)
@@ -43,7 +44,12 @@ def audit_admin_change(sender, instance, created, **kwargs):
 
 @receiver(m2m_changed, sender=User.groups.through)
 def audit_role_change(sender, instance, action, pk_set, **kwargs):
+    """A tripwire: roles change only through core.services (which audits the grant with
+    who asked and who approved); a change made any other way (a shell, raw SQL aside) is
+    still recorded, with no actor."""
     if action not in ("post_add", "post_remove", "post_clear") or not isinstance(instance, User):
+        return
+    if getattr(instance, GRANTING_FLAG, False):
         return
     with transaction.atomic():
         record_event(actor=None, action=CoreAction.ROLES_CHANGED, obj=instance,
