@@ -40,7 +40,7 @@ LEGACY_STRING_ACTIONS = True  # TEMPORARY, while the apps move to their enums
 
 class CoreAction(AuditAction):
     LOGIN = "auth.login"
-    LOGIN_FAILED = "auth.login_failed"
+    LOCKED_OUT = "auth.locked_out"
     ADMIN_ADD = "admin.add"
     ADMIN_CHANGE = "admin.change"
     ADMIN_DELETE = "admin.delete"

@@ -21,12 +21,16 @@ class ErrorCode(StrEnum):
     OWN_CASE = "own_case"
     SECOND_FACTOR_REQUIRED = "second_factor_required"
     SECOND_FACTOR_INVALID = "second_factor_invalid"
+    LOGIN_FAILED = "login_failed"
+    LOCKED_OUT = "locked_out"
     # 404
     NOT_FOUND = "not_found"
     # 409
     INVALID_TRANSITION = "invalid_transition"
     CONFLICT = "conflict"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    # 429
+    THROTTLED = "throttled"
     # custody: transfers, the signing ceremony, reserve wallets (400/403/409 by the raiser)
     INVALID_PSBT = "invalid_psbt"
     PSBT_MISMATCH = "psbt_mismatch"

@@ -145,3 +145,26 @@ class RoleGrant(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.role} for {self.user} ({self.status})"
+
+
+class ApiToken(models.Model):
+    """A machine client's bearer token: stored as its SHA-256 (the token itself is shown
+    once), expiring, revocable. Checking one is a hash and an indexed lookup: no password
+    hashing per request. second_factor: issued after a second-factor code, so an officer's
+    token carries the session's verification."""
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    second_factor = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def second_factor_verified(self):
+        return self.second_factor

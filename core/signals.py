@@ -1,7 +1,8 @@
 """Audit events for logins, admin changes and role changes (DESIGN §6)."""
 
+from axes.signals import user_locked_out
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
@@ -18,12 +19,13 @@ def audit_login(sender, request, user, **kwargs):
                      after={"ip": request.META.get("REMOTE_ADDR") if request else None})
 
 
-@receiver(user_login_failed)
-def audit_login_failed(sender, credentials, request=None, **kwargs):
+@receiver(user_locked_out)
+def audit_lockout(sender, request=None, username=None, ip_address=None, **kwargs):
+    """A lockout is recorded in the chain (rare); each failed password only in django-axes'
+    own tables, so a password-guessing storm never queues on the audit chain's head."""
     with transaction.atomic():
-        record_event(actor=None, action=CoreAction.LOGIN_FAILED, object_type="core.user",
-                     object_id=str(credentials.get("username", ""))[:64],
-                     after={"ip": request.META.get("REMOTE_ADDR") if request else None})
+        record_event(actor=None, action=CoreAction.LOCKED_OUT, object_type="core.user",
+                     object_id=str(username or "")[:64], after={"ip": ip_address})
 
 
 @receiver(post_save, sender=LogEntry)

@@ -36,3 +36,9 @@ MEDIA_ROOT = _test_media_root()
 # never eager. The worker fixtures point the Celery app at their own Redis database.
 CELERY_BROKER_URL = "memory://"
 CELERY_TASK_ALWAYS_EAGER = False
+
+# Rate limits are tested on their own (tests/core/test_api_auth.py sets low rates); the rest
+# of the suite makes many requests a second as one person.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {  # noqa: F405
+    scope: "100000/min" for scope in ("writes", "login", "export", "verify")}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,7 +1,8 @@
 """One error format for the whole API: {"code", "detail", ...}."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -52,3 +53,14 @@ def exception_handler(exc, context):
         }.get(type(exc), getattr(exc, "default_code", "error"))
         response.data = {"code": str(code), "detail": str(getattr(exc, "detail", exc))}
     return response
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out account or address: the API's error envelope for
+    API paths, a plain page for the others (the sign-in page shows it)."""
+    detail = _("Too many failed sign-ins: this account or address is locked for a while. "
+               "Ask an admin if this was not you.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": ErrorCode.LOCKED_OUT.value, "detail": detail},
+                            status=403)
+    return HttpResponse(detail, status=403, content_type="text/plain; charset=utf-8")

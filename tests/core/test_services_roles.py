@@ -9,7 +9,7 @@ from core.models import AuditEvent, RoleGrant, User
 from core.roles import Role
 from core.services import role_grant_approve, role_grant_reject, role_grant_request
 from tests.support.factories import UserFactory
-from tests.support.second_factor import code_for, enrol, fresh_step_up
+from tests.support.second_factor import code_for, enrol, fresh_step_up, login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def test_attack_an_admin_cannot_make_themselves_superuser_or_bank_officer_in_adm
         client, admin_user):
     """The review: a staff admin ticked is_superuser and added bank_officer on their own
     account in Django admin. The change form no longer carries those fields."""
-    client.force_login(admin_user)
+    login_verified(client, admin_user)
     bank_group = __import__("django.contrib.auth.models", fromlist=["Group"]).Group.objects \
         .get(name=Role.BANK_OFFICER)
     response = client.post(f"/admin/core/user/{admin_user.pk}/change/", {
@@ -122,14 +122,14 @@ def test_the_database_refuses_a_self_approved_grant(admin_user):
 def test_granting_admin_in_django_admin_takes_two_admins(client, admin_user, admin2):
     officer = UserFactory(username="officer")
     device1, device2 = enrol(admin_user), enrol(admin2)
-    client.force_login(admin_user)
+    login_verified(client, admin_user)
     response = client.post("/admin/core/rolegrant/add/", {
         "user": officer.pk, "role": Role.ADMIN, "action": "GRANT",
         "reason": "second IT admin", "otp": code_for(device1)})
     assert response.status_code == 302, response.content[:2000]
     grant = RoleGrant.objects.get()
     assert Role.ADMIN not in User.objects.get(pk=officer.pk).role_names
-    client.force_login(admin2)
+    login_verified(client, admin2)
     response = client.post(f"/admin/core/rolegrant/{grant.pk}/change/", {
         "decision": "approve", "decision_reason": "", "otp": code_for(device2)})
     assert response.status_code == 302

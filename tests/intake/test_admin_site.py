@@ -7,6 +7,7 @@ from core.roles import Role
 from intake.models import CaseStatus, CustodyWallet
 from tests.support.factories import CaseFactory, UserFactory
 from tests.support.keys import key_expression, private_extended
+from tests.support.second_factor import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def staff_clerk(agency):
 def test_admin_lists_only_what_the_selector_allows(client, staff_clerk, agency, other_agency):
     mine = CaseFactory(agency=agency, case_number="MINE-1")
     theirs = CaseFactory(agency=other_agency, case_number="THEIRS-1")
-    client.force_login(staff_clerk)
+    login_verified(client, staff_clerk)
     listing = client.get("/admin/intake/seizurecase/")
     assert listing.status_code == 200
     assert b"MINE-1" in listing.content and b"THEIRS-1" not in listing.content
@@ -33,7 +34,7 @@ def test_case_status_is_not_editable_in_admin(client, admin_user, agency):
     admin_user.is_superuser = True
     admin_user.save()
     case = CaseFactory(agency=agency, status=CaseStatus.SUBMITTED)
-    client.force_login(admin_user)
+    login_verified(client, admin_user)
     page = client.get(f"/admin/intake/seizurecase/{case.pk}/change/")
     assert page.status_code == 200
     assert b'name="status"' not in page.content
@@ -48,7 +49,7 @@ def test_case_status_is_not_editable_in_admin(client, admin_user, agency):
 def test_audit_events_cannot_be_changed_in_admin(client, admin_user):
     admin_user.is_superuser = True
     admin_user.save()
-    client.force_login(admin_user)
+    login_verified(client, admin_user)
     event = AuditEvent.objects.first()
     assert client.get("/admin/core/auditevent/").status_code == 200
     assert client.post(f"/admin/core/auditevent/{event.pk}/delete/").status_code == 403
@@ -57,7 +58,7 @@ def test_audit_events_cannot_be_changed_in_admin(client, admin_user):
 def test_custody_wallet_is_added_through_the_service(client, admin_user, other_agency):
     admin_user.is_superuser = True
     admin_user.save()
-    client.force_login(admin_user)
+    login_verified(client, admin_user)
     form = {"agency": other_agency.pk, "network": "regtest", "label": "Police custody",
             "threshold_m": 2,
             "xpubs": "\n".join(key_expression(n) for n in ("a1", "a2", "a3"))}
@@ -72,7 +73,7 @@ def test_custody_wallet_is_added_through_the_service(client, admin_user, other_a
 def test_custody_wallet_admin_refuses_a_private_key(client, admin_user, other_agency):
     admin_user.is_superuser = True
     admin_user.save()
-    client.force_login(admin_user)
+    login_verified(client, admin_user)
     form = {"agency": other_agency.pk, "network": "regtest", "label": "Police custody",
             "threshold_m": 2,
             "xpubs": "\n".join([private_extended("a1"), key_expression("a2"),
@@ -88,7 +89,7 @@ def test_reserve_wallet_admin_enters_pending_and_refuses_private_keys(client, ad
 
     admin_user.is_superuser = True
     admin_user.save()
-    client.force_login(admin_user)
+    login_verified(client, admin_user)
     good = {"network": "regtest", "label": "Cold reserve", "threshold_m": 2,
             "xpubs": "\n".join(key_expression(n) for n in ("r1", "r2", "r3"))}
     bad = {**good, "xpubs": "\n".join([private_extended("r1"), key_expression("r2")])}

@@ -36,8 +36,9 @@ def test_list_and_detail_visibility(api, people, agency, state, who):
     listed = client.get(url())
     detail = client.get(url(case.public_id))
     assets = client.get(url(case.public_id, sub="assets"))
-    if who == "anonymous":
-        assert listed.status_code == detail.status_code == 403
+    if who == "anonymous":  # 401, with WWW-Authenticate: Bearer
+        assert listed.status_code == detail.status_code == 401
+        assert listed["WWW-Authenticate"] == "Bearer"
         return
     ids = [c["id"] for c in listed.json()["results"]]
     if who in LIST_VISIBLE[state]:

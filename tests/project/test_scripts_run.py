@@ -44,14 +44,30 @@ def test_run_command_serves_demo_data_on_fresh_sqlite(tmp_path):
             time.sleep(0.5)
 
         assert (tmp_path / "qazyna.sqlite3").exists()
-        cases = requests.get(f"{base}/api/v1/cases/", auth=("clerk", "qazyna-demo"), timeout=10)
+
+        def bearer(username):
+            from tools.demo_otp import demo_code
+
+            reply = requests.post(f"{base}/api/auth/token/", timeout=10, json={
+                "username": username, "password": "qazyna-demo", "otp": demo_code(username)})
+            assert reply.status_code == 201, reply.text
+            return {"Authorization": f"Bearer {reply.json()['token']}"}
+
+        # No HTTP Basic: a password per request is refused; sessions and tokens only.
+        basic = requests.get(f"{base}/api/v1/cases/", auth=("clerk", "qazyna-demo"),
+                             timeout=10)
+        assert basic.status_code in (401, 403)
+        cases = requests.get(f"{base}/api/v1/cases/", headers=bearer("clerk"), timeout=10)
         assert cases.status_code == 200
         statuses = {c["status"] for c in cases.json()["results"]}
         assert {"DRAFT", "SUBMITTED", "UNDER_REVIEW", "CONFISCATION_APPROVED",
                 "ON_APPEAL"} <= statuses
-        for username in ("legal", "bank1", "auditor", "admin"):
-            me = requests.get(f"{base}/api/v1/me/", auth=(username, "qazyna-demo"), timeout=10)
+        # (bank1-3 sign in inside the demo transfer, which the run walks at the same time:
+        # one TOTP code is good once.)
+        for username in ("legal", "auditor", "admin"):
+            me = requests.get(f"{base}/api/v1/me/", headers=bearer(username), timeout=10)
             assert me.status_code == 200, username
+            assert me.json()["second_factor"]["given"] is True
         assert requests.get(f"{base}/api/docs/", timeout=10).status_code == 200
         output = (tmp_path / "run.log").read_text()
         assert "DEVELOPMENT CHAIN" in output
@@ -64,11 +80,12 @@ def test_run_command_serves_demo_data_on_fresh_sqlite(tmp_path):
             assert time.monotonic() < deadline, output
             time.sleep(0.5)
             output = (tmp_path / "run.log").read_text()
+        auditor = bearer("auditor")
         reserve = requests.get(f"{base}/api/v1/cases/", params={"status": "IN_RESERVE"},
-                               auth=("auditor", "qazyna-demo"), timeout=10).json()
+                               headers=auditor, timeout=10).json()
         assert [c["case_number"] for c in reserve["results"]] == ["AFM-2026-0006"]
-        proof = requests.get(f"{base}/api/v1/reports/proof-of-reserves/",
-                             auth=("auditor", "qazyna-demo"), timeout=10)
+        proof = requests.get(f"{base}/api/v1/reports/proof-of-reserves/", headers=auditor,
+                             timeout=10)
         assert proof.status_code == 200, proof.text
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -36,3 +36,16 @@ def fresh_step_up(user):
     """A StepUp for user, enrolling them first if needed."""
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or enrol(user)
     return second_factor.step_up(user, code_for(device))
+
+
+def login_verified(client, user):
+    """client signed in as user, the session verified with their (enrolled) device, as after
+    the sign-in page's code step."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or enrol(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
