@@ -116,6 +116,8 @@ class AuditEventListApi(QazynaApiView):
 
 
 class AuditVerifyApi(QazynaApiView):
+    throttle_scope = "verify"
+
     @extend_schema(responses=dict)
     def get(self, request):
         if not selectors.can_read_audit(request.user):

@@ -41,6 +41,8 @@ class CaseListCreateApi(QazynaApiView):
 class CaseExportCsvApi(QazynaApiView):
     """Every case this person may see, as CSV (the same selector and filters as the list)."""
 
+    throttle_scope = "export"
+
     @extend_schema(responses={(200, "text/csv"): str}, parameters=[s.CaseFilterSerializer])
     def get(self, request):
         filters = validate_filters(request, s.CaseFilterSerializer)

@@ -161,3 +161,11 @@ def test_writes_are_throttled_per_person(api, clerk, monkeypatch):
                             format="json").status_code for n in range(3)]
     assert statuses == [201, 201, 429]
     assert client.get("/api/v1/cases/").status_code == 200  # reads are not writes
+
+
+def test_exports_and_verification_are_throttled(api, auditor, monkeypatch):
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"export": "1/min",
+                                                               "verify": "1/min"})
+    client = api(auditor)
+    assert [client.get("/api/v1/cases/export.csv").status_code for _ in range(2)] == [200, 429]
+    assert [client.get("/api/v1/audit/verify/").status_code for _ in range(2)] == [200, 429]
