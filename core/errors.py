@@ -28,7 +28,8 @@ class ErrorCode(StrEnum):
     # 409
     INVALID_TRANSITION = "invalid_transition"
     CONFLICT = "conflict"
-    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # 422
+    IDEMPOTENCY_IN_FLIGHT = "idempotency_in_flight"
     # 429
     THROTTLED = "throttled"
     # custody: transfers, the signing ceremony, reserve wallets (400/403/409 by the raiser)
@@ -87,6 +88,11 @@ class TransitionNotAllowed(DomainError):
             current_status=str(current),
             target_status=str(target),
         )
+
+
+class Unprocessable(DomainError):
+    status = 422
+    default_code = ErrorCode.INVALID
 
 
 class Conflict(DomainError):

@@ -11,6 +11,7 @@ from core import selectors
 from core.api import serializers as s
 from core.api.authentication import issue_token
 from core.api.filters import validate_filters
+from core.api.idempotency import idempotent
 from core.api.pagination import paginate
 from core.audit import verify_chain
 from core.bitcoin import refuse_private_keys
@@ -25,6 +26,12 @@ class QazynaApiView(APIView):
     # (a verified session, or a token issued against a code); then, before anything else,
     # refuse a private key in any field.
     second_factor_exempt = False
+
+    def __init_subclass__(cls, **kwargs):
+        # Every state-changing POST takes an Idempotency-Key (core.api.idempotency).
+        super().__init_subclass__(**kwargs)
+        if "post" in cls.__dict__:
+            cls.post = idempotent(cls.__dict__["post"])
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

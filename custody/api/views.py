@@ -8,7 +8,6 @@ from rest_framework.response import Response
 
 from core.api.exports import streaming_csv_response
 from core.api.filters import PageFilterSerializer, validate_filters
-from core.api.idempotency import idempotent
 from core.api.pagination import paginate
 from core.api.views import QazynaApiView
 from core.errors import Conflict, ErrorCode, NotFound, ValidationFailed
@@ -36,7 +35,6 @@ class ReserveWalletListCreateApi(QazynaApiView):
 
     @extend_schema(request=s.ReserveWalletInputSerializer,
                    responses={201: s.ReserveWalletOutputSerializer})
-    @idempotent
     def post(self, request):
         data = s.ReserveWalletInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -54,7 +52,6 @@ class ReserveWalletDetailApi(QazynaApiView):
 
 class ReserveWalletApproveApi(QazynaApiView):
     @extend_schema(request=None, responses=s.ReserveWalletOutputSerializer)
-    @idempotent
     def post(self, request, wallet_id):
         wallet = selectors.reserve_wallet_get_for_user(user=request.user, public_id=wallet_id)
         wallet = services.reserve_wallet_approve(wallet=wallet, actor=request.user)
@@ -70,7 +67,6 @@ class QuorumPolicyListCreateApi(QazynaApiView):
 
     @extend_schema(request=s.QuorumPolicyInputSerializer,
                    responses={201: s.QuorumPolicyOutputSerializer})
-    @idempotent
     def post(self, request, wallet_id):
         wallet = selectors.reserve_wallet_get_for_user(user=request.user, public_id=wallet_id)
         data = s.QuorumPolicyInputSerializer(data=request.data)
@@ -84,7 +80,6 @@ class QuorumPolicyListCreateApi(QazynaApiView):
 
 class QuorumPolicyApproveApi(QazynaApiView):
     @extend_schema(request=None, responses=s.QuorumPolicyOutputSerializer)
-    @idempotent
     def post(self, request, policy_id):
         policy = selectors.policy_get_for_user(user=request.user, public_id=policy_id)
         policy = services.quorum_policy_approve(policy=policy, actor=request.user)
@@ -102,7 +97,6 @@ class TransferListCreateApi(QazynaApiView):
                         serializer_class=s.TransferOutputSerializer, view=self)
 
     @extend_schema(request=s.TransferInputSerializer, responses={201: s.TransferOutputSerializer})
-    @idempotent
     def post(self, request):
         _require_reader(request.user)
         data = s.TransferInputSerializer(data=request.data)
@@ -130,7 +124,6 @@ class TransferApproveApi(QazynaApiView):
     """Approve the exact payload (send its payload_hash)."""
 
     @extend_schema(request=s.TransferApproveInputSerializer, responses=s.TransferOutputSerializer)
-    @idempotent
     def post(self, request, transfer_id):
         transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
         data = s.TransferApproveInputSerializer(data=request.data)
@@ -143,7 +136,6 @@ class TransferApproveApi(QazynaApiView):
 
 class TransferCancelApi(QazynaApiView):
     @extend_schema(request=s.TransferReasonInputSerializer, responses=s.TransferOutputSerializer)
-    @idempotent
     def post(self, request, transfer_id):
         transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
         data = s.TransferReasonInputSerializer(data=request.data)
@@ -159,7 +151,6 @@ class TransferRebuildApi(QazynaApiView):
     if anything changed."""
 
     @extend_schema(request=s.TransferRebuildInputSerializer, responses=s.TransferOutputSerializer)
-    @idempotent
     def post(self, request, transfer_id):
         transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
         data = s.TransferRebuildInputSerializer(data=request.data)
@@ -224,7 +215,6 @@ class DepositListApi(QazynaApiView):
 
 class DepositAttributeApi(QazynaApiView):
     @extend_schema(request=s.DepositAttributeInputSerializer, responses=s.DepositOutputSerializer)
-    @idempotent
     def post(self, request, deposit_id):
         deposit = selectors.deposit_get_for_user(user=request.user, public_id=deposit_id)
         data = s.DepositAttributeInputSerializer(data=request.data)
@@ -244,7 +234,6 @@ class PriceListCreateApi(QazynaApiView):
                         serializer_class=s.PriceOutputSerializer, view=self)
 
     @extend_schema(request=s.PriceInputSerializer, responses={201: s.PriceOutputSerializer})
-    @idempotent
     def post(self, request):
         data = s.PriceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

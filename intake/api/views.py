@@ -9,7 +9,6 @@ from rest_framework.response import Response
 
 from core.api.exports import streaming_csv_response
 from core.api.filters import validate_filters
-from core.api.idempotency import idempotent
 from core.api.pagination import paginate
 from core.api.views import QazynaApiView
 from core.errors import ErrorCode, NotFound, ValidationFailed
@@ -29,7 +28,6 @@ class CaseListCreateApi(QazynaApiView):
                         serializer_class=s.CaseOutputSerializer, view=self)
 
     @extend_schema(request=s.CaseInputSerializer, responses={201: s.CaseOutputSerializer})
-    @idempotent
     def post(self, request):
         data = s.CaseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -74,7 +72,6 @@ class CaseSubmitApi(QazynaApiView):
     """The filing clerk submits the case (with at least one asset) for legal review."""
 
     @extend_schema(request=None, responses=s.CaseOutputSerializer, operation_id="case_submit")
-    @idempotent
     def post(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         case = services.case_submit(case=case, actor=request.user)
@@ -87,7 +84,6 @@ class CaseStartReviewApi(QazynaApiView):
 
     @extend_schema(request=None, responses=s.CaseOutputSerializer,
                    operation_id="case_start_review")
-    @idempotent
     def post(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         case = services.case_start_review(case=case, actor=request.user)
@@ -100,7 +96,6 @@ class CaseReturnApi(QazynaApiView):
 
     @extend_schema(request=s.ReasonInputSerializer, responses=s.CaseOutputSerializer,
                    operation_id="case_return")
-    @idempotent
     def post(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.ReasonInputSerializer(data=request.data)
@@ -116,7 +111,6 @@ class CaseRejectApi(QazynaApiView):
 
     @extend_schema(request=s.ReasonInputSerializer, responses=s.CaseOutputSerializer,
                    operation_id="case_reject")
-    @idempotent
     def post(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.ReasonInputSerializer(data=request.data)
@@ -132,7 +126,6 @@ class CaseApproveApi(QazynaApiView):
     @extend_schema(request=s.ApproveInputSerializer, responses=s.CaseOutputSerializer,
                    operation_id="case_approve",
                    description=services.case_approve_confiscation.__doc__)
-    @idempotent
     def post(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.ApproveInputSerializer(data=request.data)
@@ -148,7 +141,6 @@ class CaseAppealApi(QazynaApiView):
 
     @extend_schema(request=s.ReasonInputSerializer, responses=s.CaseOutputSerializer,
                    operation_id="case_appeal")
-    @idempotent
     def post(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.ReasonInputSerializer(data=request.data)
@@ -163,7 +155,6 @@ class CaseAppealResolveApi(QazynaApiView):
 
     @extend_schema(request=s.AppealResolveInputSerializer, responses=s.CaseOutputSerializer,
                    operation_id="case_resolve_appeal")
-    @idempotent
     def post(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.AppealResolveInputSerializer(data=request.data)
@@ -178,7 +169,6 @@ class CaseCloseApi(QazynaApiView):
 
     @extend_schema(request=s.ReasonInputSerializer, responses=s.CaseOutputSerializer,
                    operation_id="case_close")
-    @idempotent
     def post(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.ReasonInputSerializer(data=request.data)
@@ -198,7 +188,6 @@ class AssetListCreateApi(QazynaApiView):
         return Response(s.AssetOutputSerializer(assets, many=True).data)
 
     @extend_schema(request=s.AssetInputSerializer, responses={201: s.AssetOutputSerializer})
-    @idempotent
     def post(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.AssetInputSerializer(data=request.data)
@@ -209,7 +198,6 @@ class AssetListCreateApi(QazynaApiView):
 
 class SweepRecordApi(QazynaApiView):
     @extend_schema(request=s.SweepInputSerializer, responses={201: s.AssetOutputSerializer})
-    @idempotent
     def post(self, request, case_id, asset_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         asset = selectors.asset_get_for_user(user=request.user, case=case, public_id=asset_id)
@@ -264,7 +252,6 @@ class HandoverListCreateApi(QazynaApiView):
 
     @extend_schema(request=s.HandoverInputSerializer,
                    responses={201: s.HandoverOutputSerializer})
-    @idempotent
     def post(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.HandoverInputSerializer(data=request.data)

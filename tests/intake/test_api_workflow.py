@@ -148,7 +148,7 @@ def test_idempotency_key_replays_without_acting_twice(api, clerk, custody_wallet
     assert SeizureCase.objects.get().assets.count() == 1
     other = client.post(url(case["id"], sub="assets"), {**body, "declared_amount": 99},
                         format="json", HTTP_IDEMPOTENCY_KEY="k-1")
-    assert other.status_code == 409
+    assert other.status_code == 422
     assert other.json()["code"] == "idempotency_key_reused"
     assert SeizureCase.objects.get().assets.count() == 1
 
