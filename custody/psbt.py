@@ -20,7 +20,6 @@ from embit.psbt import PSBT, DerivationPath
 from embit.script import Script
 from embit.transaction import SIGHASH, Transaction, TransactionInput, TransactionOutput
 
-from core.bitcoin import embit_network
 from core.errors import ErrorCode, ValidationFailed
 
 # P2WSH outputs below this are dust for Bitcoin Core's relay policy.
@@ -258,9 +257,3 @@ def finalize(psbt_base64, threshold):
     if tx is None:
         return None
     return tx.serialize().hex()
-
-
-def descriptor_address_at(descriptor_text, index, network):
-    derived = _derived(descriptor_text, index)
-    return (derived.address(network=embit_network(network)),
-            derived.script_pubkey().data.hex())

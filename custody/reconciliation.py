@@ -6,21 +6,21 @@ waiting for attribution."""
 from django.db import transaction
 
 from core.audit import record_event
+from intake.models import CaseAlert
+from intake.services import alert_raise
 
 from . import chainio
 from .models import (
+    IN_FLIGHT_STATES,
     ApprovalStatus,
     Deposit,
     ReconciliationRun,
     ReserveAddress,
     ReserveWallet,
     Transfer,
-    TransferStatus,
 )
 from .selectors import wallet_ledger_balance
 from .services import deposit_observe
-
-IN_FLIGHT = (TransferStatus.SIGNING, TransferStatus.BROADCAST, TransferStatus.CONFIRMING)
 
 
 def reconcile_wallet(wallet):
@@ -39,7 +39,7 @@ def reconcile_wallet(wallet):
         per_address[utxo.address] += utxo.value_sats
         transfer = transfers.get(utxo.txid)
         if transfer is not None:
-            if transfer.status in IN_FLIGHT:
+            if transfer.status in IN_FLIGHT_STATES:
                 in_flight += utxo.value_sats
             continue
         deposit = deposit_observe(reserve_address=reserve_address, txid=utxo.txid,
@@ -60,9 +60,6 @@ def reconcile_wallet(wallet):
             "node_sats": node, "in_flight_sats": in_flight,
             "unattributed_sats": unattributed, "difference_sats": difference})
         if difference:
-            from intake.models import CaseAlert
-            from intake.services import alert_raise
-
             alert_raise(case=None, kind=CaseAlert.Kind.RECONCILIATION,
                         dedup_key=f"reconcile:{wallet.public_id}:{difference}",
                         message=f"Reserve wallet {wallet.label}: the node holds {node} sats "

@@ -5,6 +5,7 @@ before or after the transaction, never under a row lock."""
 
 import hashlib
 import logging
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,17 +13,22 @@ from django.utils import timezone
 
 from core.audit import record_event
 from core.bitcoin import (
+    MultisigDescriptor,
     build_multisig_descriptor,
     parse_multisig_descriptor,
     refuse_private_keys,
     validate_address,
 )
 from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
-from core.roles import Role, roles_of
+from core.roles import Role, require_reason, require_role
+from core.tasks import enqueue
+from intake.models import AssetKind, CaseAlert, CaseStatus, ConfiscationOrder, SeizureCase
+from intake.services import alert_raise, case_move_by_system
 
 from . import chainio
 from . import psbt as ceremony
 from .models import (
+    OPEN_STATES,
     ApprovalStatus,
     Deposit,
     FundSource,
@@ -45,19 +51,7 @@ from .transitions import APPROVAL_TRANSITIONS, TRANSFER_TRANSITIONS
 
 log = logging.getLogger(__name__)
 
-
-# --- who may act --------------------------------------------------------------------------
-def _require_role(actor, *roles):
-    if actor.is_superuser and Role.ADMIN in roles:
-        return
-    if not roles_of(actor) & set(roles):
-        raise PermissionRefused(f"This needs the role {' or '.join(roles)}.")
-
-
-def _require_reason(reason):
-    if not (reason or "").strip():
-        raise ValidationFailed("A reason is required.", field="reason")
-    refuse_private_keys({"reason": reason})
+BROADCAST_TASK = "custody.tasks.broadcast_transfer_task"
 
 
 # --- reserve wallets and quorum policy ----------------------------------------------------
@@ -65,7 +59,7 @@ def reserve_wallet_register(*, actor, network, label, threshold=None, keys=None,
                             descriptor=None):
     """An admin enters a reserve wallet's public descriptor; it stays PENDING until a second
     person approves it."""
-    _require_role(actor, Role.ADMIN)
+    require_role(actor, Role.ADMIN)
     refuse_private_keys({"label": label, "keys": keys or [], "descriptor": descriptor or ""})
     if descriptor:
         parsed = parse_multisig_descriptor(descriptor, network)
@@ -104,7 +98,7 @@ def _activate(obj, *, actor):
 
 @transaction.atomic
 def reserve_wallet_approve(*, wallet, actor):
-    _require_role(actor, Role.ADMIN, Role.BANK_OFFICER)
+    require_role(actor, Role.ADMIN, Role.BANK_OFFICER)
     wallet = ReserveWallet.objects.select_for_update().get(pk=wallet.pk)
     if not _four_eyes(wallet, actor=actor, entered_by_id=wallet.entered_by_id, noun="wallet"):
         return wallet
@@ -116,8 +110,8 @@ def reserve_wallet_approve(*, wallet, actor):
 
 @transaction.atomic
 def reserve_wallet_retire(*, wallet, actor, reason):
-    _require_role(actor, Role.ADMIN)
-    _require_reason(reason)
+    require_role(actor, Role.ADMIN)
+    require_reason(reason)
     wallet = ReserveWallet.objects.select_for_update().get(pk=wallet.pk)
     if wallet.status == ApprovalStatus.RETIRED:
         return wallet
@@ -161,7 +155,7 @@ def _validate_tiers(tiers, wallet):
 @transaction.atomic
 def quorum_policy_propose(*, wallet, actor, tiers):
     """A new policy for a wallet; it replaces the active one only once someone else approves."""
-    _require_role(actor, Role.ADMIN, Role.BANK_OFFICER)
+    require_role(actor, Role.ADMIN, Role.BANK_OFFICER)
     wallet = ReserveWallet.objects.select_for_update().get(pk=wallet.pk)
     tiers = _validate_tiers(tiers, wallet)
     policy = QuorumPolicy.objects.create(wallet=wallet, tiers=tiers, proposed_by=actor)
@@ -172,7 +166,7 @@ def quorum_policy_propose(*, wallet, actor, tiers):
 
 @transaction.atomic
 def quorum_policy_approve(*, policy, actor):
-    _require_role(actor, Role.ADMIN, Role.BANK_OFFICER)
+    require_role(actor, Role.ADMIN, Role.BANK_OFFICER)
     policy = QuorumPolicy.objects.select_for_update().get(pk=policy.pk)
     ReserveWallet.objects.select_for_update().get(pk=policy.wallet_id)
     previous = QuorumPolicy.objects.filter(wallet_id=policy.wallet_id,
@@ -193,12 +187,13 @@ def quorum_policy_approve(*, policy, actor):
 def _allocate_reserve_address(wallet):
     """A fresh address of the wallet (wallet row already locked)."""
     index = wallet.next_index
-    address, script = ceremony.descriptor_address_at(wallet.descriptor, index, wallet.network)
-    reserve_address = ReserveAddress.objects.create(wallet=wallet, index=index, address=address,
-                                                    script_pubkey=script)
+    descriptor = MultisigDescriptor(wallet.descriptor, wallet.threshold, wallet.key_count)
+    reserve_address = ReserveAddress.objects.create(
+        wallet=wallet, index=index, address=descriptor.address_at(index, wallet.network),
+        script_pubkey=descriptor.script_pubkey_at(index))
     wallet.next_index = index + 1
     wallet.save(update_fields=["next_index"])
-    chainio.watch_reserve_address(address=address, ref=str(wallet.public_id))
+    chainio.watch_reserve_address(address=reserve_address.address, ref=str(wallet.public_id))
     return reserve_address
 
 
@@ -223,15 +218,11 @@ def _move(transfer, *, target, actor, action, reason="", before_extra=None, afte
 
 
 def _case_move(case, target, action, actor=None, reason=""):
-    from intake.services import case_move_by_system
-
     return case_move_by_system(case=case, target=target, actor=actor, action=action,
                                reason=reason)
 
 
 def _require_transferable(case):
-    from intake.models import CaseStatus, ConfiscationOrder
-
     order = ConfiscationOrder.objects.filter(case=case).first()
     if case.status != CaseStatus.CONFISCATION_APPROVED or order is None \
             or order.finality != ConfiscationOrder.Finality.FINAL:
@@ -316,15 +307,13 @@ def transfer_propose(*, actor, case, reserve_wallet, destination_address=None, u
     a reserve wallet. The UTXOs come from the node (or are given, for tests and re-drives);
     the PSBT, its payload hash and the coin locks are written in one transaction with the
     case's move to IN_TRANSFER."""
-    _require_role(actor, Role.BANK_OFFICER)
+    require_role(actor, Role.BANK_OFFICER)
     refuse_private_keys({"destination": destination_address or ""})
     _require_transferable(case)
     if utxos is None:
         utxos = chainio.custody_utxos(case.custody_address)
     fee_rate = _fee_rate(fee_rate_sat_vb)
     with transaction.atomic():
-        from intake.models import CaseStatus, SeizureCase
-
         case = (SeizureCase.objects.select_for_update(of=("self",))
                 .select_related("custody_wallet").get(pk=case.pk))
         _require_transferable(case)
@@ -361,7 +350,7 @@ def transfer_approve(*, transfer, actor, payload_hash):
     """One bank officer approves one exact payload. The proposer's approval never counts and
     is refused; the same officer twice is refused; an approval of an older payload is
     refused. At the policy's count the transfer is APPROVED."""
-    _require_role(actor, Role.BANK_OFFICER)
+    require_role(actor, Role.BANK_OFFICER)
     transfer = _lock_transfer(transfer)
     if transfer.proposed_by_id == actor.pk:
         raise PermissionRefused("You proposed this transfer: other officers approve it.",
@@ -391,8 +380,8 @@ def transfer_approve(*, transfer, actor, payload_hash):
 def transfer_rebuild(*, transfer, actor, reason, utxos=None, fee_rate_sat_vb=None):
     """Build the payload again from the node's UTXOs and fee estimate (before broadcast).
     If anything changed, every approval and signature so far stops counting."""
-    _require_role(actor, Role.BANK_OFFICER)
-    _require_reason(reason)
+    require_role(actor, Role.BANK_OFFICER)
+    require_reason(reason)
     if utxos is None:
         utxos = chainio.custody_utxos(transfer.case.custody_address)
     fee_rate = _fee_rate(fee_rate_sat_vb)
@@ -426,8 +415,6 @@ def transfer_rebuild(*, transfer, actor, reason, utxos=None, fee_rate_sat_vb=Non
 
 def _release(transfer, *, target, actor, action, reason, fields=()):
     """Cancel or fail before broadcast: unlock the coins, the case goes back."""
-    from intake.models import CaseStatus
-
     _move(transfer, target=target, actor=actor, action=action, reason=reason, fields=fields)
     transfer.inputs.update(locked=False)
     _case_move(transfer.case, CaseStatus.CONFISCATION_APPROVED, f"case.{action}", actor=actor,
@@ -437,8 +424,8 @@ def _release(transfer, *, target, actor, action, reason, fields=()):
 
 @transaction.atomic
 def transfer_cancel(*, transfer, actor, reason):
-    _require_role(actor, Role.BANK_OFFICER)
-    _require_reason(reason)
+    require_role(actor, Role.BANK_OFFICER)
+    require_reason(reason)
     transfer = _lock_transfer(transfer)
     if transfer.status == TransferStatus.CANCELLED:
         return transfer
@@ -454,7 +441,7 @@ def transfer_upload_signed(*, transfer, actor, psbt):
     every signature in it is valid for a key of the case's custody descriptor. Its new
     signatures are merged; with enough of them the transaction is finalized and queued for
     broadcast after commit."""
-    _require_role(actor, Role.BANK_OFFICER)
+    require_role(actor, Role.BANK_OFFICER)
     signed = ceremony.parse_psbt(psbt)
     with transaction.atomic():
         transfer = _lock_transfer(transfer)
@@ -505,21 +492,15 @@ def transfer_upload_signed(*, transfer, actor, psbt):
 
 
 def queue_broadcast(transfer_id):
-    from . import tasks
-
-    try:
-        tasks.broadcast_transfer_task.delay(transfer_id)
-    except Exception:  # noqa: BLE001 - broker down: the sweeper re-drives SIGNING transfers
-        log.warning("could not queue the broadcast of transfer %s; the sweeper will",
-                    transfer_id)
+    """If this is lost (broker down), the sweeper re-drives signed SIGNING transfers."""
+    enqueue(BROADCAST_TASK, transfer_id)
 
 
 def _mark_broadcast(transfer, *, already_known=False):
     _move(transfer, target=TransferStatus.BROADCAST, actor=None, action="transfer.broadcast",
           after_extra={"txid": transfer.txid, "already_known": already_known})
     chainio.watch_transfer(txid=transfer.txid, ref=str(transfer.public_id),
-                           inputs=[f"{i.txid}:{i.vout}"
-                                   for i in transfer.inputs.all()])
+                           inputs=[i.outpoint for i in transfer.inputs.all()])
     return transfer
 
 
@@ -584,9 +565,6 @@ def transfer_apply_chain_state(*, transfer_id, state, confirmations=0, block_has
     """The watcher's view of a broadcast transfer, applied (inside the watcher's transaction;
     idempotent). Settlement credits the ledger and moves the case to IN_RESERVE; a reorg
     that removes a settled transfer writes the compensating entry and raises an alert."""
-    from intake.models import CaseAlert, CaseStatus
-    from intake.services import alert_raise
-
     state = str(state).upper()
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer_id)
@@ -630,8 +608,7 @@ def transfer_apply_chain_state(*, transfer_id, state, confirmations=0, block_has
             _ledger_settle(transfer)
             _value_at_settlement(transfer)
             if not transfer.case.transfers.exclude(pk=transfer.pk).filter(
-                    status__in=("PROPOSED", "APPROVED", "SIGNING", "BROADCAST",
-                                "CONFIRMING")).exists():
+                    status__in=OPEN_STATES).exists():
                 _case_move(transfer.case, CaseStatus.IN_RESERVE, "case.in_reserve")
             return transfer
         if target in (TransferStatus.REPLACED, TransferStatus.CONFLICTED):
@@ -664,20 +641,18 @@ def transfer_apply_chain_state(*, transfer_id, state, confirmations=0, block_has
 
 # --- the ledger ---------------------------------------------------------------------------
 def _ledger_settle(transfer):
-    from .models import LedgerAccount as A
-
     entry = JournalEntry.objects.create(
         kind=JournalEntry.Kind.TRANSFER_SETTLED, network=transfer.network, transfer=transfer,
         txid=transfer.txid, block_hash=transfer.block_hash, block_height=transfer.block_height,
         memo=f"Case {transfer.case.case_number} into reserve")
     common = {"case": transfer.case, "source": FundSource.SEIZURE}
-    lines = [LedgerLine(entry=entry, account=A.RESERVE, amount_sats=transfer.amount_sats,
-                        reserve_wallet=transfer.reserve_wallet,
+    lines = [LedgerLine(entry=entry, account=LedgerAccount.RESERVE,
+                        amount_sats=transfer.amount_sats, reserve_wallet=transfer.reserve_wallet,
                         reserve_address=transfer.destination, **common),
-             LedgerLine(entry=entry, account=A.CUSTODY, amount_sats=-transfer.input_total_sats,
-                        **common)]
+             LedgerLine(entry=entry, account=LedgerAccount.CUSTODY,
+                        amount_sats=-transfer.input_total_sats, **common)]
     if transfer.fee_sats:
-        lines.append(LedgerLine(entry=entry, account=A.NETWORK_FEES,
+        lines.append(LedgerLine(entry=entry, account=LedgerAccount.NETWORK_FEES,
                                 amount_sats=transfer.fee_sats, **common))
     LedgerLine.objects.bulk_create(lines)
     record_event(actor=None, action="ledger.posted", obj=entry,
@@ -710,8 +685,6 @@ def _ledger_reverse(transfer, why):
 
 
 def _value_at_settlement(transfer):
-    from intake.models import AssetKind, ConfiscationOrder
-
     case = transfer.case
     declared = sum(case.assets.filter(asset=AssetKind.BTC).values_list("declared_amount",
                                                                          flat=True))
@@ -735,8 +708,6 @@ def _value_at_settlement(transfer):
 
 
 def value_kzt(amount_sats, price):
-    from decimal import ROUND_HALF_UP, Decimal
-
     return (Decimal(amount_sats) * price.kzt_per_unit / Decimal(100_000_000)).quantize(
         Decimal("0.01"), rounding=ROUND_HALF_UP)
 
@@ -764,7 +735,7 @@ def deposit_observe(*, reserve_address, txid, vout, amount_sats, confirmations,
 def deposit_attribute(*, deposit, actor, source, note=""):
     """A bank officer says where an unexplained deposit came from; only then does it enter
     the ledger (and only once settled)."""
-    _require_role(actor, Role.BANK_OFFICER)
+    require_role(actor, Role.BANK_OFFICER)
     refuse_private_keys({"note": note})
     if source not in (FundSource.STATE_MINING, FundSource.OTHER):
         raise ValidationFailed("A deposit's source is STATE_MINING or OTHER (seized coins "
@@ -802,9 +773,6 @@ def deposit_attribute(*, deposit, actor, source, note=""):
 
 def deposit_apply_chain_state(*, txid, removed):
     """A reorg removed a deposit: an attributed one is reversed, with an alert."""
-    from intake.models import CaseAlert
-    from intake.services import alert_raise
-
     with transaction.atomic():
         for deposit in Deposit.objects.select_for_update().filter(txid=txid):
             if not removed or deposit.status == Deposit.Status.REVERSED:
@@ -829,7 +797,7 @@ def deposit_apply_chain_state(*, txid, removed):
 # --- prices -------------------------------------------------------------------------------
 @transaction.atomic
 def price_record(*, actor, kzt_per_unit, source, observed_at, asset="BTC"):
-    _require_role(actor, Role.BANK_OFFICER, Role.ADMIN)
+    require_role(actor, Role.BANK_OFFICER, Role.ADMIN)
     refuse_private_keys({"source": source})
     if not (source or "").strip():
         raise ValidationFailed("Say where the price comes from.", field="source")

@@ -14,6 +14,7 @@ from ..models import (
     ReserveWallet,
     Transfer,
 )
+from ..psbt import signature_counts
 from ..selectors import counted_approvals
 from ..transitions import TRANSFER_TRANSITIONS
 
@@ -118,8 +119,6 @@ class TransferOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "array", "items": {"type": "integer"}})
     def get_signatures_per_input(self, obj):
-        from ..psbt import signature_counts
-
         return signature_counts(obj.combined_psbt) if obj.combined_psbt else []
 
     @extend_schema_field({"type": "array", "items": {"type": "string"}})

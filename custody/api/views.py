@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from core.api.idempotency import idempotent
 from core.api.pagination import DefaultPagination
 from core.api.views import QazynaApiView
-from core.errors import ErrorCode, NotFound, PermissionRefused, ValidationFailed
+from core.errors import Conflict, ErrorCode, NotFound, PermissionRefused, ValidationFailed
 from intake.selectors import case_get_for_user
 
 from .. import reports, selectors, services
@@ -189,8 +189,6 @@ class TransferPsbtApi(QazynaApiView):
     def get(self, request, transfer_id):
         transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
         if transfer.status not in ("APPROVED", "SIGNING"):
-            from core.errors import Conflict
-
             raise Conflict("The PSBT is handed out once the quorum has approved it.",
                            code=ErrorCode.INVALID_TRANSITION, current_status=transfer.status)
         if request.query_params.get("download") in ("1", "true"):
