@@ -10,6 +10,7 @@ from intake.models import CaseAlert
 from intake.services import alert_raise
 
 from . import chainio
+from .audit import CustodyAction
 from .models import (
     IN_FLIGHT_STATES,
     ApprovalStatus,
@@ -55,7 +56,7 @@ def reconcile_wallet(wallet):
             node_sats=node, in_flight_sats=in_flight, unattributed_sats=unattributed,
             difference_sats=difference,
             addresses=[{"address": a, "balance_sats": s} for a, s in sorted(per_address.items())])
-        record_event(actor=None, action="reserve.reconciled", obj=run, after={
+        record_event(actor=None, action=CustodyAction.RESERVE_RECONCILED, obj=run, after={
             "wallet": str(wallet.public_id), "tip_height": tip.height, "ledger_sats": ledger,
             "node_sats": node, "in_flight_sats": in_flight,
             "unattributed_sats": unattributed, "difference_sats": difference})

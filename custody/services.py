@@ -6,6 +6,7 @@ before or after the transaction, never under a row lock."""
 import hashlib
 import logging
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -27,6 +28,7 @@ from intake.services import alert_raise, case_move_by_system
 
 from . import chainio
 from . import psbt as ceremony
+from .audit import CustodyAction
 from .models import (
     OPEN_STATES,
     ApprovalStatus,
@@ -70,7 +72,7 @@ def reserve_wallet_register(*, actor, network, label, threshold=None, keys=None,
             wallet = ReserveWallet.objects.create(
                 network=network, label=label, descriptor=parsed.text,
                 threshold=parsed.threshold, key_count=parsed.key_count, entered_by=actor)
-            record_event(actor=actor, action="reserve_wallet.entered", obj=wallet,
+            record_event(actor=actor, action=CustodyAction.RESERVE_WALLET_ENTERED, obj=wallet,
                          after={"network": network, "label": label, "descriptor": parsed.text,
                                 "status": wallet.status})
     except IntegrityError:
@@ -103,7 +105,7 @@ def reserve_wallet_approve(*, wallet, actor):
     if not _four_eyes(wallet, actor=actor, entered_by_id=wallet.entered_by_id, noun="wallet"):
         return wallet
     _activate(wallet, actor=actor)
-    record_event(actor=actor, action="reserve_wallet.approved", obj=wallet,
+    record_event(actor=actor, action=CustodyAction.RESERVE_WALLET_APPROVED, obj=wallet,
                  before={"status": ApprovalStatus.PENDING}, after={"status": wallet.status})
     return wallet
 
@@ -119,7 +121,7 @@ def reserve_wallet_retire(*, wallet, actor, reason):
     before = wallet.status
     wallet.status = ApprovalStatus.RETIRED
     wallet.save(update_fields=["status"])
-    record_event(actor=actor, action="reserve_wallet.retired", obj=wallet,
+    record_event(actor=actor, action=CustodyAction.RESERVE_WALLET_RETIRED, obj=wallet,
                  before={"status": before}, after={"status": wallet.status}, reason=reason)
     return wallet
 
@@ -159,7 +161,7 @@ def quorum_policy_propose(*, wallet, actor, tiers):
     wallet = ReserveWallet.objects.select_for_update().get(pk=wallet.pk)
     tiers = _validate_tiers(tiers, wallet)
     policy = QuorumPolicy.objects.create(wallet=wallet, tiers=tiers, proposed_by=actor)
-    record_event(actor=actor, action="quorum_policy.proposed", obj=policy,
+    record_event(actor=actor, action=CustodyAction.QUORUM_POLICY_PROPOSED, obj=policy,
                  after={"wallet": str(wallet.public_id), "tiers": tiers})
     return policy
 
@@ -178,7 +180,7 @@ def quorum_policy_approve(*, policy, actor):
         previous.status = ApprovalStatus.SUPERSEDED
         previous.save(update_fields=["status"])
     _activate(policy, actor=actor)
-    record_event(actor=actor, action="quorum_policy.approved", obj=policy,
+    record_event(actor=actor, action=CustodyAction.QUORUM_POLICY_APPROVED, obj=policy,
                  before={"active": str(previous.public_id) if previous else None},
                  after={"wallet": str(policy.wallet.public_id), "tiers": policy.tiers})
     return policy
@@ -217,9 +219,43 @@ def _move(transfer, *, target, actor, action, reason="", before_extra=None, afte
     return transfer
 
 
-def _case_move(case, target, action, actor=None, reason=""):
+class CaseCommand(StrEnum):
+    """The case moves custody causes, by the names of intake's commands."""
+
+    TRANSFER_PROPOSED = "transfer_proposed"  # → IN_TRANSFER
+    TRANSFER_RELEASED = "transfer_released"  # cancelled or failed → CONFISCATION_APPROVED
+    SETTLED_IN_RESERVE = "settled_in_reserve"  # → IN_RESERVE
+    RESERVE_REORGED = "reserve_reorged"  # a deep reorg undid the settlement → IN_TRANSFER
+
+
+# TEMPORARY, until intake's case_move_by_system takes (case, command, actor, reason): what
+# each command is in today's terms (target state, audit action). A release's action names
+# what released the case (its transfer's state).
+_CASE_MOVES = {
+    CaseCommand.TRANSFER_PROPOSED: (CaseStatus.IN_TRANSFER,
+                                    CustodyAction.CASE_TRANSFER_PROPOSED),
+    CaseCommand.SETTLED_IN_RESERVE: (CaseStatus.IN_RESERVE, CustodyAction.CASE_IN_RESERVE),
+    CaseCommand.RESERVE_REORGED: (CaseStatus.IN_TRANSFER, CustodyAction.CASE_RESERVE_REORGED),
+}
+_RELEASE_ACTIONS = {TransferStatus.CANCELLED: CustodyAction.CASE_TRANSFER_CANCELLED,
+                    TransferStatus.FAILED: CustodyAction.CASE_TRANSFER_FAILED}
+
+
+def _move_case(case, command, *, actor=None, reason="", released_by=None):
+    """Every case move custody causes goes through here, inside the caller's transaction
+    (intake locks the case, checks its table and audits)."""
+    if command == CaseCommand.TRANSFER_RELEASED:
+        target, action = CaseStatus.CONFISCATION_APPROVED, _RELEASE_ACTIONS[released_by]
+    else:
+        target, action = _CASE_MOVES[command]
     return case_move_by_system(case=case, target=target, actor=actor, action=action,
                                reason=reason)
+
+
+def _raise_alert(*, case, kind, dedup_key, message, details):
+    """Every alert custody raises goes through here (intake owns alerts)."""
+    return alert_raise(case=case, kind=kind, dedup_key=dedup_key, message=message,
+                       details=details)
 
 
 def _require_transferable(case):
@@ -336,12 +372,12 @@ def transfer_propose(*, actor, case, reserve_wallet, destination_address=None, u
             raise Conflict("The case already has an open transfer.",
                            code=ErrorCode.COINS_LOCKED) from None
         _lock_inputs(transfer, utxos)
-        record_event(actor=actor, action="transfer.proposed", obj=transfer, after={
+        record_event(actor=actor, action=CustodyAction.TRANSFER_PROPOSED, obj=transfer, after={
             "status": transfer.status, "case": str(case.public_id),
             "reserve_wallet": str(wallet.public_id), "destination": reserve_address.address,
             "payload": built.payload, "payload_hash": built.payload_hash,
             "approvals_required": transfer.approvals_required, "fee_rate_sat_vb": fee_rate})
-        _case_move(case, CaseStatus.IN_TRANSFER, "case.transfer_proposed", actor=actor)
+        _move_case(case, CaseCommand.TRANSFER_PROPOSED, actor=actor)
     return transfer
 
 
@@ -368,12 +404,12 @@ def transfer_approve(*, transfer, actor, payload_hash):
     approval = TransferApproval.objects.create(transfer=transfer, approver=actor,
                                                payload_hash=payload_hash)
     count = counted_approvals(transfer).count()
-    record_event(actor=actor, action="transfer.approval_given", obj=transfer,
+    record_event(actor=actor, action=CustodyAction.TRANSFER_APPROVAL_GIVEN, obj=transfer,
                  after={"payload_hash": payload_hash, "approvals": count,
                         "required": transfer.approvals_required})
     if count >= transfer.approvals_required:
         _move(transfer, target=TransferStatus.APPROVED, actor=actor,
-              action="transfer.approved", after_extra={"approvals": count})
+              action=CustodyAction.TRANSFER_APPROVED, after_extra={"approvals": count})
     return approval
 
 
@@ -403,8 +439,9 @@ def transfer_rebuild(*, transfer, actor, reason, utxos=None, fee_rate_sat_vb=Non
         transfer.combined_psbt, transfer.final_tx_hex, transfer.txid = "", "", ""
         if policy is not None:
             transfer.approvals_required = policy.approvals_for(built.amount_sats)
-        _move(transfer, target=TransferStatus.PROPOSED, actor=actor, action="transfer.rebuilt",
-              reason=reason, before_extra={"payload_hash": old_hash},
+        _move(transfer, target=TransferStatus.PROPOSED, actor=actor,
+              action=CustodyAction.TRANSFER_REBUILT, reason=reason,
+              before_extra={"payload_hash": old_hash},
               after_extra={"payload": built.payload, "payload_hash": built.payload_hash,
                            "approvals_invalidated": True},
               fields=["payload", "payload_hash", "input_total_sats", "amount_sats", "fee_sats",
@@ -417,8 +454,8 @@ def _release(transfer, *, target, actor, action, reason, fields=()):
     """Cancel or fail before broadcast: unlock the coins, the case goes back."""
     _move(transfer, target=target, actor=actor, action=action, reason=reason, fields=fields)
     transfer.inputs.update(locked=False)
-    _case_move(transfer.case, CaseStatus.CONFISCATION_APPROVED, f"case.{action}", actor=actor,
-               reason=reason)
+    _move_case(transfer.case, CaseCommand.TRANSFER_RELEASED, actor=actor, reason=reason,
+               released_by=target)
     return transfer
 
 
@@ -433,7 +470,7 @@ def transfer_cancel(*, transfer, actor, reason):
         raise Conflict("A broadcast was attempted: the node may have the transaction. Wait "
                        "for the chain to answer.", code=ErrorCode.INVALID_TRANSITION)
     return _release(transfer, target=TransferStatus.CANCELLED, actor=actor,
-                    action="transfer.cancelled", reason=reason)
+                    action=CustodyAction.TRANSFER_CANCELLED, reason=reason)
 
 
 def transfer_upload_signed(*, transfer, actor, psbt):
@@ -480,11 +517,12 @@ def transfer_upload_signed(*, transfer, actor, psbt):
                  "fully_signed": bool(final_hex)}
         if transfer.status == TransferStatus.APPROVED:
             _move(transfer, target=TransferStatus.SIGNING, actor=actor,
-                  action="transfer.signature_uploaded", after_extra=after, fields=fields)
+                  action=CustodyAction.TRANSFER_SIGNATURE_UPLOADED, after_extra=after,
+                  fields=fields)
         else:
             transfer.save(update_fields=fields)
-            record_event(actor=actor, action="transfer.signature_uploaded", obj=transfer,
-                         after=after)
+            record_event(actor=actor, action=CustodyAction.TRANSFER_SIGNATURE_UPLOADED,
+                         obj=transfer, after=after)
         if final_hex:
             transfer_id = transfer.pk
             transaction.on_commit(lambda: queue_broadcast(transfer_id))
@@ -497,7 +535,8 @@ def queue_broadcast(transfer_id):
 
 
 def _mark_broadcast(transfer, *, already_known=False):
-    _move(transfer, target=TransferStatus.BROADCAST, actor=None, action="transfer.broadcast",
+    _move(transfer, target=TransferStatus.BROADCAST, actor=None,
+          action=CustodyAction.TRANSFER_BROADCAST,
           after_extra={"txid": transfer.txid, "already_known": already_known})
     chainio.watch_transfer(txid=transfer.txid, ref=str(transfer.public_id),
                            inputs=[i.outpoint for i in transfer.inputs.all()])
@@ -543,12 +582,14 @@ def transfer_broadcast(*, transfer_id):
         if outcome == "rejected":
             transfer.failure_reason = detail
             return _release(transfer, target=TransferStatus.FAILED, actor=None,
-                            action="transfer.failed", reason=f"The node rejected it: {detail}",
-                            fields=["failure_reason"])
+                            action=CustodyAction.TRANSFER_FAILED,
+                            reason=f"The node rejected it: {detail}", fields=["failure_reason"])
     return transfer
 
 
 # --- what the chain watchers report ---------------------------------------------------------
+_CONFLICT_ACTIONS = {TransferStatus.REPLACED: CustodyAction.TRANSFER_REPLACED,
+                     TransferStatus.CONFLICTED: CustodyAction.TRANSFER_CONFLICTED}
 _CHAIN_STATE_TO_STATUS = {
     # PENDING after a block left the chain and the tx is in no mempool we see.
     "PENDING": TransferStatus.BROADCAST,
@@ -594,7 +635,7 @@ def transfer_apply_chain_state(*, transfer_id, state, confirmations=0, block_has
         was_settled = transfer.status == TransferStatus.SETTLED
         if target == TransferStatus.SETTLED and transfer.status == TransferStatus.BROADCAST:
             _move(transfer, target=TransferStatus.CONFIRMING, actor=None,
-                  action="transfer.confirming", after_extra=chain_fields, fields=fields)
+                  action=CustodyAction.TRANSFER_CONFIRMING, after_extra=chain_fields, fields=fields)
         if target == TransferStatus.SETTLED:
             paused, why = chainio.settlement_paused()
             if paused:
@@ -603,33 +644,33 @@ def transfer_apply_chain_state(*, transfer_id, state, confirmations=0, block_has
                 transfer.save(update_fields=fields)
                 return transfer
             transfer.settled_at = timezone.now()
-            _move(transfer, target=target, actor=None, action="transfer.settled",
+            _move(transfer, target=target, actor=None, action=CustodyAction.TRANSFER_SETTLED,
                   after_extra=chain_fields, fields=[*fields, "settled_at"])
             _ledger_settle(transfer)
             _value_at_settlement(transfer)
             if not transfer.case.transfers.exclude(pk=transfer.pk).filter(
                     status__in=OPEN_STATES).exists():
-                _case_move(transfer.case, CaseStatus.IN_RESERVE, "case.in_reserve")
+                _move_case(transfer.case, CaseCommand.SETTLED_IN_RESERVE)
             return transfer
         if target in (TransferStatus.REPLACED, TransferStatus.CONFLICTED):
-            _move(transfer, target=target, actor=None, action=f"transfer.{target.lower()}",
+            _move(transfer, target=target, actor=None, action=_CONFLICT_ACTIONS[target],
                   after_extra=chain_fields, fields=fields)
             if was_settled:
                 _ledger_reverse(transfer, "a conflicting transaction replaced it")
-            alert_raise(case=transfer.case, kind=CaseAlert.Kind.CONFLICT,
+            _raise_alert(case=transfer.case, kind=CaseAlert.Kind.CONFLICT,
                         dedup_key=f"transfer-conflict:{transfer.public_id}",
                         message=f"Transfer {transfer.txid} was {target.lower()}: an input was "
                                 "spent by another transaction.",
                         details={"transfer": str(transfer.public_id), "txid": transfer.txid})
             return transfer
         _move(transfer, target=target, actor=None,
-              action="transfer.reorged" if target == TransferStatus.BROADCAST
-              else "transfer.confirming", after_extra=chain_fields, fields=fields)
+              action=CustodyAction.TRANSFER_REORGED if target == TransferStatus.BROADCAST
+              else CustodyAction.TRANSFER_CONFIRMING, after_extra=chain_fields, fields=fields)
         if was_settled:
             _ledger_reverse(transfer, "a reorganisation removed its block")
-            _case_move(transfer.case, CaseStatus.IN_TRANSFER, "case.reserve_reorged",
+            _move_case(transfer.case, CaseCommand.RESERVE_REORGED,
                        reason="A reorganisation removed the settled transfer.")
-            alert_raise(case=transfer.case, kind=CaseAlert.Kind.REORG,
+            _raise_alert(case=transfer.case, kind=CaseAlert.Kind.REORG,
                         dedup_key=f"transfer-reorg:{transfer.public_id}:{transfer.settled_at}",
                         message=f"A reorganisation deeper than the settlement threshold "
                                 f"removed settled transfer {transfer.txid}; the ledger entry "
@@ -655,7 +696,7 @@ def _ledger_settle(transfer):
         lines.append(LedgerLine(entry=entry, account=LedgerAccount.NETWORK_FEES,
                                 amount_sats=transfer.fee_sats, **common))
     LedgerLine.objects.bulk_create(lines)
-    record_event(actor=None, action="ledger.posted", obj=entry,
+    record_event(actor=None, action=CustodyAction.LEDGER_POSTED, obj=entry,
                  after={"kind": entry.kind, "transfer": str(transfer.public_id),
                         "lines": [(ln.account, ln.amount_sats) for ln in lines]})
     return entry
@@ -670,7 +711,7 @@ def _reverse_entry(entry, kind, memo):
                         reserve_address_id=ln.reserve_address_id, case_id=ln.case_id,
                         source=ln.source) for ln in entry.lines.all()]
     LedgerLine.objects.bulk_create(lines)
-    record_event(actor=None, action="ledger.reversed", obj=reversal,
+    record_event(actor=None, action=CustodyAction.LEDGER_REVERSED, obj=reversal,
                  after={"reverses": str(entry.public_id), "memo": memo,
                         "lines": [(ln.account, ln.amount_sats) for ln in lines]})
     return reversal
@@ -722,7 +763,7 @@ def deposit_observe(*, reserve_address, txid, vout, amount_sats, confirmations,
                 "reserve_address": reserve_address, "amount_sats": amount_sats,
                 "confirmations": confirmations, "block_height": block_height})
         if created:
-            record_event(actor=None, action="deposit.seen", obj=deposit,
+            record_event(actor=None, action=CustodyAction.DEPOSIT_SEEN, obj=deposit,
                          after={"address": reserve_address.address, "txid": txid, "vout": vout,
                                 "amount_sats": amount_sats})
         elif (deposit.confirmations, deposit.block_height) != (confirmations, block_height):
@@ -764,7 +805,7 @@ def deposit_attribute(*, deposit, actor, source, note=""):
                    amount_sats=-deposit.amount_sats, source=source),
     ])
     chainio.watch_deposit(txid=deposit.txid, ref=str(deposit.public_id))
-    record_event(actor=actor, action="deposit.attributed", obj=deposit,
+    record_event(actor=actor, action=CustodyAction.DEPOSIT_ATTRIBUTED, obj=deposit,
                  before={"status": Deposit.Status.UNATTRIBUTED},
                  after={"status": deposit.status, "source": source, "note": note,
                         "journal": str(entry.public_id)})
@@ -783,14 +824,14 @@ def deposit_apply_chain_state(*, txid, removed):
                                                             reverses__isnull=True):
                     _reverse_entry(entry, JournalEntry.Kind.DEPOSIT_REVERSED,
                                    "Compensating entry: a reorganisation removed the deposit.")
-                alert_raise(case=None, kind=CaseAlert.Kind.REORG,
+                _raise_alert(case=None, kind=CaseAlert.Kind.REORG,
                             dedup_key=f"deposit-reorg:{deposit.public_id}",
                             message=f"A reorganisation removed attributed deposit {txid}.",
                             details={"deposit": str(deposit.public_id),
                                      "amount_sats": deposit.amount_sats})
             deposit.status = Deposit.Status.REVERSED
             deposit.save(update_fields=["status"])
-            record_event(actor=None, action="deposit.reversed", obj=deposit,
+            record_event(actor=None, action=CustodyAction.DEPOSIT_REVERSED, obj=deposit,
                          before={"status": before}, after={"status": deposit.status})
 
 
@@ -803,7 +844,7 @@ def price_record(*, actor, kzt_per_unit, source, observed_at, asset="BTC"):
         raise ValidationFailed("Say where the price comes from.", field="source")
     price = PriceRecord.objects.create(asset=asset, kzt_per_unit=kzt_per_unit, source=source,
                                        observed_at=observed_at, recorded_by=actor)
-    record_event(actor=actor, action="price.recorded", obj=price,
+    record_event(actor=actor, action=CustodyAction.PRICE_RECORDED, obj=price,
                  after={"asset": asset, "kzt_per_unit": str(kzt_per_unit), "source": source,
                         "observed_at": observed_at})
     return price
