@@ -10,6 +10,7 @@ class CustodyAction(AuditAction):
     RESERVE_WALLET_RETIRED = "reserve_wallet.retired"
     QUORUM_POLICY_PROPOSED = "quorum_policy.proposed"
     QUORUM_POLICY_APPROVED = "quorum_policy.approved"
+    QUORUM_POLICY_SUPERSEDED = "quorum_policy.superseded"
 
     TRANSFER_PROPOSED = "transfer.proposed"
     TRANSFER_APPROVAL_GIVEN = "transfer.approval_given"

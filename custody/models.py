@@ -197,6 +197,12 @@ class Transfer(models.Model):
     def is_locking(self):
         return self.status in LOCKING_STATES
 
+    @property
+    def may_be_on_the_node(self):
+        """A fully signed transaction was sent and the node's answer is not known: it may
+        be mined any time."""
+        return bool(self.final_tx_hex and self.broadcast_attempted_at)
+
 
 class TransferInput(models.Model):
     """A custody UTXO a transfer spends. `locked` is true while the transfer may still spend

@@ -5,6 +5,7 @@ before or after the transaction, never under a row lock."""
 
 import hashlib
 import logging
+from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -22,6 +23,7 @@ from core.bitcoin import (
 )
 from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
 from core.roles import Role, require_reason, require_role
+from core.statemachine import apply_transition
 from core.tasks import enqueue
 from intake.models import AssetKind, CaseAlert, CaseStatus, ConfiscationOrder, SeizureCase
 from intake.services import alert_raise, case_move_by_system
@@ -49,7 +51,15 @@ from .models import (
     Valuation,
 )
 from .selectors import active_policy, counted_approvals, price_at
-from .transitions import APPROVAL_TRANSITIONS, TRANSFER_TRANSITIONS
+from .transitions import (
+    APPROVAL_TABLE,
+    DEPOSIT_TABLE,
+    TRANSFER_TABLE,
+    WATCHED_STATES,
+    Command,
+    check_command,
+    require_command_role,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,48 +91,32 @@ def reserve_wallet_register(*, actor, network, label, threshold=None, keys=None,
     return wallet
 
 
-def _four_eyes(obj, *, actor, entered_by_id, noun):
-    """May actor approve this locked wallet or policy? False when it already is active
-    (nothing to do); refuses the person who entered it, and any state but PENDING."""
+def _refuse_own_entry(entered_by_id, actor, noun):
     if entered_by_id == actor.pk:
         raise PermissionRefused(f"You entered this {noun}: someone else must approve it.",
                                 code=ErrorCode.OWN_ENTRY)
-    if obj.status == ApprovalStatus.ACTIVE:
-        return False
-    APPROVAL_TRANSITIONS.check(obj.status, ApprovalStatus.ACTIVE)
-    return True
-
-
-def _activate(obj, *, actor):
-    obj.status, obj.approved_by, obj.approved_at = ApprovalStatus.ACTIVE, actor, timezone.now()
-    obj.save(update_fields=["status", "approved_by", "approved_at"])
 
 
 @transaction.atomic
 def reserve_wallet_approve(*, wallet, actor):
-    require_role(actor, Role.ADMIN, Role.BANK_OFFICER)
+    require_command_role(actor, APPROVAL_TABLE, Command.APPROVE)
     wallet = ReserveWallet.objects.select_for_update().get(pk=wallet.pk)
-    if not _four_eyes(wallet, actor=actor, entered_by_id=wallet.entered_by_id, noun="wallet"):
-        return wallet
-    _activate(wallet, actor=actor)
-    record_event(actor=actor, action=CustodyAction.RESERVE_WALLET_APPROVED, obj=wallet,
-                 before={"status": ApprovalStatus.PENDING}, after={"status": wallet.status})
+    _refuse_own_entry(wallet.entered_by_id, actor, "wallet")
+    if check_command(APPROVAL_TABLE, wallet.status, Command.APPROVE):
+        wallet.approved_by, wallet.approved_at = actor, timezone.now()
+        apply_transition(wallet, table=APPROVAL_TABLE, command=Command.APPROVE, actor=actor,
+                         action=CustodyAction.RESERVE_WALLET_APPROVED,
+                         update_fields=["approved_by", "approved_at"])
     return wallet
 
 
 @transaction.atomic
 def reserve_wallet_retire(*, wallet, actor, reason):
-    require_role(actor, Role.ADMIN)
+    require_command_role(actor, APPROVAL_TABLE, Command.RETIRE)
     require_reason(reason)
     wallet = ReserveWallet.objects.select_for_update().get(pk=wallet.pk)
-    if wallet.status == ApprovalStatus.RETIRED:
-        return wallet
-    APPROVAL_TRANSITIONS.check(wallet.status, ApprovalStatus.RETIRED)
-    before = wallet.status
-    wallet.status = ApprovalStatus.RETIRED
-    wallet.save(update_fields=["status"])
-    record_event(actor=actor, action=CustodyAction.RESERVE_WALLET_RETIRED, obj=wallet,
-                 before={"status": before}, after={"status": wallet.status}, reason=reason)
+    apply_transition(wallet, table=APPROVAL_TABLE, command=Command.RETIRE, actor=actor,
+                     action=CustodyAction.RESERVE_WALLET_RETIRED, reason=reason)
     return wallet
 
 
@@ -168,21 +162,25 @@ def quorum_policy_propose(*, wallet, actor, tiers):
 
 @transaction.atomic
 def quorum_policy_approve(*, policy, actor):
-    require_role(actor, Role.ADMIN, Role.BANK_OFFICER)
+    """The policy becomes the wallet's active one; the one active so far is superseded."""
+    require_command_role(actor, APPROVAL_TABLE, Command.APPROVE)
     policy = QuorumPolicy.objects.select_for_update().get(pk=policy.pk)
     ReserveWallet.objects.select_for_update().get(pk=policy.wallet_id)
-    previous = QuorumPolicy.objects.filter(wallet_id=policy.wallet_id,
-                                           status=ApprovalStatus.ACTIVE).first()
-    if not _four_eyes(policy, actor=actor, entered_by_id=policy.proposed_by_id, noun="policy"):
+    _refuse_own_entry(policy.proposed_by_id, actor, "policy")
+    if not check_command(APPROVAL_TABLE, policy.status, Command.APPROVE):
         return policy
+    previous = (QuorumPolicy.objects.select_for_update()
+                .filter(wallet_id=policy.wallet_id, status=ApprovalStatus.ACTIVE).first())
     if previous is not None:
-        APPROVAL_TRANSITIONS.check(previous.status, ApprovalStatus.SUPERSEDED)
-        previous.status = ApprovalStatus.SUPERSEDED
-        previous.save(update_fields=["status"])
-    _activate(policy, actor=actor)
-    record_event(actor=actor, action=CustodyAction.QUORUM_POLICY_APPROVED, obj=policy,
-                 before={"active": str(previous.public_id) if previous else None},
-                 after={"wallet": str(policy.wallet.public_id), "tiers": policy.tiers})
+        apply_transition(previous, table=APPROVAL_TABLE, command=Command.SUPERSEDE,
+                         actor=actor, action=CustodyAction.QUORUM_POLICY_SUPERSEDED,
+                         as_system=True, after={"superseded_by": str(policy.public_id)})
+    policy.approved_by, policy.approved_at = actor, timezone.now()
+    apply_transition(policy, table=APPROVAL_TABLE, command=Command.APPROVE, actor=actor,
+                     action=CustodyAction.QUORUM_POLICY_APPROVED,
+                     update_fields=["approved_by", "approved_at"],
+                     before={"active": str(previous.public_id) if previous else None},
+                     after={"wallet": str(policy.wallet.public_id), "tiers": policy.tiers})
     return policy
 
 
@@ -202,21 +200,6 @@ def _allocate_reserve_address(wallet):
 # --- transfers ----------------------------------------------------------------------------
 def _lock_transfer(transfer):
     return Transfer.objects.select_for_update().get(pk=transfer.pk)
-
-
-def _move(transfer, *, target, actor, action, reason="", before_extra=None, after_extra=None,
-          fields=()):
-    """Check the table, save, audit. Inside the caller's transaction, transfer locked."""
-    TRANSFER_TRANSITIONS.check(transfer.status, target)
-    before = {"status": transfer.status, **(before_extra or {})}
-    transfer.status = target
-    transfer.status_changed_at = timezone.now()
-    if reason:
-        transfer.status_reason = reason
-    transfer.save(update_fields=["status", "status_changed_at", "status_reason", *fields])
-    record_event(actor=actor, action=action, obj=transfer, before=before,
-                 after={"status": target, **(after_extra or {})}, reason=reason)
-    return transfer
 
 
 class CaseCommand(StrEnum):
@@ -385,15 +368,15 @@ def transfer_propose(*, actor, case, reserve_wallet, destination_address=None, u
 def transfer_approve(*, transfer, actor, payload_hash):
     """One bank officer approves one exact payload. The proposer's approval never counts and
     is refused; the same officer twice is refused; an approval of an older payload is
-    refused. At the policy's count the transfer is APPROVED."""
-    require_role(actor, Role.BANK_OFFICER)
+    refused. At the policy's count the transfer is APPROVED; once it is, a further approval
+    is a repeat of the command and changes nothing."""
+    require_command_role(actor, TRANSFER_TABLE, Command.APPROVE)
     transfer = _lock_transfer(transfer)
     if transfer.proposed_by_id == actor.pk:
         raise PermissionRefused("You proposed this transfer: other officers approve it.",
                                 code=ErrorCode.OWN_TRANSFER)
-    if transfer.status != TransferStatus.PROPOSED:
-        raise Conflict(f"A transfer in state {transfer.status} takes no approvals.",
-                       code=ErrorCode.INVALID_TRANSITION, current_status=transfer.status)
+    if not check_command(TRANSFER_TABLE, transfer.status, Command.APPROVE):
+        return transfer
     if payload_hash != transfer.payload_hash:
         raise Conflict("The payload changed since you looked at it: review it again.",
                        code=ErrorCode.PAYLOAD_CHANGED, payload_hash=transfer.payload_hash)
@@ -401,29 +384,29 @@ def transfer_approve(*, transfer, actor, payload_hash):
                                        payload_hash=payload_hash).exists():
         raise Conflict("You have already approved this payload.",
                        code=ErrorCode.ALREADY_APPROVED)
-    approval = TransferApproval.objects.create(transfer=transfer, approver=actor,
-                                               payload_hash=payload_hash)
+    TransferApproval.objects.create(transfer=transfer, approver=actor, payload_hash=payload_hash)
     count = counted_approvals(transfer).count()
     record_event(actor=actor, action=CustodyAction.TRANSFER_APPROVAL_GIVEN, obj=transfer,
                  after={"payload_hash": payload_hash, "approvals": count,
                         "required": transfer.approvals_required})
     if count >= transfer.approvals_required:
-        _move(transfer, target=TransferStatus.APPROVED, actor=actor,
-              action=CustodyAction.TRANSFER_APPROVED, after_extra={"approvals": count})
-    return approval
+        apply_transition(transfer, table=TRANSFER_TABLE, command=Command.APPROVE, actor=actor,
+                         action=CustodyAction.TRANSFER_APPROVED, after={"approvals": count})
+    return transfer
 
 
 def transfer_rebuild(*, transfer, actor, reason, utxos=None, fee_rate_sat_vb=None):
     """Build the payload again from the node's UTXOs and fee estimate (before broadcast).
-    If anything changed, every approval and signature so far stops counting."""
-    require_role(actor, Role.BANK_OFFICER)
+    If anything changed, every approval and signature so far stops counting (a re-entry of
+    PROPOSED, performed each time); if nothing did, nothing is written."""
+    require_command_role(actor, TRANSFER_TABLE, Command.REBUILD)
     require_reason(reason)
     if utxos is None:
         utxos = chainio.custody_utxos(transfer.case.custody_address)
     fee_rate = _fee_rate(fee_rate_sat_vb)
     with transaction.atomic():
         transfer = _lock_transfer(transfer)
-        TRANSFER_TRANSITIONS.check(transfer.status, TransferStatus.PROPOSED)
+        check_command(TRANSFER_TABLE, transfer.status, Command.REBUILD)  # 409 before building
         case = transfer.case
         built = _built(case, transfer.reserve_wallet, transfer.destination, utxos, fee_rate)
         if built.payload_hash == transfer.payload_hash:
@@ -439,38 +422,39 @@ def transfer_rebuild(*, transfer, actor, reason, utxos=None, fee_rate_sat_vb=Non
         transfer.combined_psbt, transfer.final_tx_hex, transfer.txid = "", "", ""
         if policy is not None:
             transfer.approvals_required = policy.approvals_for(built.amount_sats)
-        _move(transfer, target=TransferStatus.PROPOSED, actor=actor,
-              action=CustodyAction.TRANSFER_REBUILT, reason=reason,
-              before_extra={"payload_hash": old_hash},
-              after_extra={"payload": built.payload, "payload_hash": built.payload_hash,
-                           "approvals_invalidated": True},
-              fields=["payload", "payload_hash", "input_total_sats", "amount_sats", "fee_sats",
-                      "fee_rate_sat_vb", "unsigned_psbt", "unsigned_txid", "combined_psbt",
-                      "final_tx_hex", "txid", "approvals_required"])
+        apply_transition(
+            transfer, table=TRANSFER_TABLE, command=Command.REBUILD, actor=actor,
+            action=CustodyAction.TRANSFER_REBUILT, reason=reason,
+            before={"payload_hash": old_hash},
+            after={"payload": built.payload, "payload_hash": built.payload_hash,
+                   "approvals_invalidated": True},
+            update_fields=["payload", "payload_hash", "input_total_sats", "amount_sats", "fee_sats",
+                           "fee_rate_sat_vb", "unsigned_psbt", "unsigned_txid", "combined_psbt",
+                           "final_tx_hex", "txid", "approvals_required"])
     return transfer
 
 
-def _release(transfer, *, target, actor, action, reason, fields=()):
-    """Cancel or fail before broadcast: unlock the coins, the case goes back."""
-    _move(transfer, target=target, actor=actor, action=action, reason=reason, fields=fields)
+def _release(transfer, *, actor, reason):
+    """Cancelled or failed before broadcast: the coins are unlocked, the case goes back."""
     transfer.inputs.update(locked=False)
     _move_case(transfer.case, CaseCommand.TRANSFER_RELEASED, actor=actor, reason=reason,
-               released_by=target)
-    return transfer
+               released_by=transfer.status)
 
 
 @transaction.atomic
 def transfer_cancel(*, transfer, actor, reason):
-    require_role(actor, Role.BANK_OFFICER)
+    require_command_role(actor, TRANSFER_TABLE, Command.CANCEL)
     require_reason(reason)
     transfer = _lock_transfer(transfer)
-    if transfer.status == TransferStatus.CANCELLED:
+    if not check_command(TRANSFER_TABLE, transfer.status, Command.CANCEL):
         return transfer
-    if transfer.status == TransferStatus.SIGNING and transfer.broadcast_attempted_at:
+    if transfer.may_be_on_the_node:
         raise Conflict("A broadcast was attempted: the node may have the transaction. Wait "
                        "for the chain to answer.", code=ErrorCode.INVALID_TRANSITION)
-    return _release(transfer, target=TransferStatus.CANCELLED, actor=actor,
-                    action=CustodyAction.TRANSFER_CANCELLED, reason=reason)
+    apply_transition(transfer, table=TRANSFER_TABLE, command=Command.CANCEL, actor=actor,
+                     action=CustodyAction.TRANSFER_CANCELLED, reason=reason)
+    _release(transfer, actor=actor, reason=reason)
+    return transfer
 
 
 def transfer_upload_signed(*, transfer, actor, psbt):
@@ -478,14 +462,15 @@ def transfer_upload_signed(*, transfer, actor, psbt):
     every signature in it is valid for a key of the case's custody descriptor. Its new
     signatures are merged; with enough of them the transaction is finalized and queued for
     broadcast after commit."""
-    require_role(actor, Role.BANK_OFFICER)
+    require_command_role(actor, TRANSFER_TABLE, Command.START_SIGNING)
     signed = ceremony.parse_psbt(psbt)
     with transaction.atomic():
         transfer = _lock_transfer(transfer)
-        if transfer.status not in (TransferStatus.APPROVED, TransferStatus.SIGNING) \
-                or transfer.final_tx_hex:
-            raise Conflict(f"A transfer in state {transfer.status} takes no signatures"
-                           f"{' (it is fully signed)' if transfer.final_tx_hex else ''}.",
+        # APPROVED: the first copy starts the signing; SIGNING: a repeat, more signatures.
+        check_command(TRANSFER_TABLE, transfer.status, Command.START_SIGNING)
+        if transfer.final_tx_hex:
+            raise Conflict(f"A transfer in state {transfer.status} takes no signatures "
+                           "(it is fully signed).",
                            code=ErrorCode.INVALID_TRANSITION, current_status=transfer.status)
         case = transfer.case
         custody = case.custody_wallet
@@ -515,11 +500,9 @@ def transfer_upload_signed(*, transfer, actor, psbt):
         counts = ceremony.signature_counts(merged)
         after = {"signers": fingerprints, "signatures_per_input": counts,
                  "fully_signed": bool(final_hex)}
-        if transfer.status == TransferStatus.APPROVED:
-            _move(transfer, target=TransferStatus.SIGNING, actor=actor,
-                  action=CustodyAction.TRANSFER_SIGNATURE_UPLOADED, after_extra=after,
-                  fields=fields)
-        else:
+        if not apply_transition(transfer, table=TRANSFER_TABLE, command=Command.START_SIGNING,
+                                actor=actor, action=CustodyAction.TRANSFER_SIGNATURE_UPLOADED,
+                                after=after, update_fields=fields):
             transfer.save(update_fields=fields)
             record_event(actor=actor, action=CustodyAction.TRANSFER_SIGNATURE_UPLOADED,
                          obj=transfer, after=after)
@@ -535,11 +518,11 @@ def queue_broadcast(transfer_id):
 
 
 def _mark_broadcast(transfer, *, already_known=False):
-    _move(transfer, target=TransferStatus.BROADCAST, actor=None,
-          action=CustodyAction.TRANSFER_BROADCAST,
-          after_extra={"txid": transfer.txid, "already_known": already_known})
-    chainio.watch_transfer(txid=transfer.txid, ref=str(transfer.public_id),
-                           inputs=[i.outpoint for i in transfer.inputs.all()])
+    if apply_transition(transfer, table=TRANSFER_TABLE, command=Command.BROADCAST, actor=None,
+                        action=CustodyAction.TRANSFER_BROADCAST, as_system=True,
+                        after={"txid": transfer.txid, "already_known": already_known}):
+        chainio.watch_transfer(txid=transfer.txid, ref=str(transfer.public_id),
+                               inputs=[i.outpoint for i in transfer.inputs.all()])
     return transfer
 
 
@@ -550,8 +533,9 @@ def transfer_broadcast(*, transfer_id):
     errors = chainio.chain_errors()
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer_id)
-        if transfer.status != TransferStatus.SIGNING or not transfer.final_tx_hex:
-            return transfer
+        if TRANSFER_TABLE.get(transfer.status, Command.BROADCAST) is None \
+                or not transfer.final_tx_hex:
+            return transfer  # nothing signed is waiting to be sent
         paused, why = chainio.settlement_paused()
         if paused:
             log.warning("broadcast of %s paused: %s", transfer.public_id, why)
@@ -575,30 +559,53 @@ def transfer_broadcast(*, transfer_id):
         detail = True
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer_id)
-        if transfer.status != TransferStatus.SIGNING:
-            return transfer
+        if TRANSFER_TABLE.get(transfer.status, Command.BROADCAST) is None:
+            return transfer  # the watchers saw it first
         if outcome == "accepted":
             return _mark_broadcast(transfer, already_known=bool(detail))
         if outcome == "rejected":
+            reason = f"The node rejected it: {detail}"
             transfer.failure_reason = detail
-            return _release(transfer, target=TransferStatus.FAILED, actor=None,
-                            action=CustodyAction.TRANSFER_FAILED,
-                            reason=f"The node rejected it: {detail}", fields=["failure_reason"])
+            apply_transition(transfer, table=TRANSFER_TABLE, command=Command.FAIL, actor=None,
+                             action=CustodyAction.TRANSFER_FAILED, as_system=True,
+                             reason=reason, update_fields=["failure_reason"])
+            _release(transfer, actor=None, reason=reason)
     return transfer
 
 
 # --- what the chain watchers report ---------------------------------------------------------
-_CONFLICT_ACTIONS = {TransferStatus.REPLACED: CustodyAction.TRANSFER_REPLACED,
-                     TransferStatus.CONFLICTED: CustodyAction.TRANSFER_CONFLICTED}
-_CHAIN_STATE_TO_STATUS = {
+# The watchers' state of a transfer's transaction (and older names for it), as the command
+# it means. From a state the command already leads to, it is a repeat: only the node's view
+# (confirmations, block) is written.
+_CHAIN_COMMANDS = {
     # PENDING after a block left the chain and the tx is in no mempool we see.
-    "PENDING": TransferStatus.BROADCAST,
-    "SEEN": TransferStatus.BROADCAST, "MEMPOOL": TransferStatus.BROADCAST,
-    "BROADCAST": TransferStatus.BROADCAST, "UNCONFIRMED": TransferStatus.BROADCAST,
-    "CONFIRMING": TransferStatus.CONFIRMING, "SETTLED": TransferStatus.SETTLED,
-    "CONFIRMED": TransferStatus.SETTLED, "REPLACED": TransferStatus.REPLACED,
-    "CONFLICTED": TransferStatus.CONFLICTED,
+    "PENDING": Command.REORG, "SEEN": Command.REORG, "MEMPOOL": Command.REORG,
+    "BROADCAST": Command.REORG, "UNCONFIRMED": Command.REORG,
+    "CONFIRMING": Command.CONFIRM,
+    "CONFIRMED": Command.SETTLE, "SETTLED": Command.SETTLE,
+    "REPLACED": Command.REPLACE, "CONFLICTED": Command.CONFLICT,
 }
+_CHAIN_ACTIONS = {
+    Command.CONFIRM: CustodyAction.TRANSFER_CONFIRMING,
+    Command.SETTLE: CustodyAction.TRANSFER_SETTLED,
+    Command.REORG: CustodyAction.TRANSFER_REORGED,
+    Command.REPLACE: CustodyAction.TRANSFER_REPLACED,
+    Command.CONFLICT: CustodyAction.TRANSFER_CONFLICTED,
+}
+
+
+@dataclass(frozen=True)
+class _ChainView:
+    """The node's view of a transfer's transaction, as the watcher last derived it."""
+
+    confirmations: int
+    block_hash: str
+    block_height: int | None
+
+    def write_to(self, transfer):
+        for name, value in asdict(self).items():
+            setattr(transfer, name, value)
+        return list(asdict(self))
 
 
 def transfer_apply_chain_state(*, transfer_id, state, confirmations=0, block_hash=None,
@@ -607,77 +614,94 @@ def transfer_apply_chain_state(*, transfer_id, state, confirmations=0, block_has
     idempotent). Settlement credits the ledger and moves the case to IN_RESERVE; a reorg
     that removes a settled transfer writes the compensating entry and raises an alert."""
     state = str(state).upper()
+    view = _ChainView(confirmations or 0, block_hash or "", block_height)
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer_id)
-        if transfer.status in (TransferStatus.PROPOSED, TransferStatus.APPROVED,
-                               TransferStatus.CANCELLED, TransferStatus.FAILED):
-            return transfer
-        if transfer.status == TransferStatus.SIGNING:
+        if transfer.status not in WATCHED_STATES:
+            return transfer  # never signed, or cancelled or failed before the node had it
+        if TRANSFER_TABLE.get(transfer.status, Command.BROADCAST) is not None:
             # Seen on chain before our broadcast call came back: it is broadcast.
             _mark_broadcast(transfer, already_known=True)
-        confirmations = confirmations or 0
-        if state == "DROPPED":
-            log.warning("transfer %s dropped from the mempool; re-driven by the sweeper",
-                        transfer.public_id)
+        command = _CHAIN_COMMANDS.get(state)
+        if command is None:
+            if state == "DROPPED":
+                log.warning("transfer %s dropped from the mempool; re-driven by the sweeper",
+                            transfer.public_id)
+            else:
+                log.warning("unknown chain state %r for transfer %s", state,
+                            transfer.public_id)
             return transfer
-        target = _CHAIN_STATE_TO_STATUS.get(state)
-        if target is None:
-            log.warning("unknown chain state %r for transfer %s", state, transfer.public_id)
-            return transfer
-        chain_fields = {"confirmations": confirmations, "block_hash": block_hash or "",
-                        "block_height": block_height}
-        for name, value in chain_fields.items():
-            setattr(transfer, name, value)
-        fields = list(chain_fields)
-        if target == transfer.status:
-            transfer.save(update_fields=fields)
-            return transfer
-        was_settled = transfer.status == TransferStatus.SETTLED
-        if target == TransferStatus.SETTLED and transfer.status == TransferStatus.BROADCAST:
-            _move(transfer, target=TransferStatus.CONFIRMING, actor=None,
-                  action=CustodyAction.TRANSFER_CONFIRMING, after_extra=chain_fields, fields=fields)
-        if target == TransferStatus.SETTLED:
-            paused, why = chainio.settlement_paused()
-            if paused:
-                # The circuit breaker holds settlement; the sweeper settles it once cleared.
-                log.warning("settlement of %s paused: %s", transfer.public_id, why)
-                transfer.save(update_fields=fields)
-                return transfer
-            transfer.settled_at = timezone.now()
-            _move(transfer, target=target, actor=None, action=CustodyAction.TRANSFER_SETTLED,
-                  after_extra=chain_fields, fields=[*fields, "settled_at"])
-            _ledger_settle(transfer)
-            _value_at_settlement(transfer)
-            if not transfer.case.transfers.exclude(pk=transfer.pk).filter(
-                    status__in=OPEN_STATES).exists():
-                _move_case(transfer.case, CaseCommand.SETTLED_IN_RESERVE)
-            return transfer
-        if target in (TransferStatus.REPLACED, TransferStatus.CONFLICTED):
-            _move(transfer, target=target, actor=None, action=_CONFLICT_ACTIONS[target],
-                  after_extra=chain_fields, fields=fields)
-            if was_settled:
-                _ledger_reverse(transfer, "a conflicting transaction replaced it")
-            _raise_alert(case=transfer.case, kind=CaseAlert.Kind.CONFLICT,
-                        dedup_key=f"transfer-conflict:{transfer.public_id}",
-                        message=f"Transfer {transfer.txid} was {target.lower()}: an input was "
-                                "spent by another transaction.",
-                        details={"transfer": str(transfer.public_id), "txid": transfer.txid})
-            return transfer
-        _move(transfer, target=target, actor=None,
-              action=CustodyAction.TRANSFER_REORGED if target == TransferStatus.BROADCAST
-              else CustodyAction.TRANSFER_CONFIRMING, after_extra=chain_fields, fields=fields)
-        if was_settled:
-            _ledger_reverse(transfer, "a reorganisation removed its block")
-            _move_case(transfer.case, CaseCommand.RESERVE_REORGED,
-                       reason="A reorganisation removed the settled transfer.")
-            _raise_alert(case=transfer.case, kind=CaseAlert.Kind.REORG,
-                        dedup_key=f"transfer-reorg:{transfer.public_id}:{transfer.settled_at}",
-                        message=f"A reorganisation deeper than the settlement threshold "
-                                f"removed settled transfer {transfer.txid}; the ledger entry "
-                                "was reversed.",
-                        details={"transfer": str(transfer.public_id), "txid": transfer.txid,
-                                 "amount_sats": transfer.amount_sats})
-        return transfer
+        _CHAIN_BRANCHES.get(command, _chain_move)(transfer, command, view)
+    return transfer
+
+
+def _chain_move(transfer, command, view, *, update_fields=()):
+    """Perform a chain command with the node's view; a repeat writes only the view."""
+    fields = view.write_to(transfer)
+    moved = apply_transition(transfer, table=TRANSFER_TABLE, command=command, actor=None,
+                             action=_CHAIN_ACTIONS[command], as_system=True,
+                             after=asdict(view), update_fields=[*fields, *update_fields])
+    if not moved:
+        transfer.save(update_fields=fields)
+    return moved
+
+
+def _settle(transfer, command, view):
+    """At the threshold: settled, the ledger credited, valued; the case IN_RESERVE once no
+    other transfer of it is open. The circuit breaker holds it (the sweeper re-drives)."""
+    if TRANSFER_TABLE.get(transfer.status, Command.CONFIRM) is not None:
+        _chain_move(transfer, Command.CONFIRM, view)  # seen straight at the threshold
+    if not check_command(TRANSFER_TABLE, transfer.status, Command.SETTLE):
+        transfer.save(update_fields=view.write_to(transfer))  # settled: a later block
+        return
+    paused, why = chainio.settlement_paused()
+    if paused:
+        log.warning("settlement of %s paused: %s", transfer.public_id, why)
+        transfer.save(update_fields=view.write_to(transfer))
+        return
+    transfer.settled_at = timezone.now()
+    _chain_move(transfer, Command.SETTLE, view, update_fields=["settled_at"])
+    _ledger_settle(transfer)
+    _value_at_settlement(transfer)
+    if not transfer.case.transfers.exclude(pk=transfer.pk).filter(
+            status__in=OPEN_STATES).exists():
+        _move_case(transfer.case, CaseCommand.SETTLED_IN_RESERVE)
+
+
+def _reorg(transfer, command, view):
+    """The block left the chain: back to the mempool. Deeper than the settlement threshold,
+    the settlement is undone: a compensating entry, the case back IN_TRANSFER, an alert."""
+    was_settled = transfer.status == TransferStatus.SETTLED
+    if not _chain_move(transfer, command, view) or not was_settled:
+        return
+    _ledger_reverse(transfer, "a reorganisation removed its block")
+    _move_case(transfer.case, CaseCommand.RESERVE_REORGED,
+               reason="A reorganisation removed the settled transfer.")
+    _raise_alert(case=transfer.case, kind=CaseAlert.Kind.REORG,
+                 dedup_key=f"transfer-reorg:{transfer.public_id}:{transfer.settled_at}",
+                 message=f"A reorganisation deeper than the settlement threshold removed "
+                         f"settled transfer {transfer.txid}; the ledger entry was reversed.",
+                 details={"transfer": str(transfer.public_id), "txid": transfer.txid,
+                          "amount_sats": transfer.amount_sats})
+
+
+def _lose_to_conflict(transfer, command, view):
+    """Replaced or conflicted: an input was spent by another transaction. A settled one's
+    ledger entry is reversed; an alert either way."""
+    was_settled = transfer.status == TransferStatus.SETTLED
+    if not _chain_move(transfer, command, view):
+        return
+    if was_settled:
+        _ledger_reverse(transfer, "a conflicting transaction replaced it")
+    _raise_alert(case=transfer.case, kind=CaseAlert.Kind.CONFLICT,
+                 dedup_key=f"transfer-conflict:{transfer.public_id}",
+                 message=f"Transfer {transfer.txid} was {transfer.status.lower()}: an input "
+                         "was spent by another transaction.",
+                 details={"transfer": str(transfer.public_id), "txid": transfer.txid})
+
+
+_CHAIN_BRANCHES = {Command.SETTLE: _settle, Command.REORG: _reorg,
+                   Command.REPLACE: _lose_to_conflict, Command.CONFLICT: _lose_to_conflict}
 
 
 # --- the ledger ---------------------------------------------------------------------------
@@ -723,6 +747,28 @@ def _ledger_reverse(transfer, why):
     for entry in open_entries:
         _reverse_entry(entry, JournalEntry.Kind.TRANSFER_REVERSED,
                        f"Compensating entry: {why}.")
+
+
+def _ledger_attribute(deposit, *, source, memo):
+    wallet = deposit.reserve_address.wallet
+    entry = JournalEntry.objects.create(
+        kind=JournalEntry.Kind.DEPOSIT_ATTRIBUTED, network=wallet.network, deposit=deposit,
+        txid=deposit.txid, block_height=deposit.block_height, memo=memo)
+    LedgerLine.objects.bulk_create([
+        LedgerLine(entry=entry, account=LedgerAccount.RESERVE, amount_sats=deposit.amount_sats,
+                   reserve_wallet=wallet, reserve_address=deposit.reserve_address,
+                   source=source),
+        LedgerLine(entry=entry, account=LedgerAccount.EXTERNAL,
+                   amount_sats=-deposit.amount_sats, source=source),
+    ])
+    return entry
+
+
+def _ledger_reverse_deposit(deposit):
+    for entry in deposit.journal_entries.filter(reversed_by__isnull=True,
+                                                reverses__isnull=True):
+        _reverse_entry(entry, JournalEntry.Kind.DEPOSIT_REVERSED,
+                       "Compensating entry: a reorganisation removed the deposit.")
 
 
 def _value_at_settlement(transfer):
@@ -776,63 +822,49 @@ def deposit_observe(*, reserve_address, txid, vout, amount_sats, confirmations,
 def deposit_attribute(*, deposit, actor, source, note=""):
     """A bank officer says where an unexplained deposit came from; only then does it enter
     the ledger (and only once settled)."""
-    require_role(actor, Role.BANK_OFFICER)
+    require_command_role(actor, DEPOSIT_TABLE, Command.ATTRIBUTE)
     refuse_private_keys({"note": note})
     if source not in (FundSource.STATE_MINING, FundSource.OTHER):
         raise ValidationFailed("A deposit's source is STATE_MINING or OTHER (seized coins "
                                "arrive by transfer).", field="source")
     deposit = Deposit.objects.select_for_update(of=("self",)).select_related(
         "reserve_address__wallet").get(pk=deposit.pk)
-    if deposit.status != Deposit.Status.UNATTRIBUTED:
-        raise Conflict(f"A deposit in state {deposit.status} cannot be attributed.",
-                       code=ErrorCode.INVALID_TRANSITION)
+    if not check_command(DEPOSIT_TABLE, deposit.status, Command.ATTRIBUTE):
+        return deposit
     needed = settings.SETTLEMENT_CONFIRMATIONS[deposit.reserve_address.wallet.network]
     if deposit.confirmations < needed:
         raise Conflict(f"The deposit has {deposit.confirmations} of {needed} confirmations.",
                        code=ErrorCode.NOT_SETTLED)
-    deposit.status, deposit.source, deposit.note = Deposit.Status.ATTRIBUTED, source, note
+    entry = _ledger_attribute(deposit, source=source, memo=note or source)
+    deposit.source, deposit.note = source, note
     deposit.attributed_by, deposit.attributed_at = actor, timezone.now()
-    deposit.save(update_fields=["status", "source", "note", "attributed_by", "attributed_at"])
-    wallet = deposit.reserve_address.wallet
-    entry = JournalEntry.objects.create(
-        kind=JournalEntry.Kind.DEPOSIT_ATTRIBUTED, network=wallet.network, deposit=deposit,
-        txid=deposit.txid, block_height=deposit.block_height, memo=note or source)
-    LedgerLine.objects.bulk_create([
-        LedgerLine(entry=entry, account=LedgerAccount.RESERVE, amount_sats=deposit.amount_sats,
-                   reserve_wallet=wallet, reserve_address=deposit.reserve_address,
-                   source=source),
-        LedgerLine(entry=entry, account=LedgerAccount.EXTERNAL,
-                   amount_sats=-deposit.amount_sats, source=source),
-    ])
+    apply_transition(deposit, table=DEPOSIT_TABLE, command=Command.ATTRIBUTE, actor=actor,
+                     action=CustodyAction.DEPOSIT_ATTRIBUTED,
+                     update_fields=["source", "note", "attributed_by", "attributed_at"],
+                     after={"source": source, "note": note, "journal": str(entry.public_id)})
     chainio.watch_deposit(txid=deposit.txid, ref=str(deposit.public_id))
-    record_event(actor=actor, action=CustodyAction.DEPOSIT_ATTRIBUTED, obj=deposit,
-                 before={"status": Deposit.Status.UNATTRIBUTED},
-                 after={"status": deposit.status, "source": source, "note": note,
-                        "journal": str(entry.public_id)})
     return deposit
 
 
 def deposit_apply_chain_state(*, txid, removed):
-    """A reorg removed a deposit: an attributed one is reversed, with an alert."""
+    """A reorg removed a deposit: it is reversed; an attributed one's ledger entry too, with
+    an alert."""
+    if not removed:
+        return
     with transaction.atomic():
         for deposit in Deposit.objects.select_for_update().filter(txid=txid):
-            if not removed or deposit.status == Deposit.Status.REVERSED:
+            was_attributed = deposit.status == Deposit.Status.ATTRIBUTED
+            if not apply_transition(deposit, table=DEPOSIT_TABLE, command=Command.REVERSE,
+                                    actor=None, action=CustodyAction.DEPOSIT_REVERSED,
+                                    as_system=True):
                 continue
-            before = deposit.status
-            if before == Deposit.Status.ATTRIBUTED:
-                for entry in deposit.journal_entries.filter(reversed_by__isnull=True,
-                                                            reverses__isnull=True):
-                    _reverse_entry(entry, JournalEntry.Kind.DEPOSIT_REVERSED,
-                                   "Compensating entry: a reorganisation removed the deposit.")
+            if was_attributed:
+                _ledger_reverse_deposit(deposit)
                 _raise_alert(case=None, kind=CaseAlert.Kind.REORG,
-                            dedup_key=f"deposit-reorg:{deposit.public_id}",
-                            message=f"A reorganisation removed attributed deposit {txid}.",
-                            details={"deposit": str(deposit.public_id),
-                                     "amount_sats": deposit.amount_sats})
-            deposit.status = Deposit.Status.REVERSED
-            deposit.save(update_fields=["status"])
-            record_event(actor=None, action=CustodyAction.DEPOSIT_REVERSED, obj=deposit,
-                         before={"status": before}, after={"status": deposit.status})
+                             dedup_key=f"deposit-reorg:{deposit.public_id}",
+                             message=f"A reorganisation removed attributed deposit {txid}.",
+                             details={"deposit": str(deposit.public_id),
+                                      "amount_sats": deposit.amount_sats})
 
 
 # --- prices -------------------------------------------------------------------------------

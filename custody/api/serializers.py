@@ -16,7 +16,7 @@ from ..models import (
 )
 from ..psbt import signature_counts
 from ..selectors import counted_approvals
-from ..transitions import TRANSFER_TRANSITIONS
+from ..transitions import TRANSFER_TABLE
 
 
 class ReserveWalletInputSerializer(serializers.Serializer):
@@ -123,7 +123,8 @@ class TransferOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "array", "items": {"type": "string"}})
     def get_allowed_transitions(self, obj):
-        return sorted(TRANSFER_TRANSITIONS.allowed(obj.status))
+        """The states the requesting user's commands lead to (serializer context "user")."""
+        return TRANSFER_TABLE.targets_for(obj.status, self.context.get("user"))
 
 
 class DepositOutputSerializer(serializers.ModelSerializer):

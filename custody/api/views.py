@@ -14,13 +14,20 @@ from intake.selectors import case_get_for_user
 
 from .. import reports, selectors, services
 from ..psbt import MAX_PSBT_BYTES
+from ..transitions import takes_signatures
 from . import serializers as s
 
 
 def _paginate(view, request, queryset, serializer_class):
     paginator = DefaultPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+    return paginator.get_paginated_response(
+        serializer_class(page, many=True, context={"user": request.user}).data)
+
+
+def _transfer_out(transfer, request):
+    """A transfer as the requesting user sees it (allowed_transitions are theirs)."""
+    return s.TransferOutputSerializer(transfer, context={"user": request.user}).data
 
 
 def _require_reader(user):
@@ -112,7 +119,7 @@ class TransferListCreateApi(QazynaApiView):
             actor=request.user, case=case, reserve_wallet=wallet,
             destination_address=values.get("destination") or None,
             fee_rate_sat_vb=values.get("fee_rate_sat_vb"))
-        return Response(s.TransferOutputSerializer(transfer).data,
+        return Response(_transfer_out(transfer, request),
                         status=status.HTTP_201_CREATED)
 
 
@@ -120,7 +127,7 @@ class TransferDetailApi(QazynaApiView):
     @extend_schema(responses=s.TransferOutputSerializer)
     def get(self, request, transfer_id):
         transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
-        return Response(s.TransferOutputSerializer(transfer).data)
+        return Response(_transfer_out(transfer, request))
 
 
 class TransferCommandApi(QazynaApiView):
@@ -139,7 +146,7 @@ class TransferCommandApi(QazynaApiView):
             data = serializer.validated_data
         self.call(transfer, request.user, data)
         transfer.refresh_from_db()
-        return Response(s.TransferOutputSerializer(transfer).data)
+        return Response(_transfer_out(transfer, request))
 
 
 class TransferApproveApi(TransferCommandApi):
@@ -188,7 +195,7 @@ class TransferPsbtApi(QazynaApiView):
     @extend_schema(responses=dict)
     def get(self, request, transfer_id):
         transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
-        if transfer.status not in ("APPROVED", "SIGNING"):
+        if not takes_signatures(transfer.status):
             raise Conflict("The PSBT is handed out once the quorum has approved it.",
                            code=ErrorCode.INVALID_TRANSITION, current_status=transfer.status)
         if request.query_params.get("download") in ("1", "true"):
@@ -219,7 +226,7 @@ class TransferSignatureUploadApi(QazynaApiView):
         transfer = services.transfer_upload_signed(transfer=transfer, actor=request.user,
                                                    psbt=psbt)
         transfer.refresh_from_db()
-        return Response(s.TransferOutputSerializer(transfer).data)
+        return Response(_transfer_out(transfer, request))
 
 
 class DepositListApi(QazynaApiView):
