@@ -3,11 +3,12 @@ UTXO total at its addresses, less what is in flight or not yet attributed. A mis
 alert with the difference, never a correction. Unexplained UTXOs are recorded as deposits
 waiting for attribution."""
 
+from __future__ import annotations
+
 from django.db import transaction
 
 from core.audit import record_event
 from intake.models import CaseAlert
-from intake.services import alert_raise
 
 from . import chainio
 from .audit import CustodyAction
@@ -22,9 +23,10 @@ from .models import (
 )
 from .selectors import wallet_ledger_balance
 from .services import deposit_observe
+from .services.cases import raise_alert
 
 
-def reconcile_wallet(wallet):
+def reconcile_wallet(wallet: ReserveWallet) -> ReconciliationRun:
     addresses = {a.address: a for a in ReserveAddress.objects.filter(wallet=wallet)}
     tip = chainio.tip()
     utxos = chainio.reserve_utxos(sorted(addresses))
@@ -61,7 +63,7 @@ def reconcile_wallet(wallet):
             "node_sats": node, "in_flight_sats": in_flight,
             "unattributed_sats": unattributed, "difference_sats": difference})
         if difference:
-            alert_raise(case=None, kind=CaseAlert.Kind.RECONCILIATION,
+            raise_alert(case=None, kind=CaseAlert.Kind.RECONCILIATION,
                         dedup_key=f"reconcile:{wallet.public_id}:{difference}",
                         message=f"Reserve wallet {wallet.label}: the node holds {node} sats "
                                 f"({in_flight} in flight, {unattributed} unattributed), the "
@@ -71,7 +73,7 @@ def reconcile_wallet(wallet):
     return run
 
 
-def reconcile_all():
+def reconcile_all() -> list[ReconciliationRun]:
     return [reconcile_wallet(w) for w in
             ReserveWallet.objects.filter(status__in=[ApprovalStatus.ACTIVE,
                                                      ApprovalStatus.RETIRED])]
