@@ -1,6 +1,8 @@
 """Celery edges of custody: take ids, do the network I/O outside locks, call services that are
 safe to run twice."""
 
+from __future__ import annotations
+
 import logging
 
 from celery import shared_task
@@ -20,12 +22,12 @@ TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "time_limit": 
 
 
 @shared_task(**TASK_OPTIONS)
-def broadcast_transfer_task(transfer_id):
+def broadcast_transfer_task(transfer_id: int) -> None:
     transfer_broadcast(transfer_id=transfer_id)
 
 
 @shared_task(**TASK_OPTIONS)
-def redrive_transfers_task():
+def redrive_transfers_task() -> None:
     """The sweeper: fully signed transfers not yet broadcast (a lost task, a node timeout)
     are sent again — the same bytes, never a new transaction."""
     stuck = Transfer.objects.filter(Q(status=TransferStatus.SIGNING) & ~Q(final_tx_hex=""))
@@ -43,6 +45,6 @@ def redrive_transfers_task():
 
 
 @shared_task(**{**TASK_OPTIONS, "time_limit": 600, "soft_time_limit": 540})
-def reconcile_reserves_task():
+def reconcile_reserves_task() -> None:
     for run in reconcile_all():
         log.info("reconciled %s: difference %s", run.wallet, run.difference_sats)
