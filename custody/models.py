@@ -76,7 +76,7 @@ class QuorumPolicy(models.Model):
         ordering = ["id"]
         verbose_name_plural = "quorum policies"
         constraints = [
-            models.UniqueConstraint(fields=["wallet"], condition=Q(status="ACTIVE"),
+            models.UniqueConstraint(fields=["wallet"], condition=Q(status=ApprovalStatus.ACTIVE),
                                     name="one_active_policy_per_wallet"),
             models.CheckConstraint(
                 condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("proposed_by")),

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from chain.models import TxState
 from core.statemachine import apply_transition
 from intake.models import CaseAlert
 
@@ -25,15 +26,16 @@ from .signing import mark_broadcast
 
 log = logging.getLogger(__name__)
 
-# The watchers' state of the transaction (and older names for it) as the command it means.
-# From a state the command already leads to, it is a repeat: only the node's view is written.
+# The watchers' state of the transaction as the command it means. From a state the command
+# already leads to, it is a repeat: only the node's view is written.
 _CHAIN_COMMANDS = {
     # PENDING after a block left the chain and the tx is in no mempool we see.
-    "PENDING": Command.REORG, "SEEN": Command.REORG, "MEMPOOL": Command.REORG,
-    "BROADCAST": Command.REORG, "UNCONFIRMED": Command.REORG,
-    "CONFIRMING": Command.CONFIRM,
-    "CONFIRMED": Command.SETTLE, "SETTLED": Command.SETTLE,
-    "REPLACED": Command.REPLACE, "CONFLICTED": Command.CONFLICT,
+    TxState.PENDING: Command.REORG, TxState.MEMPOOL: Command.REORG,
+    TxState.CONFIRMING: Command.CONFIRM, TxState.CONFIRMED: Command.SETTLE,
+    TxState.REPLACED: Command.REPLACE, TxState.CONFLICTED: Command.CONFLICT,
+    # Older names callers (tests, re-drives) still send.
+    "SEEN": Command.REORG, "BROADCAST": Command.REORG, "UNCONFIRMED": Command.REORG,
+    "SETTLED": Command.SETTLE,
 }
 _CHAIN_ACTIONS = {
     Command.CONFIRM: CustodyAction.TRANSFER_CONFIRMING,
@@ -77,7 +79,7 @@ def transfer_apply_chain_state(*, transfer_id: int, state: str, confirmations: i
             mark_broadcast(transfer, already_known=True)
         command = _CHAIN_COMMANDS.get(state)
         if command is None:
-            if state == "DROPPED":
+            if state == TxState.DROPPED:
                 log.warning("transfer %s dropped from the mempool; re-driven by the sweeper",
                             transfer.public_id)
             else:
