@@ -46,6 +46,10 @@ class CoreAction(AuditAction):
     ADMIN_DELETE = "admin.delete"
     ADMIN_OTHER = "admin.other"
     ROLES_CHANGED = "user.roles_changed"
+    SECOND_FACTOR_ENROLLED = "auth.second_factor_enrolled"
+    ROLE_GRANT_REQUESTED = "role.grant_requested"
+    ROLE_GRANT_APPROVED = "role.grant_approved"
+    ROLE_GRANT_REJECTED = "role.grant_rejected"
 
 
 def _json_default(value):

@@ -15,9 +15,12 @@ class ErrorCode(StrEnum):
     FILE_TOO_LARGE = "file_too_large"
     FILE_TYPE_NOT_ALLOWED = "file_type_not_allowed"
     DUPLICATE = "duplicate"
+    INVALID_FILTER = "invalid_filter"
     # 403
     FORBIDDEN = "forbidden"
     OWN_CASE = "own_case"
+    SECOND_FACTOR_REQUIRED = "second_factor_required"
+    SECOND_FACTOR_INVALID = "second_factor_invalid"
     # 404
     NOT_FOUND = "not_found"
     # 409

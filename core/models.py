@@ -100,3 +100,48 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user"),
         ]
+
+
+class RoleGrant(models.Model):
+    """A request to grant or revoke a role, decided by a second admin (four eyes, DESIGN §1).
+    Roles change only through core.services.roles; nobody decides their own roles."""
+
+    class Action(models.TextChoices):
+        GRANT = "GRANT", "Grant"
+        REVOKE = "REVOKE", "Revoke"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Waiting for a second admin"
+        APPROVED = "APPROVED", "Approved"
+        REJECTED = "REJECTED", "Rejected"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="role_grants")
+    role = models.CharField(max_length=32)
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.GRANT)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField()
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(requested_by=models.F("user")),
+                                   name="role_grant_not_for_oneself"),
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True)
+                | (~models.Q(decided_by=models.F("requested_by"))
+                   & ~models.Q(decided_by=models.F("user"))),
+                name="role_grant_four_eyes"),
+            models.UniqueConstraint(fields=["user", "role"],
+                                    condition=models.Q(status="PENDING"),
+                                    name="one_pending_role_grant_per_user_role"),
+        ]
+
+    def __str__(self):
+        return f"{self.action} {self.role} for {self.user} ({self.status})"

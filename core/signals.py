@@ -6,21 +6,22 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
-from .audit import record_event
+from .audit import CoreAction, record_event
 from .models import User
+from .services import GRANTING_FLAG
 
 
 @receiver(user_logged_in)
 def audit_login(sender, request, user, **kwargs):
     with transaction.atomic():
-        record_event(actor=user, action="auth.login", obj=user,
+        record_event(actor=user, action=CoreAction.LOGIN, obj=user,
                      after={"ip": request.META.get("REMOTE_ADDR") if request else None})
 
 
 @receiver(user_login_failed)
 def audit_login_failed(sender, credentials, request=None, **kwargs):
     with transaction.atomic():
-        record_event(actor=None, action="auth.login_failed", object_type="core.user",
+        record_event(actor=None, action=CoreAction.LOGIN_FAILED, object_type="core.user",
                      object_id=str(credentials.get("username", ""))[:64],
                      after={"ip": request.META.get("REMOTE_ADDR") if request else None})
 
@@ -29,8 +30,8 @@ def audit_login_failed(sender, credentials, request=None, **kwargs):
 def audit_admin_change(sender, instance, created, **kwargs):
     if not created:
         return
-    action = {1: "admin.add", 2: "admin.change", 3: "admin.delete"}.get(instance.action_flag,
-                                                                        "admin.other")
+    action = {1: CoreAction.ADMIN_ADD, 2: CoreAction.ADMIN_CHANGE,
+              3: CoreAction.ADMIN_DELETE}.get(instance.action_flag, CoreAction.ADMIN_OTHER)
     with transaction.atomic():
         record_event(
             actor=instance.user, action=action,
@@ -43,8 +44,13 @@ def audit_admin_change(sender, instance, created, **kwargs):
 
 @receiver(m2m_changed, sender=User.groups.through)
 def audit_role_change(sender, instance, action, pk_set, **kwargs):
+    """A tripwire: roles change only through core.services (which audits the grant with
+    who asked and who approved); a change made any other way (a shell, raw SQL aside) is
+    still recorded, with no actor."""
     if action not in ("post_add", "post_remove", "post_clear") or not isinstance(instance, User):
         return
+    if getattr(instance, GRANTING_FLAG, False):
+        return
     with transaction.atomic():
-        record_event(actor=None, action="user.roles_changed", obj=instance,
+        record_event(actor=None, action=CoreAction.ROLES_CHANGED, obj=instance,
                      after={"change": action, "roles": instance.role_names})

@@ -5,10 +5,14 @@ by the roles named (or only by the system: another service, a watcher). The tabl
 whole truth: services perform a command only through `apply_transition`, which asks the
 table, and the API's `allowed_transitions` come from `TransitionTable.commands_for`.
 
-Repeating a command whose target the row is already in is a no-op: nothing is written, no
-audit event, the row is returned as it is (so a retried request answers as the first one
-did). The exception is a command the table lists from a state to itself (a re-entry, such
-as a transfer's payload rebuilt): that is performed every time.
+A command from a state the table does not list it for is refused with TransitionNotAllowed
+(HTTP 409), and changes nothing. That includes a person repeating a command whose target
+the row is already in: two officers deciding at once must not both be told they decided
+(a client retrying the same request sends the same Idempotency-Key and gets the first
+reply replayed). The system is different: a watcher or task that runs twice (they are built
+to) finds the row already where its command leads, and that is a no-op (`as_system=True`):
+nothing written, no audit event. A command the table lists from a state to itself (a
+re-entry, such as a transfer's payload rebuilt) is performed every time.
 """
 
 from __future__ import annotations
@@ -107,12 +111,14 @@ class TransitionTable:
     def pairs(self) -> set[tuple[str, str]]:
         return {(t.source, t.target) for t in self.transitions()}
 
-    def resolve(self, current: str, command: str) -> Transition | None:
-        """The transition to perform, None for a no-op repeat, or TransitionNotAllowed."""
+    def resolve(self, current: str, command: str, *,
+                repeat_is_noop: bool = False) -> Transition | None:
+        """The transition to perform; None for a system repeat (repeat_is_noop and already
+        in the command's target); otherwise TransitionNotAllowed."""
         t = self.get(current, command)
         if t is not None:
             return t
-        if str(current) in self.targets_of(command):
+        if repeat_is_noop and str(current) in self.targets_of(command):
             return None
         targets = sorted(self.targets_of(command)) or ["?"]
         raise TransitionNotAllowed(entity=self.entity, current=current,
@@ -138,11 +144,11 @@ def apply_transition(
     locked (`select_for_update`), after its own checks of who and what. Checks the table
     (409 if refused; the table's roles unless as_system), writes the status and
     update_fields, records the audit event in the same transaction and queues on_commit.
-    Returns False when it was a no-op repeat (see the module docstring)."""
+    Returns False when it was a system no-op repeat (see the module docstring)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("apply_transition() must run inside the caller's transaction")
     current = getattr(obj, status_field)
-    t = table.resolve(current, command)
+    t = table.resolve(current, command, repeat_is_noop=as_system)
     if t is None:
         return False
     if not as_system:

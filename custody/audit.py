@@ -33,11 +33,3 @@ class CustodyAction(AuditAction):
     DEPOSIT_REVERSED = "deposit.reversed"
     PRICE_RECORDED = "price.recorded"
     RESERVE_RECONCILED = "reserve.reconciled"
-
-    # Written on the case by intake's case_move_by_system, named by custody until intake
-    # takes custody's case commands and names its own actions for them.
-    CASE_TRANSFER_PROPOSED = "case.transfer_proposed"
-    CASE_TRANSFER_CANCELLED = "case.transfer.cancelled"
-    CASE_TRANSFER_FAILED = "case.transfer.failed"
-    CASE_IN_RESERVE = "case.in_reserve"
-    CASE_RESERVE_REORGED = "case.reserve_reorged"

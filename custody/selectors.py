@@ -64,13 +64,15 @@ def active_policy(wallet: ReserveWallet) -> QuorumPolicy | None:
 
 
 def transfer_list_for_user(*, user: User,
-                           filters: Mapping[str, str] | None = None) -> QuerySet[Transfer]:
+                           filters: Mapping[str, Any] | None = None) -> QuerySet[Transfer]:
+    """filters: validated values (TransferFilterSerializer): status a list of
+    TransferStatus, case a case's public id (UUID)."""
     if not can_see_custody(user):
         return Transfer.objects.none()
     filters = filters or {}
     qs = Transfer.objects.select_related("case", "reserve_wallet", "destination", "proposed_by")
     if filters.get("status"):
-        qs = qs.filter(status__in=filters["status"].split(","))
+        qs = qs.filter(status__in=filters["status"])
     if filters.get("case"):
         qs = qs.filter(case__public_id=filters["case"])
     return qs
@@ -87,7 +89,8 @@ def counted_approvals(transfer: Transfer) -> QuerySet[TransferApproval]:
 
 
 def deposit_list_for_user(*, user: User,
-                          filters: Mapping[str, str] | None = None) -> QuerySet[Deposit]:
+                          filters: Mapping[str, Any] | None = None) -> QuerySet[Deposit]:
+    """filters: validated values (DepositFilterSerializer): status one Deposit.Status."""
     if not can_see_custody(user):
         return Deposit.objects.none()
     qs = Deposit.objects.select_related("reserve_address__wallet", "attributed_by")

@@ -34,7 +34,7 @@ class Command(StrEnum):
     SUPERSEDE = "supersede"
     REBUILD = "rebuild"
     CANCEL = "cancel"
-    START_SIGNING = "start_signing"
+    SIGN = "sign"
     BROADCAST = "broadcast"
     FAIL = "fail"
     CONFIRM = "confirm"
@@ -73,11 +73,12 @@ TRANSFER_TABLE = TransitionTable.from_spec("transfer", {
         C.CANCEL: (T.CANCELLED, BANK),
     },
     T.APPROVED: {
-        C.START_SIGNING: (T.SIGNING, BANK),  # the first signed copy uploaded
+        C.SIGN: (T.SIGNING, BANK),  # the first signed copy uploaded starts the signing
         C.REBUILD: (T.PROPOSED, BANK),
         C.CANCEL: (T.CANCELLED, BANK),
     },
     T.SIGNING: {
+        C.SIGN: (T.SIGNING, BANK),  # a re-entry: each further signed copy adds signatures
         C.BROADCAST: (T.BROADCAST, SYSTEM),  # the node took it, or the watchers saw it
         C.FAIL: (T.FAILED, SYSTEM),  # the node refused it
         C.REBUILD: (T.PROPOSED, BANK),
@@ -127,15 +128,16 @@ def require_command_role(actor: Any, table: TransitionTable, command: Command) -
     require_role(actor, *sorted(roles))
 
 
-def check_command(table: TransitionTable, current: str, command: Command) -> bool:
-    """Ask the table before the work a command needs: True when it is to be performed,
-    False when the row is already in the command's target (a repeat: nothing to do, the
-    call answers as the first one did), TransitionNotAllowed (409) when it is refused."""
-    return table.resolve(current, command) is not None
+def check_command(table: TransitionTable, current: str, command: Command, *,
+                  as_system: bool = False) -> bool:
+    """Ask the table before the work a command needs, by apply_transition's rule: True when
+    it is to be performed; TransitionNotAllowed (409) when it is refused, a person's repeat
+    included; False for a system command whose target the row is already in (a repeat
+    of a watcher or task: nothing to do)."""
+    return table.resolve(current, command, repeat_is_noop=as_system) is not None
 
 
 def takes_signatures(status: str) -> bool:
     """Signed copies are taken, and the unsigned PSBT handed out, from the quorum's approval
-    until the transaction is sent: where start_signing may be performed or repeated."""
-    return (TRANSFER_TABLE.get(status, C.START_SIGNING) is not None
-            or status in TRANSFER_TABLE.targets_of(C.START_SIGNING))
+    until the transaction is sent."""
+    return TRANSFER_TABLE.get(status, C.SIGN) is not None

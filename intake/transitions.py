@@ -1,26 +1,68 @@
-"""The case lifecycle as data (DESIGN §2). Services read it; the API shows it."""
+"""The case lifecycle as data (DESIGN §2): from each state, the commands that lead on, and
+who may perform them. Services perform a command only through
+core.statemachine.apply_transition; the API's allowed_transitions read the same table."""
 
-from core.statemachine import TransitionTable
+from core.roles import Role
+from core.statemachine import SYSTEM, TransitionTable
 
 from .models import CaseStatus as S
 
-CASE_TRANSITIONS = TransitionTable("case", {
-    S.DRAFT: {S.SUBMITTED},
-    S.SUBMITTED: {S.UNDER_REVIEW},
-    S.UNDER_REVIEW: {S.RETURNED_FOR_CORRECTION, S.REJECTED, S.CONFISCATION_APPROVED,
-                     S.ON_APPEAL},
-    S.RETURNED_FOR_CORRECTION: {S.SUBMITTED},
-    S.CONFISCATION_APPROVED: {S.ON_APPEAL, S.IN_TRANSFER},
-    S.ON_APPEAL: {S.CONFISCATION_APPROVED, S.REJECTED},
-    # Custody moves the case: a proposed transfer, back when it is cancelled or fails,
-    # IN_RESERVE at settlement, and back to IN_TRANSFER if a deep reorg undoes it.
-    S.IN_TRANSFER: {S.CONFISCATION_APPROVED, S.IN_RESERVE},
-    S.IN_RESERVE: {S.IN_TRANSFER, S.CLOSED},
-    S.REJECTED: {S.CLOSED},
-    S.CLOSED: set(),
+CLERK = {Role.CLERK}
+LEGAL = {Role.LEGAL_OFFICER}
+
+
+class CaseCommand:
+    SUBMIT = "submit"
+    START_REVIEW = "start_review"
+    RETURN_FOR_CORRECTION = "return_for_correction"
+    REJECT = "reject"
+    RECORD_FINAL_ORDER = "record_final_order"
+    RECORD_ORDER_UNDER_APPEAL = "record_order_under_appeal"
+    RECORD_APPEAL = "record_appeal"
+    UPHOLD_APPEAL = "uphold_appeal"
+    OVERTURN_APPEAL = "overturn_appeal"
+    CLOSE = "close"
+    # The reserve side moves the case (intake.services.case_move_by_system).
+    TRANSFER_PROPOSED = "transfer_proposed"
+    TRANSFER_RELEASED = "transfer_released"
+    SETTLED_IN_RESERVE = "settled_in_reserve"
+    RESERVE_REORGED = "reserve_reorged"
+
+
+C = CaseCommand
+CASE_TABLE = TransitionTable.from_spec("case", {
+    S.DRAFT: {C.SUBMIT: (S.SUBMITTED, CLERK)},
+    S.RETURNED_FOR_CORRECTION: {C.SUBMIT: (S.SUBMITTED, CLERK)},
+    S.SUBMITTED: {C.START_REVIEW: (S.UNDER_REVIEW, LEGAL)},
+    S.UNDER_REVIEW: {
+        C.RETURN_FOR_CORRECTION: (S.RETURNED_FOR_CORRECTION, LEGAL),
+        C.REJECT: (S.REJECTED, LEGAL),
+        C.RECORD_FINAL_ORDER: (S.CONFISCATION_APPROVED, LEGAL),
+        C.RECORD_ORDER_UNDER_APPEAL: (S.ON_APPEAL, LEGAL),
+    },
+    S.CONFISCATION_APPROVED: {
+        C.RECORD_APPEAL: (S.ON_APPEAL, LEGAL),
+        C.TRANSFER_PROPOSED: (S.IN_TRANSFER, SYSTEM),
+    },
+    S.ON_APPEAL: {
+        C.UPHOLD_APPEAL: (S.CONFISCATION_APPROVED, LEGAL),
+        C.OVERTURN_APPEAL: (S.REJECTED, LEGAL),
+    },
+    S.IN_TRANSFER: {
+        C.TRANSFER_RELEASED: (S.CONFISCATION_APPROVED, SYSTEM),
+        C.SETTLED_IN_RESERVE: (S.IN_RESERVE, SYSTEM),
+    },
+    S.IN_RESERVE: {
+        C.RESERVE_REORGED: (S.IN_TRANSFER, SYSTEM),
+        C.CLOSE: (S.CLOSED, {Role.LEGAL_OFFICER, Role.BANK_OFFICER}),
+    },
+    S.REJECTED: {C.CLOSE: (S.CLOSED, LEGAL)},
+    S.CLOSED: {},
 })
 
 # States in which the clerk may still edit the case and its assets.
 EDITABLE_STATES = frozenset({S.DRAFT, S.RETURNED_FOR_CORRECTION})
+# States in which sweeps may still be recorded (until the legal verdict).
+SWEEP_RECORDING_STATES = EDITABLE_STATES | {S.SUBMITTED, S.UNDER_REVIEW}
 # States from which assets may leave custody for the reserve.
 TRANSFERABLE_STATES = frozenset({S.CONFISCATION_APPROVED})

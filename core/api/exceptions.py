@@ -9,16 +9,16 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core.errors import DomainError, ErrorCode
 
 
-def _flatten(detail, prefix=""):
+def flatten_errors(detail, prefix=""):
     """DRF's nested ErrorDetail structure → [{field, code, detail}]."""
     out = []
     if isinstance(detail, dict):
         for key, value in detail.items():
             field = key if key != "non_field_errors" else ""
-            out += _flatten(value, f"{prefix}.{field}".strip(".") if prefix else field)
+            out += flatten_errors(value, f"{prefix}.{field}".strip(".") if prefix else field)
     elif isinstance(detail, list):
         for item in detail:
-            out += _flatten(item, prefix)
+            out += flatten_errors(item, prefix)
     else:
         out.append({"field": prefix or None, "code": getattr(detail, "code", "invalid"),
                     "detail": str(detail)})
@@ -37,7 +37,7 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, drf.ValidationError):
-        errors = _flatten(exc.detail)
+        errors = flatten_errors(exc.detail)
         first = errors[0] if errors else {"code": ErrorCode.INVALID.value, "detail": "Invalid."}
         code = first["code"] if first["code"] not in ("invalid", None) else ErrorCode.INVALID
         response.data = {

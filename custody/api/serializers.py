@@ -3,6 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.filters import ChoiceListField, PageFilterSerializer
 from core.api.serializers import StrictIntegerField
 
 from ..models import (
@@ -13,6 +14,7 @@ from ..models import (
     QuorumPolicy,
     ReserveWallet,
     Transfer,
+    TransferStatus,
 )
 from ..psbt import signature_counts
 from ..selectors import counted_approvals
@@ -59,6 +61,12 @@ class TierSerializer(serializers.Serializer):
 
 class QuorumPolicyInputSerializer(serializers.Serializer):
     tiers = TierSerializer(many=True)
+
+
+class TransferFilterSerializer(PageFilterSerializer):
+    status = ChoiceListField(choices=TransferStatus.values, required=False,
+                             help_text="Comma-separated statuses")
+    case = serializers.UUIDField(required=False, help_text="The case's id")
 
 
 class TransferInputSerializer(serializers.Serializer):
@@ -123,8 +131,13 @@ class TransferOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "array", "items": {"type": "string"}})
     def get_allowed_transitions(self, obj):
-        """The states the requesting user's commands lead to (serializer context "user")."""
-        return TRANSFER_TABLE.targets_for(obj.status, self.context.get("user"))
+        """The states the requesting user's commands lead to (the request in the context)."""
+        request = self.context.get("request")
+        return TRANSFER_TABLE.targets_for(obj.status, request.user if request else None)
+
+
+class DepositFilterSerializer(PageFilterSerializer):
+    status = serializers.ChoiceField(choices=Deposit.Status.choices, required=False)
 
 
 class DepositOutputSerializer(serializers.ModelSerializer):

@@ -108,7 +108,7 @@ def _settle(transfer: Transfer, command: Command, view: ChainView) -> None:
     settles it once cleared)."""
     if TRANSFER_TABLE.get(transfer.status, Command.CONFIRM) is not None:
         _chain_move(transfer, Command.CONFIRM, view)  # seen straight at the threshold
-    if not check_command(TRANSFER_TABLE, transfer.status, command):
+    if not check_command(TRANSFER_TABLE, transfer.status, command, as_system=True):
         transfer.save(update_fields=view.write_to(transfer))  # settled already: a later block
         return
     paused, why = chainio.settlement_paused()

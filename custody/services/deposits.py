@@ -52,8 +52,7 @@ def deposit_attribute(*, deposit: Deposit, actor: User, source: str,
                                "arrive by transfer).", field="source")
     deposit = Deposit.objects.select_for_update(of=("self",)).select_related(
         "reserve_address__wallet").get(pk=deposit.pk)
-    if not check_command(DEPOSIT_TABLE, deposit.status, Command.ATTRIBUTE):
-        return deposit
+    check_command(DEPOSIT_TABLE, deposit.status, Command.ATTRIBUTE)  # 409 before the rest
     needed = settings.SETTLEMENT_CONFIRMATIONS[deposit.reserve_address.wallet.network]
     if deposit.confirmations < needed:
         raise Conflict(f"The deposit has {deposit.confirmations} of {needed} confirmations.",

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from core.audit import record_event
 from core.errors import Conflict, ErrorCode
 from core.models import User
 from core.statemachine import apply_transition
@@ -36,25 +35,22 @@ BROADCAST_TASK = "custody.tasks.broadcast_transfer_task"
 def transfer_upload_signed(*, transfer: Transfer, actor: User, psbt: str | bytes) -> Transfer:
     """A signed copy from one key holder. Refused unless it is the approved transaction and
     every signature in it is valid for a key of the case's custody descriptor. Its new
-    signatures are merged; the first copy starts the signing (APPROVED → SIGNING), later ones
-    add to it; with enough of them the transaction is finalized and queued for broadcast
-    after commit."""
-    require_command_role(actor, TRANSFER_TABLE, Command.START_SIGNING)
+    signatures are merged; the first copy starts the signing (APPROVED → SIGNING), each later
+    one is a re-entry of SIGNING; with enough of them the transaction is finalized and
+    queued for broadcast after commit."""
+    require_command_role(actor, TRANSFER_TABLE, Command.SIGN)
     signed = ceremony.parse_psbt(psbt)
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
-        check_command(TRANSFER_TABLE, transfer.status, Command.START_SIGNING)
+        check_command(TRANSFER_TABLE, transfer.status, Command.SIGN)  # 409 before verifying
         if transfer.final_tx_hex:
             raise Conflict(f"A transfer in state {transfer.status} takes no signatures "
                            "(it is fully signed).",
                            code=ErrorCode.INVALID_TRANSITION, current_status=transfer.status)
         fields, after = _merge_signed_copy(transfer, signed, psbt, actor)
-        if not apply_transition(transfer, table=TRANSFER_TABLE, command=Command.START_SIGNING,
-                                actor=actor, action=CustodyAction.TRANSFER_SIGNATURE_UPLOADED,
-                                after=after, update_fields=fields):
-            transfer.save(update_fields=fields)  # signing had started: more signatures
-            record_event(actor=actor, action=CustodyAction.TRANSFER_SIGNATURE_UPLOADED,
-                         obj=transfer, after=after)
+        apply_transition(transfer, table=TRANSFER_TABLE, command=Command.SIGN, actor=actor,
+                         action=CustodyAction.TRANSFER_SIGNATURE_UPLOADED, after=after,
+                         update_fields=fields)
         if transfer.final_tx_hex:
             transaction.on_commit(partial(queue_broadcast, transfer.pk))
     return transfer

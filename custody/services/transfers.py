@@ -78,15 +78,14 @@ def transfer_propose(*, actor: User, case: SeizureCase, reserve_wallet: ReserveW
 def transfer_approve(*, transfer: Transfer, actor: User, payload_hash: str) -> Transfer:
     """One bank officer approves one exact payload. The proposer's approval never counts and
     is refused; the same officer twice is refused; an approval of an older payload is
-    refused. At the policy's count the transfer is APPROVED; once it is, a further approval
-    is a repeat of the command and changes nothing."""
+    refused. At the policy's count the transfer is APPROVED; after that, approvals are
+    refused (409) like any command the table does not list from the transfer's state."""
     require_command_role(actor, TRANSFER_TABLE, Command.APPROVE)
     transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
     if transfer.proposed_by_id == actor.pk:
         raise PermissionRefused("You proposed this transfer: other officers approve it.",
                                 code=ErrorCode.OWN_TRANSFER)
-    if not check_command(TRANSFER_TABLE, transfer.status, Command.APPROVE):
-        return transfer
+    check_command(TRANSFER_TABLE, transfer.status, Command.APPROVE)  # 409 before the rest
     if payload_hash != transfer.payload_hash:
         raise Conflict("The payload changed since you looked at it: review it again.",
                        code=ErrorCode.PAYLOAD_CHANGED, payload_hash=transfer.payload_hash)
@@ -140,8 +139,7 @@ def transfer_cancel(*, transfer: Transfer, actor: User, reason: str) -> Transfer
     require_command_role(actor, TRANSFER_TABLE, Command.CANCEL)
     require_reason(reason)
     transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
-    if not check_command(TRANSFER_TABLE, transfer.status, Command.CANCEL):
-        return transfer
+    check_command(TRANSFER_TABLE, transfer.status, Command.CANCEL)  # 409 before the rest
     if transfer.may_be_on_the_node:
         raise Conflict("A broadcast was attempted: the node may have the transaction. Wait "
                        "for the chain to answer.", code=ErrorCode.INVALID_TRANSITION)
@@ -154,8 +152,7 @@ def transfer_cancel(*, transfer: Transfer, actor: User, reason: str) -> Transfer
 def release(transfer: Transfer, *, actor: User | None, reason: str) -> None:
     """Cancelled or failed before broadcast: the coins are unlocked, the case goes back."""
     transfer.inputs.update(locked=False)
-    move_case(transfer.case, CaseCommand.TRANSFER_RELEASED, actor=actor, reason=reason,
-              released_by=transfer.status)
+    move_case(transfer.case, CaseCommand.TRANSFER_RELEASED, actor=actor, reason=reason)
 
 
 # --- building and checking a proposal -------------------------------------------------------

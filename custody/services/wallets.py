@@ -62,11 +62,10 @@ def reserve_wallet_approve(*, wallet: ReserveWallet, actor: User) -> ReserveWall
     require_command_role(actor, APPROVAL_TABLE, Command.APPROVE)
     wallet = ReserveWallet.objects.select_for_update().get(pk=wallet.pk)
     _refuse_own_entry(wallet.entered_by_id, actor, "wallet")
-    if check_command(APPROVAL_TABLE, wallet.status, Command.APPROVE):
-        wallet.approved_by, wallet.approved_at = actor, timezone.now()
-        apply_transition(wallet, table=APPROVAL_TABLE, command=Command.APPROVE, actor=actor,
-                         action=CustodyAction.RESERVE_WALLET_APPROVED,
-                         update_fields=["approved_by", "approved_at"])
+    wallet.approved_by, wallet.approved_at = actor, timezone.now()
+    apply_transition(wallet, table=APPROVAL_TABLE, command=Command.APPROVE, actor=actor,
+                     action=CustodyAction.RESERVE_WALLET_APPROVED,
+                     update_fields=["approved_by", "approved_at"])
     return wallet
 
 
@@ -128,8 +127,7 @@ def quorum_policy_approve(*, policy: QuorumPolicy, actor: User) -> QuorumPolicy:
     policy = QuorumPolicy.objects.select_for_update().get(pk=policy.pk)
     ReserveWallet.objects.select_for_update().get(pk=policy.wallet_id)
     _refuse_own_entry(policy.proposed_by_id, actor, "policy")
-    if not check_command(APPROVAL_TABLE, policy.status, Command.APPROVE):
-        return policy
+    check_command(APPROVAL_TABLE, policy.status, Command.APPROVE)  # 409 before superseding
     previous = (QuorumPolicy.objects.select_for_update()
                 .filter(wallet_id=policy.wallet_id, status=ApprovalStatus.ACTIVE).first())
     if previous is not None:

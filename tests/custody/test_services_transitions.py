@@ -2,9 +2,10 @@
 
 Every (state, command) the transfer table allows is performable through its service or the
 watcher path; every user command it refuses is a TransitionNotAllowed from the service and a
-409 from the API, and changes nothing; a repeated command follows apply_transition's one rule
-(a no-op when the row is already in the command's target; a self-loop is a re-entry). The
-chain replaced by in-memory values; transfers are walked to each state through the services.
+409 from the API, and changes nothing; repeats follow apply_transition's rule (a person's
+repeat is refused like any command the table does not list; a watcher's or task's repeat is
+a no-op; a self-loop is a re-entry, performed each time). The chain replaced by in-memory
+values; transfers are walked to each state through the services.
 """
 
 import pytest
@@ -12,7 +13,7 @@ from django.db import transaction
 
 from chain.errors import TransactionRejected
 from core import audit
-from core.errors import ErrorCode, TransitionNotAllowed
+from core.errors import DomainError, ErrorCode, TransitionNotAllowed
 from core.models import AuditEvent
 from core.statemachine import apply_transition
 from custody import chainio, services
@@ -28,8 +29,8 @@ from custody.models import (
 from custody.models import TransferStatus as T
 from custody.transitions import TRANSFER_TABLE, WATCHED_STATES, Command
 from intake.models import CaseStatus
-from tests.custody.helpers import fake_utxos, make_reserve_wallet, sign
-from tests.factories import UserFactory
+from tests.support.custody import fake_utxos, make_reserve_wallet, sign
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,14 +68,17 @@ class Ceremony:
             services.transfer_approve(transfer=transfer, actor=officer,
                                       payload_hash=transfer.payload_hash)
 
-    def start_signing(self, transfer):
+    def sign(self, transfer):
+        """A signed copy from the next key holder (c1, then c2: 2 of 3 sign it fully)."""
+        transfer.refresh_from_db()
+        signer = "c2" if transfer.combined_psbt else "c1"
         services.transfer_upload_signed(transfer=transfer, actor=self.bank,
-                                        psbt=sign(transfer.unsigned_psbt, "c1"))
+                                        psbt=sign(transfer.unsigned_psbt, signer))
 
-    def sign_fully(self, transfer):
-        self.start_signing(transfer)
-        services.transfer_upload_signed(transfer=transfer, actor=self.bank,
-                                        psbt=sign(transfer.unsigned_psbt, "c2"))
+    def finish_signing(self, transfer):
+        transfer.refresh_from_db()
+        if not transfer.final_tx_hex:
+            self.sign(transfer)
 
     def rebuild(self, transfer, fee_rate=25):
         services.transfer_rebuild(transfer=transfer, actor=self.bank, reason=REASON,
@@ -84,13 +88,18 @@ class Ceremony:
         services.transfer_cancel(transfer=transfer, actor=self.bank, reason=REASON)
 
     def broadcast(self, transfer):
+        self.finish_signing(transfer)
         services.transfer_broadcast(transfer_id=transfer.pk)
 
-    def fail(self, transfer):
+    def reject_broadcasts(self):
         def reject(raw_hex):
             raise TransactionRejected(-26, "mandatory-script-verify-flag-failed")
 
         self.monkeypatch.setattr(chainio, "broadcast", reject)
+
+    def fail(self, transfer):
+        self.finish_signing(transfer)
+        self.reject_broadcasts()
         services.transfer_broadcast(transfer_id=transfer.pk)
 
     @staticmethod
@@ -107,7 +116,7 @@ BLOCK = {"block_hash": "11" * 32, "block_height": 200}
 
 PERFORM = {
     Command.APPROVE: Ceremony.approve,
-    Command.START_SIGNING: Ceremony.start_signing,
+    Command.SIGN: Ceremony.sign,
     Command.REBUILD: Ceremony.rebuild,
     Command.CANCEL: Ceremony.cancel,
     Command.BROADCAST: Ceremony.broadcast,
@@ -119,11 +128,11 @@ PERFORM = {
     Command.CONFLICT: Ceremony.chain("CONFLICTED"),
 }
 
-# How each state is reached (from where, by which command). SIGNING is fully signed and not
-# yet sent, so both broadcast and fail can be performed from it.
+# How each state is reached (from where, by which command). SIGNING has one signature of
+# the two needed; broadcast and fail sign it fully first.
 WALK = {
     T.APPROVED: (T.PROPOSED, Command.APPROVE),
-    T.SIGNING: (T.APPROVED, "sign_fully"),
+    T.SIGNING: (T.APPROVED, Command.SIGN),
     T.BROADCAST: (T.SIGNING, Command.BROADCAST),
     T.CONFIRMING: (T.BROADCAST, Command.CONFIRM),
     T.SETTLED: (T.CONFIRMING, Command.SETTLE),
@@ -132,12 +141,11 @@ WALK = {
     T.REPLACED: (T.BROADCAST, Command.REPLACE),
     T.CONFLICTED: (T.BROADCAST, Command.CONFLICT),
 }
-PERFORM["sign_fully"] = Ceremony.sign_fully
 
 # The audit actions of the transitions: the values auditors grep for.
 ACTION = {
     Command.APPROVE: "transfer.approved",
-    Command.START_SIGNING: "transfer.signature_uploaded",
+    Command.SIGN: "transfer.signature_uploaded",
     Command.REBUILD: "transfer.rebuilt",
     Command.CANCEL: "transfer.cancelled",
     Command.BROADCAST: "transfer.broadcast",
@@ -154,11 +162,12 @@ USER_COMMANDS = sorted({t.command for t in TRANSFER_TABLE.transitions() if not t
 SYSTEM_COMMANDS = sorted({t.command for t in TRANSFER_TABLE.transitions() if t.by_system})
 
 
-def refused(commands):
-    """(state, command) pairs the table refuses: no transition, and not a repeat."""
+def refused(commands, *, as_system=False):
+    """(state, command) pairs the table refuses: no transition from the state (for the
+    system, a repeat, already in the command's target, is not refused but a no-op)."""
     return [(state, command) for command in commands for state in T.values
             if TRANSFER_TABLE.get(state, command) is None
-            and state not in TRANSFER_TABLE.targets_of(command)]
+            and not (as_system and state in TRANSFER_TABLE.targets_of(command))]
 
 
 @pytest.fixture
@@ -188,8 +197,8 @@ def last_seq():
 
 # --- the table itself ------------------------------------------------------------------------
 def test_every_command_of_the_table_has_a_way_to_be_performed():
-    assert TRANSFER_TABLE.commands() == set(ACTION) == set(PERFORM) - {"sign_fully"}
-    assert {str(c) for c in USER_COMMANDS} == {"approve", "cancel", "rebuild", "start_signing"}
+    assert TRANSFER_TABLE.commands() == set(ACTION) == set(PERFORM)
+    assert {str(c) for c in USER_COMMANDS} == {"approve", "cancel", "rebuild", "sign"}
     # Every state but the terminal ones is reached by some command.
     assert {t.target for t in TRANSFER_TABLE.transitions()} | {T.PROPOSED} == set(T.values)
 
@@ -198,8 +207,8 @@ def test_the_transfer_table_keeps_the_lifecycle_of_the_design():
     assert TRANSFER_TABLE.pairs() == {
         (T.PROPOSED, T.APPROVED), (T.PROPOSED, T.CANCELLED), (T.PROPOSED, T.PROPOSED),
         (T.APPROVED, T.SIGNING), (T.APPROVED, T.CANCELLED), (T.APPROVED, T.PROPOSED),
-        (T.SIGNING, T.BROADCAST), (T.SIGNING, T.FAILED), (T.SIGNING, T.CANCELLED),
-        (T.SIGNING, T.PROPOSED),
+        (T.SIGNING, T.SIGNING), (T.SIGNING, T.BROADCAST), (T.SIGNING, T.FAILED),
+        (T.SIGNING, T.CANCELLED), (T.SIGNING, T.PROPOSED),
         (T.BROADCAST, T.CONFIRMING), (T.BROADCAST, T.REPLACED), (T.BROADCAST, T.CONFLICTED),
         (T.CONFIRMING, T.SETTLED), (T.CONFIRMING, T.BROADCAST), (T.CONFIRMING, T.REPLACED),
         (T.CONFIRMING, T.CONFLICTED),
@@ -223,18 +232,19 @@ def test_every_transition_the_table_allows_is_performable(ceremony, source, comm
     assert moves[-1] == (ACTION[command], source, target)
 
 
-def test_a_release_keeps_the_case_actions(ceremony):
-    """The case moves custody causes go through intake with today's action values."""
+def test_a_release_unlocks_the_coins_and_gives_the_case_back(ceremony):
+    """The case moves custody causes are intake's commands, with intake's actions."""
     cancelled = ceremony.walk_to(T.CANCELLED)
     case_actions = list(AuditEvent.objects.filter(object_id=str(ceremony.case.public_id))
-                        .values_list("action", flat=True))
-    assert case_actions[-2:] == ["case.transfer_proposed", "case.transfer.cancelled"]
+                        .order_by("seq").values_list("action", flat=True))
+    assert case_actions[-2:] == ["case.transfer_proposed", "case.transfer_released"]
     assert cancelled.inputs.filter(locked=True).count() == 0
     failed = ceremony.walk_to(T.FAILED)
     ceremony.case.refresh_from_db()
     assert ceremony.case.status == CaseStatus.CONFISCATION_APPROVED
     assert AuditEvent.objects.filter(object_id=str(ceremony.case.public_id)).latest(
-        "seq").action == "case.transfer.failed"
+        "seq").action == "case.transfer_released"
+    assert failed.inputs.filter(locked=True).count() == 0
     assert "mandatory-script-verify-flag-failed" in failed.failure_reason
 
 
@@ -266,8 +276,9 @@ def _call_service(ceremony, command, transfer):
     if command == Command.APPROVE:
         services.transfer_approve(transfer=transfer, actor=ceremony.bank2,
                                   payload_hash=transfer.payload_hash)
-    elif command == Command.START_SIGNING:
-        ceremony.start_signing(transfer)
+    elif command == Command.SIGN:
+        services.transfer_upload_signed(transfer=transfer, actor=ceremony.bank,
+                                        psbt=sign(transfer.unsigned_psbt, "c3"))
     elif command == Command.REBUILD:
         ceremony.rebuild(transfer, fee_rate=40)
     else:
@@ -279,7 +290,7 @@ def _call_api(api, ceremony, command, transfer):
     if command == Command.APPROVE:
         return api(ceremony.bank2).post(url + "approve/",
                                         {"payload_hash": transfer.payload_hash}, format="json")
-    if command == Command.START_SIGNING:
+    if command == Command.SIGN:
         return api(ceremony.bank).post(url + "signatures/",
                                        {"psbt": sign(transfer.unsigned_psbt, "c3")},
                                        format="json")
@@ -308,7 +319,7 @@ def test_every_user_command_the_table_refuses_is_a_409_that_changes_nothing(
     assert snapshot(transfer) == before
 
 
-REFUSED_CHAIN = [(s, c) for s, c in refused(SYSTEM_COMMANDS)
+REFUSED_CHAIN = [(s, c) for s, c in refused(SYSTEM_COMMANDS, as_system=True)
                  if c not in (Command.BROADCAST, Command.FAIL)
                  # the two skips the watcher path takes (tested above)
                  and s != T.SIGNING and (s, c) != (T.BROADCAST, Command.SETTLE)]
@@ -329,17 +340,27 @@ def test_chain_news_the_table_refuses_changes_nothing(ceremony, state, command):
     assert snapshot(transfer) == before
 
 
-REFUSED_SENDING = refused([Command.BROADCAST, Command.FAIL])
+REFUSED_SENDING = refused([Command.BROADCAST, Command.FAIL], as_system=True)
 
 
 @pytest.mark.parametrize(("state", "command"), REFUSED_SENDING,
                          ids=[f"{s}-{c}" for s, c in REFUSED_SENDING])
 def test_a_broadcast_of_anything_but_a_signed_transfer_changes_nothing(ceremony, state,
                                                                         command):
-    """The broadcast task is safe to run twice, and late: it sends only what waits to be."""
+    """The broadcast task is safe to run twice, and late: it sends only what waits to be
+    sent (a fully signed SIGNING transfer), whatever the node would answer."""
     transfer = ceremony.walk_to(state)
     before = snapshot(transfer)
-    PERFORM[command](ceremony, transfer)
+    if command == Command.FAIL:
+        ceremony.reject_broadcasts()
+    services.transfer_broadcast(transfer_id=transfer.pk)
+    assert snapshot(transfer) == before
+
+
+def test_a_partly_signed_transfer_is_not_sent(ceremony):
+    transfer = ceremony.walk_to(T.SIGNING)
+    before = snapshot(transfer)
+    services.transfer_broadcast(transfer_id=transfer.pk)
     assert snapshot(transfer) == before
 
 
@@ -354,25 +375,26 @@ def test_system_commands_are_refused_to_people(ceremony):
 
 
 # --- repeats: one rule ---------------------------------------------------------------------
-def test_a_repeated_user_command_answers_as_the_first_did(api, ceremony):
+def test_a_person_repeating_a_command_is_refused(api, ceremony):
+    """Two officers deciding at once must not both be told they decided; a retried request
+    sends its Idempotency-Key and gets the first reply replayed."""
     transfer = ceremony.walk_to(T.CANCELLED)
     before = snapshot(transfer)
-    ceremony.cancel(transfer)
+    with pytest.raises(TransitionNotAllowed):
+        ceremony.cancel(transfer)
     reply = api(ceremony.bank).post(f"/api/v1/transfers/{transfer.public_id}/cancel/",
                                     {"reason": "again"}, format="json")
-    assert (reply.status_code, reply.json()["status"]) == (200, "CANCELLED")
+    assert (reply.status_code, reply.json()["code"]) == (409, "invalid_transition")
     assert snapshot(transfer) == before
 
 
-def test_an_approval_after_the_quorum_is_a_repeat(api, ceremony):
+def test_an_approval_after_the_quorum_is_refused(ceremony):
     transfer = ceremony.walk_to(T.APPROVED)
     latecomer = UserFactory(username="bank4", roles=["bank_officer"])
     before = snapshot(transfer)
-    services.transfer_approve(transfer=transfer, actor=latecomer,
-                              payload_hash=transfer.payload_hash)
-    reply = api(ceremony.bank2).post(f"/api/v1/transfers/{transfer.public_id}/approve/",
-                                     {"payload_hash": transfer.payload_hash}, format="json")
-    assert (reply.status_code, reply.json()["status"]) == (200, "APPROVED")
+    with pytest.raises(TransitionNotAllowed):
+        services.transfer_approve(transfer=transfer, actor=latecomer,
+                                  payload_hash=transfer.payload_hash)
     assert snapshot(transfer) == before
 
 
@@ -389,16 +411,32 @@ def test_a_rebuild_is_a_re_entry_each_time_the_payload_changes(ceremony):
     assert snapshot(transfer) == before
 
 
-def test_signatures_after_the_first_add_to_the_signing(ceremony):
+def test_each_signed_copy_is_a_re_entry_of_signing(ceremony):
     transfer = ceremony.walk_to(T.APPROVED)
     seq = last_seq()
-    ceremony.sign_fully(transfer)
+    ceremony.sign(transfer)
+    ceremony.sign(transfer)
     transfer.refresh_from_db()
     first, second = [e for e in events_since(seq, transfer)
                      if e.action == "transfer.signature_uploaded"]
     assert (first.before["status"], first.after["status"]) == (T.APPROVED, T.SIGNING)
-    assert "status" not in second.after and second.after["fully_signed"] is True
+    assert (second.before["status"], second.after["status"]) == (T.SIGNING, T.SIGNING)
+    assert (first.after["fully_signed"], second.after["fully_signed"]) == (False, True)
     assert transfer.status == T.SIGNING and transfer.final_tx_hex
+    before = snapshot(transfer)
+    with pytest.raises(DomainError) as info:  # fully signed: nothing more to take
+        services.transfer_upload_signed(transfer=transfer, actor=ceremony.bank,
+                                        psbt=sign(transfer.unsigned_psbt, "c3"))
+    assert info.value.code == ErrorCode.INVALID_TRANSITION
+    assert snapshot(transfer) == before
+
+
+def test_the_broadcast_task_run_twice_sends_once(ceremony, no_chain):
+    transfer = ceremony.walk_to(T.BROADCAST)
+    before = snapshot(transfer)
+    services.transfer_broadcast(transfer_id=transfer.pk)
+    assert snapshot(transfer) == before
+    assert len(no_chain["broadcast"]) == 1
 
 
 def test_repeated_chain_news_only_refreshes_the_nodes_view(ceremony):
@@ -415,16 +453,17 @@ def test_repeated_chain_news_of_the_mempool_writes_no_event(ceremony):
     assert snapshot(transfer) == before
 
 
-def test_repeated_wallet_commands_answer_as_the_first_did(admin_user, bank, bank2):
+def test_a_person_repeating_a_wallet_command_is_refused(admin_user, bank, bank2):
     wallet = make_reserve_wallet(admin=admin_user, approver=bank, signers=("q1", "q2", "q3"))
-    events = AuditEvent.objects.count()
-    assert services.reserve_wallet_approve(wallet=wallet, actor=bank2).approved_by == bank
-    assert AuditEvent.objects.count() == events
+    with pytest.raises(TransitionNotAllowed):
+        services.reserve_wallet_approve(wallet=wallet, actor=bank2)
     services.reserve_wallet_retire(wallet=wallet, actor=admin_user, reason="rotated")
     events = AuditEvent.objects.count()
-    services.reserve_wallet_retire(wallet=wallet, actor=admin_user, reason="again")
+    with pytest.raises(TransitionNotAllowed):
+        services.reserve_wallet_retire(wallet=wallet, actor=admin_user, reason="again")
     wallet.refresh_from_db()
-    assert (wallet.status, AuditEvent.objects.count()) == (ApprovalStatus.RETIRED, events)
+    assert (wallet.status, wallet.approved_by) == (ApprovalStatus.RETIRED, bank)
+    assert AuditEvent.objects.count() == events
 
 
 def test_a_superseded_policy_is_audited(admin_user, bank):
@@ -438,25 +477,26 @@ def test_a_superseded_policy_is_audited(admin_user, bank):
         "quorum_policy.superseded", ApprovalStatus.ACTIVE, ApprovalStatus.SUPERSEDED)
 
 
-def test_a_repeated_attribution_answers_as_the_first_did(api, ceremony):
+def test_deposits_a_repeated_attribution_is_refused_a_repeated_reorg_is_a_no_op(
+        api, ceremony):
     transfer = ceremony.walk_to(T.PROPOSED)
     deposit = services.deposit_observe(reserve_address=transfer.destination, txid="cd" * 32,
                                        vout=0, amount_sats=625_000_000, confirmations=6)
     services.deposit_attribute(deposit=deposit, actor=ceremony.bank, source="STATE_MINING")
     events, journal = AuditEvent.objects.count(), JournalEntry.objects.count()
-    again = services.deposit_attribute(deposit=deposit, actor=ceremony.bank2, source="OTHER")
+    with pytest.raises(TransitionNotAllowed):
+        services.deposit_attribute(deposit=deposit, actor=ceremony.bank2, source="OTHER")
     reply = api(ceremony.bank).post(f"/api/v1/deposits/{deposit.public_id}/attribute/",
                                     {"source": "OTHER"}, format="json")
-    assert (reply.status_code, reply.json()["source"]) == (200, "STATE_MINING")
-    assert (again.status, again.source) == (Deposit.Status.ATTRIBUTED, "STATE_MINING")
+    assert (reply.status_code, reply.json()["code"]) == (409, "invalid_transition")
+    deposit.refresh_from_db()
+    assert (deposit.status, deposit.source) == (Deposit.Status.ATTRIBUTED, "STATE_MINING")
     assert (AuditEvent.objects.count(), JournalEntry.objects.count()) == (events, journal)
     services.deposit_apply_chain_state(txid="cd" * 32, removed=True)
     events = AuditEvent.objects.count()
     services.deposit_apply_chain_state(txid="cd" * 32, removed=True)
     deposit.refresh_from_db()
     assert (deposit.status, AuditEvent.objects.count()) == (Deposit.Status.REVERSED, events)
-    with pytest.raises(TransitionNotAllowed):
-        services.deposit_attribute(deposit=deposit, actor=ceremony.bank, source="OTHER")
 
 
 # --- what the API offers, and what the audit record holds ------------------------------------
@@ -467,9 +507,9 @@ def test_allowed_transitions_are_the_requesting_users(api, ceremony, auditor):
         "APPROVED", "CANCELLED", "PROPOSED"]
     assert api(auditor).get(url).json()["allowed_transitions"] == []
     ceremony.approve(transfer)
-    ceremony.sign_fully(transfer)
+    ceremony.sign(transfer)
     listed = api(ceremony.bank).get("/api/v1/transfers/").json()["results"][0]
-    assert listed["allowed_transitions"] == ["CANCELLED", "PROPOSED"]  # not the node's
+    assert listed["allowed_transitions"] == ["CANCELLED", "PROPOSED", "SIGNING"]  # no node's
 
 
 def test_every_custody_event_is_an_audit_action_member(ceremony, monkeypatch):

@@ -1,0 +1,31 @@
+"""Intake's audit actions."""
+
+from core.audit import AuditAction
+
+
+class IntakeAction(AuditAction):
+    CUSTODY_WALLET_REGISTERED = "custody_wallet.registered"
+    CASE_CREATED = "case.created"
+    CASE_UPDATED = "case.updated"
+    CASE_SUBMITTED = "case.submitted"
+    CASE_REVIEW_STARTED = "case.review_started"
+    CASE_RETURNED = "case.returned"
+    CASE_REJECTED = "case.rejected"
+    CASE_CONFISCATION_APPROVED = "case.confiscation_approved"
+    CASE_APPEALED = "case.appealed"
+    CASE_APPEAL_UPHELD = "case.appeal_upheld"
+    CASE_APPEAL_OVERTURNED = "case.appeal_overturned"
+    CASE_CLOSED = "case.closed"
+    CASE_TRANSFER_PROPOSED = "case.transfer_proposed"
+    CASE_TRANSFER_RELEASED = "case.transfer_released"
+    CASE_IN_RESERVE = "case.in_reserve"
+    CASE_RESERVE_REORGED = "case.reserve_reorged"
+    CUSTODY_ADDRESS_ASSIGNED = "case.custody_address_assigned"
+    ASSET_ADDED = "asset.added"
+    ASSET_SWEEP_RECORDED = "asset.sweep_recorded"
+    ASSET_VERIFIED = "asset.verified"
+    ASSET_DISCREPANCY = "asset.discrepancy"
+    ASSET_VERIFICATION_REVERTED = "asset.verification_reverted"
+    EVIDENCE_UPLOADED = "evidence.uploaded"
+    HANDOVER_RECORDED = "custody_entry.added"
+    ALERT_RAISED = "alert.raised"

@@ -1,0 +1,172 @@
+"""Seized assets, their sweeps into the case's custody address, and the intake watcher's
+verdicts on them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from chain.models import WatchedTransaction
+from chain.services import watch_transaction
+from core.audit import record_event
+from core.bitcoin import refuse_private_keys, validate_address, validate_sats, validate_txid
+from core.errors import Conflict, ErrorCode, ValidationFailed
+from core.tasks import enqueue
+
+from ..audit import IntakeAction
+from ..models import (
+    AssetKind,
+    CaseAlert,
+    SeizedAsset,
+    SeizureCase,
+    SweepTransaction,
+    VerificationStatus,
+)
+from ..transitions import EDITABLE_STATES, SWEEP_RECORDING_STATES
+from .alerts import alert_raise
+from .common import lock_case, require_agency_clerk
+from .wallets import allocate_custody_address
+
+
+def _positive_units(amount: Any) -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValidationFailed("An amount is a positive integer of the smallest unit.",
+                               code=ErrorCode.INVALID_AMOUNT, field="declared_amount")
+    return amount
+
+
+@transaction.atomic
+def asset_add(*, case: SeizureCase, actor: Any, asset: str, network: str, declared_amount: Any,
+              asset_label: str = "", source_address: str = "") -> SeizedAsset:
+    refuse_private_keys({"network": network, "asset_label": asset_label,
+                         "source_address": source_address})
+    if source_address and asset == AssetKind.BTC:
+        validate_address(source_address, network)
+    case = lock_case(case)
+    require_agency_clerk(actor, case)
+    if case.status not in EDITABLE_STATES:
+        raise Conflict(f"Assets can't be added to a case in state {case.status}.",
+                       code=ErrorCode.INVALID_TRANSITION)
+    custody_address, tracked = "", False
+    if asset == AssetKind.BTC:
+        declared_amount = validate_sats(declared_amount)
+        tracked = network == settings.BITCOIN_NETWORK
+        if tracked:
+            custody_address = allocate_custody_address(case, network)
+    else:
+        declared_amount = _positive_units(declared_amount)
+    seized = SeizedAsset.objects.create(
+        case=case, asset=asset, network=network, asset_label=asset_label,
+        declared_amount=declared_amount, custody_address=custody_address,
+        source_address=source_address,
+        verification_status=(VerificationStatus.PENDING if tracked
+                             else VerificationStatus.UNTRACKED),
+    )
+    record_event(actor=actor, action=IntakeAction.ASSET_ADDED, obj=seized,
+                 after={"case": str(case.public_id), "asset": asset, "network": network,
+                        "declared_amount": declared_amount, "custody_address": custody_address})
+    return seized
+
+
+@transaction.atomic
+def sweep_record(*, asset: SeizedAsset, actor: Any, txid: str) -> SweepTransaction:
+    txid = validate_txid(txid)
+    case = lock_case(asset.case)
+    require_agency_clerk(actor, case)
+    if case.status not in SWEEP_RECORDING_STATES:
+        raise Conflict(f"Sweeps can't be recorded on a case in state {case.status}.",
+                       code=ErrorCode.INVALID_TRANSITION)
+    asset = SeizedAsset.objects.select_for_update().get(pk=asset.pk)
+    if not asset.is_chain_tracked:
+        raise Conflict("This asset is not tracked on chain; no sweep to record.")
+    if SweepTransaction.objects.filter(asset=asset, txid=txid).exists():
+        raise ValidationFailed("This sweep is already recorded.", code=ErrorCode.DUPLICATE,
+                               field="txid")
+    sweep = SweepTransaction.objects.create(asset=asset, txid=txid, recorded_by=actor)
+    # Tracked like any watched transaction: a reorg or double spend of the sweep is seen.
+    watch_transaction(txid=txid, purpose=WatchedTransaction.Purpose.SWEEP,
+                      ref=str(asset.public_id))
+    asset.verification_status = VerificationStatus.PENDING
+    asset.next_check_at = timezone.now()
+    asset.save(update_fields=["verification_status", "next_check_at"])
+    record_event(actor=actor, action=IntakeAction.ASSET_SWEEP_RECORDED, obj=asset,
+                 after={"txid": txid, "case": str(case.public_id)})
+    transaction.on_commit(lambda: queue_asset_check(asset.pk))
+    return sweep
+
+
+def queue_asset_check(asset_id: int) -> None:
+    """Ask a worker to look at the chain now; if this is lost (broker down), the asset's
+    next_check_at makes the beat sweeper re-drive it."""
+    enqueue("intake.verify_asset", asset_id)
+
+
+def asset_record_observation(*, asset_id: int, verified: bool, observed_amount: int,
+                             details: dict[str, Any], actor: Any = None) -> SeizedAsset:
+    """The intake watcher's verdict on a seized asset, from what the node reported.
+
+    verified=True: the custody address received the declared amount in the recorded sweeps
+    with enough confirmations. verified=False: a discrepancy (less, more, other txs, a sweep
+    that vanished), raised as an alert on the case with what was seen. Safe to run twice:
+    the same verdict on the same observation changes nothing and writes no event."""
+    with transaction.atomic():
+        asset = SeizedAsset.objects.select_for_update().select_related("case").get(pk=asset_id)
+        target = VerificationStatus.VERIFIED if verified else VerificationStatus.DISCREPANCY
+        if asset.verification_status == target and asset.observed_amount == observed_amount:
+            return asset
+        before = {"verification_status": asset.verification_status,
+                  "observed_amount": asset.observed_amount}
+        asset.verification_status = target
+        asset.observed_amount = observed_amount
+        asset.verified_at = timezone.now() if verified else None
+        asset.save(update_fields=["verification_status", "observed_amount", "verified_at"])
+        record_event(actor=actor, obj=asset, before=before,
+                     action=(IntakeAction.ASSET_VERIFIED if verified
+                             else IntakeAction.ASSET_DISCREPANCY),
+                     after={"verification_status": target, "observed_amount": observed_amount,
+                            "details": details})
+        if not verified:
+            alert_raise(case=asset.case, kind=CaseAlert.Kind.INTAKE_DISCREPANCY,
+                        dedup_key=f"intake:{asset.public_id}:{observed_amount}",
+                        message=f"Declared {asset.declared_amount}, observed {observed_amount} "
+                                f"at {asset.custody_address}.", details=details, actor=actor)
+        return asset
+
+
+def asset_sweep_reverted(*, asset_public_id: str, txid: str, chain_state: str,
+                         actor: Any = None) -> SeizedAsset | None:
+    """A recorded sweep left the chain (reorg) or lost to a conflicting spend, after the
+    asset was verified: the verdict no longer stands. The asset goes back to PENDING (the
+    watcher checks it again) and the case gets an alert saying what happened. Safe to run
+    twice."""
+    try:
+        public_id = uuid.UUID(str(asset_public_id))
+    except ValueError:
+        return None
+    with transaction.atomic():
+        asset = (SeizedAsset.objects.select_for_update().select_related("case")
+                 .filter(public_id=public_id).first())
+        if asset is None or asset.verification_status != VerificationStatus.VERIFIED:
+            return asset
+        before = {"verification_status": asset.verification_status,
+                  "observed_amount": asset.observed_amount}
+        asset.verification_status = VerificationStatus.PENDING
+        asset.verified_at = None
+        asset.next_check_at = timezone.now()
+        asset.save(update_fields=["verification_status", "verified_at", "next_check_at"])
+        record_event(actor=actor, action=IntakeAction.ASSET_VERIFICATION_REVERTED, obj=asset,
+                     before=before, after={"verification_status": asset.verification_status,
+                                           "sweep": txid, "chain_state": str(chain_state)})
+        kind = (CaseAlert.Kind.REORG if chain_state in ("MEMPOOL", "PENDING")
+                else CaseAlert.Kind.CONFLICT)
+        alert_raise(case=asset.case, kind=kind, dedup_key=f"sweep:{txid}:{chain_state}",
+                    message=f"Sweep {txid} of a verified asset is now {chain_state}: the "
+                            "verification was withdrawn and the asset is checked again.",
+                    details={"txid": txid, "chain_state": str(chain_state),
+                             "asset": str(asset.public_id)}, actor=actor)
+    transaction.on_commit(lambda: queue_asset_check(asset.pk))
+    return asset

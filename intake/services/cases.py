@@ -1,0 +1,206 @@
+"""A case's life: filing, review, the court's order, appeals, closing, and the moves the
+reserve side makes. Same shape every time: transaction → lock the row → who may act →
+the table (core.statemachine.apply_transition) → audit event in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from core.audit import record_event
+from core.bitcoin import refuse_private_keys
+from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
+from core.roles import Role, require_reason, require_role
+from core.statemachine import apply_transition
+
+from ..audit import IntakeAction
+from ..models import CaseStatus, ConfiscationOrder, SeizureCase
+from ..transitions import CASE_TABLE, EDITABLE_STATES, CaseCommand
+from .common import lock_case, require_agency_clerk, require_own_review, require_reviewer
+
+CASE_FIELDS = ("case_number", "warrant_number", "warrant_date", "seizure_protocol_number",
+               "seizure_date", "owner_name", "owner_identifier", "owner_details", "description")
+
+# What the reserve side may do to a case, and how the audit record names it.
+SYSTEM_COMMANDS = {
+    CaseCommand.TRANSFER_PROPOSED: IntakeAction.CASE_TRANSFER_PROPOSED,
+    CaseCommand.TRANSFER_RELEASED: IntakeAction.CASE_TRANSFER_RELEASED,
+    CaseCommand.SETTLED_IN_RESERVE: IntakeAction.CASE_IN_RESERVE,
+    CaseCommand.RESERVE_REORGED: IntakeAction.CASE_RESERVE_REORGED,
+}
+
+
+class AppealOutcome:
+    UPHELD = "UPHELD"
+    OVERTURNED = "OVERTURNED"
+    CHOICES = (UPHELD, OVERTURNED)
+
+
+def _duplicate_number() -> ValidationFailed:
+    return ValidationFailed("This agency already has a case with this number.",
+                            code=ErrorCode.DUPLICATE, field="case_number")
+
+
+def _perform(case: SeizureCase, command: str, *, actor: Any, action: IntakeAction,
+             reason: str = "", **kwargs: Any) -> SeizureCase:
+    apply_transition(case, table=CASE_TABLE, command=command, actor=actor, action=action,
+                     reason=reason, **kwargs)
+    return case
+
+
+def case_create(*, actor: Any, data: dict[str, Any]) -> SeizureCase:
+    require_role(actor, Role.CLERK)
+    if actor.agency_id is None:
+        raise PermissionRefused("A clerk must belong to an agency to file cases.")
+    refuse_private_keys(data)
+    fields = {k: data[k] for k in CASE_FIELDS if k in data}
+    try:
+        with transaction.atomic():
+            case = SeizureCase.objects.create(agency_id=actor.agency_id, filed_by=actor,
+                                              status=CaseStatus.DRAFT, **fields)
+            record_event(actor=actor, action=IntakeAction.CASE_CREATED, obj=case,
+                         after={"case_number": case.case_number, "status": case.status,
+                                "agency": case.agency.code})
+    except IntegrityError:
+        raise _duplicate_number() from None
+    return case
+
+
+def case_update(*, case: SeizureCase, actor: Any, data: dict[str, Any]) -> SeizureCase:
+    refuse_private_keys(data)
+    try:
+        with transaction.atomic():
+            case = lock_case(case)
+            require_agency_clerk(actor, case)
+            if case.status not in EDITABLE_STATES:
+                raise Conflict(f"A case in state {case.status} can no longer be edited.",
+                               code=ErrorCode.INVALID_TRANSITION)
+            changed = {k: v for k, v in data.items() if k in CASE_FIELDS
+                       and getattr(case, k) != v}
+            if not changed:
+                return case
+            before = {k: getattr(case, k) for k in changed}
+            for key, value in changed.items():
+                setattr(case, key, value)
+            case.save(update_fields=[*changed, "updated_at"])
+            record_event(actor=actor, action=IntakeAction.CASE_UPDATED, obj=case,
+                         before=before, after=changed)
+    except IntegrityError:
+        raise _duplicate_number() from None
+    return case
+
+
+@transaction.atomic
+def case_submit(*, case: SeizureCase, actor: Any) -> SeizureCase:
+    case = lock_case(case)
+    require_agency_clerk(actor, case)
+    CASE_TABLE.resolve(case.status, CaseCommand.SUBMIT)
+    if not case.assets.exists():
+        raise Conflict("Record at least one seized asset before submitting.",
+                       code=ErrorCode.CONFLICT)
+    return _perform(case, CaseCommand.SUBMIT, actor=actor,
+                    action=IntakeAction.CASE_SUBMITTED)
+
+
+@transaction.atomic
+def case_start_review(*, case: SeizureCase, actor: Any) -> SeizureCase:
+    case = lock_case(case)
+    require_own_review(actor, case)
+    CASE_TABLE.resolve(case.status, CaseCommand.START_REVIEW)
+    case.reviewer = actor
+    return _perform(case, CaseCommand.START_REVIEW, actor=actor,
+                    action=IntakeAction.CASE_REVIEW_STARTED, update_fields=["reviewer"])
+
+
+@transaction.atomic
+def case_return_for_correction(*, case: SeizureCase, actor: Any, reason: str) -> SeizureCase:
+    require_reason(reason)
+    case = lock_case(case)
+    require_own_review(actor, case)
+    return _perform(case, CaseCommand.RETURN_FOR_CORRECTION, actor=actor,
+                    action=IntakeAction.CASE_RETURNED, reason=reason)
+
+
+@transaction.atomic
+def case_reject(*, case: SeizureCase, actor: Any, reason: str) -> SeizureCase:
+    require_reason(reason)
+    case = lock_case(case)
+    require_own_review(actor, case)
+    return _perform(case, CaseCommand.REJECT, actor=actor, action=IntakeAction.CASE_REJECTED,
+                    reason=reason)
+
+
+@transaction.atomic
+def case_approve_confiscation(*, case: SeizureCase, actor: Any, court: str, order_number: str,
+                              order_date: dt.date, document_sha256: str, finality: str,
+                              reason: str = "") -> SeizureCase:
+    """Record the court's confiscation order. A final order approves confiscation; an
+    order under appeal puts the case ON_APPEAL, which freezes transfers."""
+    refuse_private_keys({"court": court, "order_number": order_number, "reason": reason})
+    case = lock_case(case)
+    require_own_review(actor, case)
+    command = (CaseCommand.RECORD_FINAL_ORDER if finality == ConfiscationOrder.Finality.FINAL
+               else CaseCommand.RECORD_ORDER_UNDER_APPEAL)
+    CASE_TABLE.resolve(case.status, command)  # before the order is written
+    order = ConfiscationOrder.objects.create(
+        case=case, court=court, order_number=order_number, order_date=order_date,
+        document_sha256=document_sha256.lower(), finality=finality, recorded_by=actor,
+    )
+    return _perform(case, command, actor=actor,
+                    action=IntakeAction.CASE_CONFISCATION_APPROVED, reason=reason, after={
+                        "order": {"court": court, "order_number": order_number,
+                                  "order_date": str(order_date), "finality": finality,
+                                  "document_sha256": order.document_sha256}})
+
+
+@transaction.atomic
+def case_record_appeal(*, case: SeizureCase, actor: Any, reason: str) -> SeizureCase:
+    require_reason(reason)
+    case = lock_case(case)
+    require_reviewer(actor, case)
+    CASE_TABLE.resolve(case.status, CaseCommand.RECORD_APPEAL)
+    ConfiscationOrder.objects.filter(case=case).update(
+        finality=ConfiscationOrder.Finality.UNDER_APPEAL)
+    return _perform(case, CaseCommand.RECORD_APPEAL, actor=actor,
+                    action=IntakeAction.CASE_APPEALED, reason=reason)
+
+
+@transaction.atomic
+def case_resolve_appeal(*, case: SeizureCase, actor: Any, outcome: str,
+                        reason: str) -> SeizureCase:
+    if outcome not in AppealOutcome.CHOICES:
+        raise ValidationFailed("outcome is UPHELD or OVERTURNED.", field="outcome")
+    require_reason(reason)
+    case = lock_case(case)
+    require_reviewer(actor, case)
+    if outcome == AppealOutcome.OVERTURNED:
+        return _perform(case, CaseCommand.OVERTURN_APPEAL, actor=actor,
+                        action=IntakeAction.CASE_APPEAL_OVERTURNED, reason=reason)
+    CASE_TABLE.resolve(case.status, CaseCommand.UPHOLD_APPEAL)
+    orders = ConfiscationOrder.objects.filter(case=case)
+    if not orders.exists():
+        raise Conflict("There is no confiscation order to uphold.")
+    orders.update(finality=ConfiscationOrder.Finality.FINAL)
+    return _perform(case, CaseCommand.UPHOLD_APPEAL, actor=actor,
+                    action=IntakeAction.CASE_APPEAL_UPHELD, reason=reason)
+
+
+@transaction.atomic
+def case_close(*, case: SeizureCase, actor: Any, reason: str) -> SeizureCase:
+    require_reason(reason)
+    case = lock_case(case)
+    return _perform(case, CaseCommand.CLOSE, actor=actor, action=IntakeAction.CASE_CLOSED,
+                    reason=reason)
+
+
+def case_move_by_system(*, case: SeizureCase, command: str, actor: Any = None,
+                        reason: str = "") -> SeizureCase:
+    """The reserve side's moves (transfer proposed, released, settled, reorged): the same
+    lock, table and audit, inside the caller's transaction."""
+    if command not in SYSTEM_COMMANDS:
+        raise ValueError(f"{command!r} is not a command the reserve side performs")
+    case = lock_case(case)
+    return _perform(case, command, actor=actor, action=SYSTEM_COMMANDS[command],
+                    reason=reason, as_system=True)
