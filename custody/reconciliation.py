@@ -35,11 +35,12 @@ def reconcile_wallet(wallet: ReserveWallet) -> ReconciliationRun:
     per_address = {address: 0 for address in addresses}
     node = in_flight = unattributed = 0
     for utxo in utxos:
-        reserve_address = addresses.get(utxo.address)
+        address = utxo.address or ""
+        reserve_address = addresses.get(address)
         if reserve_address is None:
             continue
         node += utxo.value_sats
-        per_address[utxo.address] += utxo.value_sats
+        per_address[address] += utxo.value_sats
         transfer = transfers.get(utxo.txid)
         if transfer is not None:
             if transfer.status in IN_FLIGHT_STATES:

@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, Q, QuerySet, Sum
 
 from core.errors import NotFound
@@ -39,7 +40,7 @@ def can_see_custody(user: User) -> bool:
 def _get(qs: QuerySet[M], public_id: Any, what: str) -> M:
     try:
         return qs.get(public_id=public_id)
-    except (qs.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise NotFound(f"No such {what}.") from None
 
 
@@ -93,8 +94,9 @@ def deposit_list_for_user(*, user: User,
     """filters: validated values (DepositFilterSerializer): status one Deposit.Status."""
     if not can_see_custody(user):
         return Deposit.objects.none()
+    filters = filters or {}
     qs = Deposit.objects.select_related("reserve_address__wallet", "attributed_by")
-    if (filters or {}).get("status"):
+    if filters.get("status"):
         qs = qs.filter(status=filters["status"])
     return qs
 

@@ -22,8 +22,8 @@ from ..selectors import price_at
 
 
 @transaction.atomic
-def price_record(*, actor: User, kzt_per_unit: Decimal, source: str, observed_at: dt.datetime,
-                 asset: str = "BTC") -> PriceRecord:
+def price_record(*, actor: User, kzt_per_unit: Decimal | int, source: str,
+                 observed_at: dt.datetime, asset: str = "BTC") -> PriceRecord:
     require_role(actor, Role.BANK_OFFICER, Role.ADMIN)
     refuse_private_keys({"source": source})
     if not (source or "").strip():
@@ -50,14 +50,13 @@ def value_at_settlement(transfer: Transfer) -> None:
     order = ConfiscationOrder.objects.filter(case=case).first()
     points = [(Valuation.Point.SETTLEMENT, transfer.settled_at, transfer.amount_sats)]
     if case.seizure_date:
-        seized_at = timezone.make_aware(
-            timezone.datetime.combine(case.seizure_date, timezone.datetime.max.time()))
+        seized_at = timezone.make_aware(dt.datetime.combine(case.seizure_date, dt.time.max))
         points.append((Valuation.Point.SEIZURE, seized_at, declared))
     if order is not None:
         points.append((Valuation.Point.CONFISCATION, order.recorded_at, declared))
     for point, when, amount in points:
-        if not amount or Valuation.objects.filter(case=case, point=point,
-                                                  transfer=transfer).exists():
+        if when is None or not amount or Valuation.objects.filter(
+                case=case, point=point, transfer=transfer).exists():
             continue
         price = price_at("BTC", when)
         if price is None:

@@ -22,7 +22,7 @@ from .. import psbt as ceremony
 from ..audit import CustodyAction
 from ..models import SignedPsbtUpload, Transfer
 from ..transitions import TRANSFER_TABLE, Command, check_command, require_command_role
-from .transfers import release
+from .transfers import custody_wallet_of, release
 
 if TYPE_CHECKING:
     from embit.psbt import PSBT
@@ -62,7 +62,7 @@ def _merge_signed_copy(transfer: Transfer, signed: PSBT, raw: str | bytes,
     unsaved) transfer and finalize when they are enough. The fields changed and the audit
     record's "after"."""
     case = transfer.case
-    custody = case.custody_wallet
+    custody = custody_wallet_of(case)
     found = ceremony.verify_signed_copy(
         approved_base64=transfer.unsigned_psbt, signed=signed,
         custody_descriptor=custody.descriptor, custody_index=case.custody_index)

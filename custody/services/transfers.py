@@ -14,7 +14,7 @@ from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
 from core.models import User
 from core.roles import Role, require_reason, require_role
 from core.statemachine import apply_transition
-from intake.models import CaseStatus, ConfiscationOrder, SeizureCase
+from intake.models import CaseStatus, ConfiscationOrder, CustodyWallet, SeizureCase
 
 from .. import chainio
 from .. import psbt as ceremony
@@ -59,7 +59,7 @@ def transfer_propose(*, actor: User, case: SeizureCase, reserve_wallet: ReserveW
                 .select_related("custody_wallet").get(pk=case.pk))
         _require_transferable(case)
         wallet = ReserveWallet.objects.select_for_update().get(pk=reserve_wallet.pk)
-        policy = _require_active_wallet(wallet, case.custody_wallet.network)
+        policy = _require_active_wallet(wallet, custody_wallet_of(case).network)
         reserve_address = _destination(wallet, destination_address)
         built = _built(case, wallet, reserve_address, utxos, fee_rate)
         transfer = _create(case=case, wallet=wallet, reserve_address=reserve_address,
@@ -164,9 +164,18 @@ def _require_transferable(case: SeizureCase) -> None:
                        f"{'no order' if order is None else 'an order ' + order.finality} "
                        "cannot be transferred: the confiscation order must be final.",
                        code=ErrorCode.CASE_NOT_TRANSFERABLE, case_status=case.status)
-    if not case.custody_address or case.custody_wallet_id is None:
+    if not case.custody_address:
         raise Conflict("The case has no custody address on chain.",
                        code=ErrorCode.NOTHING_TO_TRANSFER)
+    custody_wallet_of(case)
+
+
+def custody_wallet_of(case: SeizureCase) -> CustodyWallet:
+    """The agency's wallet the case's custody address is derived from."""
+    if case.custody_wallet is None:
+        raise Conflict("The case has no custody address on chain.",
+                       code=ErrorCode.NOTHING_TO_TRANSFER)
+    return case.custody_wallet
 
 
 def _require_active_wallet(wallet: ReserveWallet, network: str) -> QuorumPolicy:
@@ -215,7 +224,7 @@ def _fee_rate(fee_rate_sat_vb: int | None) -> int:
 
 def _built(case: SeizureCase, wallet: ReserveWallet, reserve_address: ReserveAddress,
            utxos: list[SpendableOutput], fee_rate: int) -> BuiltTransfer:
-    custody = case.custody_wallet
+    custody = custody_wallet_of(case)
     return ceremony.build_transfer_psbt(
         utxos=utxos, custody_descriptor=custody.descriptor, custody_index=case.custody_index,
         destination_address=reserve_address.address,
