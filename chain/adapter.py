@@ -32,7 +32,10 @@ tests/chain/test_adapter_traps.py):
   fall back to settings.FALLBACK_FEE_RATE_SAT_VB, capped by MAX_FEE_RATE_SAT_VB.
 - bitcoinlib sends no ``jsonrpc`` field, so Core answers in legacy style: RPC errors with HTTP
   500 (JSON body), unknown methods with 404, a wrong password with 401 and an empty non-JSON
-  body (bitcoinlib reports that as code -342). Those are mapped to chain.errors.
+  body (bitcoinlib reports that as code -342, the status only in its message). Those are
+  mapped to chain.errors: 401/403 are NodeMisconfigured (an operator must act; tasks never
+  retry it), as are a node on another network and the devchain where settings forbid it;
+  other non-JSON replies, refused connections and timeouts are NodeUnavailable (retried).
 - Looking up a confirmed transaction by txid needs ``-txindex=1`` on the node (or the block
   hash passed in): production nodes must run with it.
 """
@@ -42,6 +45,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -58,6 +62,7 @@ from core.bitcoin import embit_network
 from .errors import (
     ChainError,
     DevchainRefused,
+    NodeMisconfigured,
     NodeUnavailable,
     TransactionRejected,
     UnknownTransaction,
@@ -73,6 +78,15 @@ _UNKNOWN_TX_CODES = {-5}
 _REJECT_CODES = {-25, -26, -27}  # verify error, rejected, already in chain
 _WARMUP_CODE = -28
 _NON_JSON_CODE = -342  # bitcoinlib: non-JSON HTTP reply (401 with an empty body, a proxy page)
+# bitcoinlib's -342 message carries the HTTP status: "non-JSON HTTP response with '401 ...'"
+_HTTP_STATUS = re.compile(r"'(\d{3})\b")
+# Statuses that say "fix the configuration", not "try again": wrong credentials (401), an
+# address the node's -rpcallowip does not allow (403).
+_MISCONFIGURED_STATUSES = {401: "the node refuses the RPC credentials",
+                           403: "the node refuses connections from this address (-rpcallowip)"}
+# Our network names → the `chain` getblockchaininfo reports.
+_CORE_CHAINS = {"mainnet": {"main"}, "testnet": {"test", "testnet4"}, "signet": {"signet"},
+                "regtest": {"regtest"}}
 DEVCHAIN_MARKERS = ("devchain",)
 
 
@@ -212,7 +226,7 @@ class ChainAdapter:
         self.network = network
         self.devchain_allowed = devchain_allowed
         self.calls = 0  # node calls made, for the benchmark and tests
-        self._checked = devchain_allowed  # the devchain check runs once, on the first call
+        self._checked = False  # network (and devchain) check, once, on the first call
         self._lock = threading.Lock()
         # bitcoinlib's bitcoind client, only for the calls it gets right; its proxy class
         # (AuthServiceProxy) carries every request.
@@ -229,7 +243,7 @@ class ChainAdapter:
 
     def call(self, method, *params):
         if not self._checked:
-            self._check_not_devchain()
+            self._check_node()
         return self._raw_call(method, *params)
 
     def _raw_call(self, method, *params):
@@ -240,8 +254,14 @@ class ChainAdapter:
         except JSONRPCException as exc:
             code, message = exc.code, exc.message or ""
             if code == _NON_JSON_CODE:
-                raise NodeUnavailable(f"{self.endpoint.safe_url}: {message} (wrong RPC "
-                                      "credentials, or not a Bitcoin node)") from None
+                status = _HTTP_STATUS.search(message)
+                status = int(status.group(1)) if status else None
+                if status in _MISCONFIGURED_STATUSES:
+                    raise NodeMisconfigured(
+                        f"{self.endpoint.safe_url}: HTTP {status}: "
+                        f"{_MISCONFIGURED_STATUSES[status]}; check BITCOIN_RPC_URL") from None
+                raise NodeUnavailable(f"{self.endpoint.safe_url}: {message} (not a Bitcoin "
+                                      "node's JSON-RPC reply)") from None
             if code == _WARMUP_CODE:
                 raise NodeUnavailable(f"node warming up: {message}") from None
             raise _RpcError(code, message) from None
@@ -249,12 +269,21 @@ class ChainAdapter:
             raise NodeUnavailable(f"{self.endpoint.safe_url}: {type(exc).__name__}: "
                                   f"{exc}") from None
 
-    def _check_not_devchain(self):
-        networkinfo = self._raw_call("getnetworkinfo")
-        chaininfo = self._raw_call("getblockchaininfo")
-        if is_devchain(networkinfo, chaininfo):
-            raise DevchainRefused(f"{self.endpoint.safe_url} is the development chain, and "
-                                  "DEVCHAIN_ALLOWED is off.")
+    def _check_node(self):
+        """Once per adapter: the node is on our network, and not the development chain
+        unless settings allow it. Either is a configuration error, never retried."""
+        if not self.devchain_allowed:
+            networkinfo = self._raw_call("getnetworkinfo")
+            chaininfo = self._raw_call("getblockchaininfo")
+            if is_devchain(networkinfo, chaininfo):
+                raise DevchainRefused(f"{self.endpoint.safe_url} is the development chain, "
+                                      "and DEVCHAIN_ALLOWED is off.")
+        else:
+            chaininfo = self._raw_call("getblockchaininfo")
+        chain = chaininfo.get("chain")
+        if chain not in _CORE_CHAINS[self.network]:
+            raise NodeMisconfigured(f"{self.endpoint.safe_url} is a {chain!r} node; "
+                                    f"BITCOIN_NETWORK is {self.network!r}.")
         self._checked = True
 
     # --- chain ----------------------------------------------------------------------------

@@ -7,14 +7,18 @@ import logging
 from celery import shared_task
 
 from . import watcher
-from .errors import NodeUnavailable
+from .errors import NodeMisconfigured, NodeUnavailable
 
 log = logging.getLogger(__name__)
 
 TASK_OPTIONS = {
     "acks_late": True,
     "reject_on_worker_lost": True,
+    # A node that is down or slow comes back: retry. A wrong password, another network or
+    # the devchain in production does not fix itself: fail at once, and let the cursor's
+    # last_error and /health/ say why (NodeMisconfigured is deliberately not a NodeUnavailable).
     "autoretry_for": (NodeUnavailable,),
+    "dont_autoretry_for": (NodeMisconfigured,),
     "retry_backoff": 2,
     "retry_backoff_max": 60,
     "retry_jitter": True,

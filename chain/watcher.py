@@ -16,7 +16,7 @@ from core.tasks import enqueue
 
 from . import services
 from .adapter import ChainAdapter, Outpoint, get_adapter
-from .errors import NodeUnavailable, UnknownTransaction
+from .errors import NodeMisconfigured, NodeUnavailable, UnknownTransaction
 from .models import ChainCursor, MempoolTx, SeenBlock, WatchedTransaction
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,8 @@ def poll(adapter: ChainAdapter | None = None) -> PollResult:
         mempool_mark_seen([tx.txid for tx in mempool_new])
         _queue_due_rechecks()
         return PollResult(claimed=True, new_blocks=len(new_blocks), summary=summary)
-    except NodeUnavailable as exc:
-        services.record_poll_error(str(exc))
+    except (NodeUnavailable, NodeMisconfigured) as exc:
+        services.record_poll_error(f"{type(exc).__name__}: {exc}")
         raise
     finally:
         _release_cursor()

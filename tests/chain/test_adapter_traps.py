@@ -90,15 +90,6 @@ def test_estimatesmartfee_without_feerate_uses_our_fallback(devchain, adapter, s
     assert adapter.estimate_fee_rate_sat_vb() == 500
 
 
-def test_wrong_password_is_node_unavailable_without_leaking_it(devchain, node_proxy):
-    bad = ChainAdapter(url=node_proxy.url(password="s3cret-wrong"), network="regtest")
-    with pytest.raises(NodeUnavailable) as exc:
-        bad.tip()
-    assert "401" in str(exc.value)
-    assert "s3cret-wrong" not in str(exc.value) and "s3cret-wrong" not in repr(bad)
-    assert "s3cret-wrong" not in repr(bad.endpoint)
-
-
 def test_rpc_errors_500_and_unknown_method_404(devchain, adapter):
     with pytest.raises(UnknownTransaction):
         adapter.get_transaction("ab" * 32)  # HTTP 500, code -5
