@@ -111,8 +111,17 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Writers wait for each other instead of failing at once with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The embedded default: the web server and run_watchers write at the same time.
+    # - IMMEDIATE: a transaction takes the write lock when it begins. SQLite's default
+    #   (DEFERRED) starts as a reader and fails at once with "database is locked" when it
+    #   must become a writer while another process writes: the busy timeout cannot help.
+    # - WAL: readers never block the writer, nor the writer the readers.
+    # - timeout: how long a writer waits for the other one (sqlite3's busy timeout).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL",
+        "timeout": 20,
+    })
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
