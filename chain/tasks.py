@@ -41,6 +41,13 @@ def track_transaction_task(watched_tx_id):
     return wtx.state if wtx is not None else None
 
 
+@shared_task(name="chain.watch_on_node", **TASK_OPTIONS)
+def watch_on_node_task(watched_address_id):
+    """Register a newly watched address with the node's watch-only wallet. If this is lost,
+    adapter.address_utxos() imports the address itself on first use (a longer rescan)."""
+    return watcher.register_address(int(watched_address_id))
+
+
 @shared_task(name="chain.sweep_due", acks_late=True, reject_on_worker_lost=True,
              soft_time_limit=60, time_limit=90)
 def sweep_due():
