@@ -54,7 +54,8 @@ The scan stays for reconciliation's cross-check, with its own timeout. The walle
   are found through the wallet's unconfirmed spends (``listsinceblock``) and ``gettxout``:
   ``getrawtransaction`` has no prevouts for a mempool transaction in Core.
 - A wallet the node has not loaded (restart, a new node) answers -18: it is loaded, or
-  created (blank, no private keys, loaded at start-up), and the call retried.
+  created (blank, no private keys, loaded at start-up), and the call retried. A node run
+  with -disablewallet has no wallet RPCs at all (-32601): NodeMisconfigured.
 """
 
 from __future__ import annotations
@@ -647,10 +648,14 @@ class ChainAdapter:
 
 
 def _wallet_error(exc):
-    """A wallet busy with a rescan or a load is a wait, not a failure."""
+    """A wallet busy with a rescan or a load is a wait, not a failure; a node without wallet
+    support is a configuration to fix."""
     message = exc.message.lower()
     if exc.code == -4 and ("rescanning" in message or "already loading" in message):
         return NodeUnavailable(f"the watch wallet is busy: {exc.message}")
+    if exc.code == -32601:  # no wallet RPCs at all: -disablewallet, or built without it
+        return NodeMisconfigured("the node has no wallet support (-disablewallet?): Qazyna "
+                                 "keeps a watch-only wallet there to find its addresses' coins")
     return exc.domain()
 
 

@@ -13,10 +13,11 @@ from embit.ec import PrivateKey
 from embit.script import p2wpkh
 
 from chain import services, watcher
+from chain.adapter import ChainAdapter, _RpcError, get_adapter
+from chain.errors import NodeMisconfigured, NodeUnavailable, ScanInProgress
 from chain.services import watching
-from chain.adapter import ChainAdapter, get_adapter
-from chain.errors import NodeUnavailable, ScanInProgress
 from core.bitcoin import embit_network
+from custody import chainio
 from tests.support.netproxy import FlakyProxy
 
 WATCH = "qazyna-watch"
@@ -150,6 +151,30 @@ def test_the_watch_wallet_is_loaded_again_after_the_node_dropped_it(chain_node, 
     assert [u.txid for u in adapter.address_utxos([address])] == [txid]
     assert "loadwallet" in methods and "createwallet" not in methods
     assert WATCH in chain_node.rpc("listwallets")
+
+
+def test_a_transfer_proposal_takes_the_custody_coins_from_the_wallet(chain_node, adapter,
+                                                                     methods):
+    address = _foreign_address()
+    txid = chain_node.fund(address, 7_000_000)
+    chain_node.mine(1)
+    [coin] = chainio.custody_utxos(address)
+    assert (coin.txid, coin.value_sats) == (txid, 7_000_000)
+    assert coin.prev_tx_hex == chain_node.rpc("getrawtransaction", txid)
+    assert "scantxoutset" not in methods
+
+
+def test_a_node_without_wallet_support_is_misconfigured(monkeypatch):
+    node = ChainAdapter(url="http://u:p@127.0.0.1:1", network="regtest")
+    node._checked = True
+
+    def no_wallet(method, *params, **kwargs):  # bitcoind -disablewallet
+        raise _RpcError(-32601, "Method not found")
+
+    monkeypatch.setattr(node, "_raw_call", no_wallet)
+    with pytest.raises(NodeMisconfigured) as exc:
+        node.address_utxos(["bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"])
+    assert "-disablewallet" in str(exc.value)
 
 
 # --- scantxoutset: the reconciliation cross-check ----------------------------------------
