@@ -20,6 +20,7 @@ from .chain import (
 from .encoding import Amount, RawNumber, btc_to_sats
 from .helptext import HELP
 from .network import address_from_script, script_from_address
+from .script import parse_multisig
 from .tx import DecodeError, is_coinbase, parse_tx, serialize, tx_to_json, txid, wtxid
 from .wallet import Wallet, WalletError, derived_descriptor
 
@@ -1186,10 +1187,11 @@ def getaddressinfo(node, wallet, address):
     result.update({k: v for k, v in validateaddress(node, address).items()
                    if k in ("isscript", "iswitness", "witness_version", "witness_program")})
     witness_script = info.get("witness_script") if mine else None
-    if witness_script is not None:
-        keys = [data.hex() for data in _pushes(witness_script) if len(data) == 33]
+    multisig = parse_multisig(witness_script) if witness_script is not None else None
+    if multisig is not None:
+        required, keys = multisig
         result.update({"script": "multisig", "hex": witness_script.hex(),
-                       "sigsrequired": witness_script[0] - 0x50, "pubkeys": keys})
+                       "sigsrequired": required, "pubkeys": [k.hex() for k in keys]})
     elif mine and info.get("key") is not None:
         result["pubkey"] = info["key"].get_public_key().sec().hex()
     # Core: a script of the wallet without an address book entry counts as change.
@@ -1201,17 +1203,6 @@ def getaddressinfo(node, wallet, address):
                        "hdseedid": "0" * 40, "hdmasterfingerprint": origin[0]})
     result["labels"] = [wallet.labels[script]] if script in wallet.labels else []
     return result
-
-
-def _pushes(script: bytes):
-    """The data pushes of a script (enough for multisig's keys)."""
-    i = 0
-    while i < len(script):
-        op = script[i]
-        i += 1
-        if 0 < op < 0x4C:
-            yield script[i:i + op]
-            i += op
 
 
 
