@@ -282,9 +282,9 @@ class ChainAdapter:
         except JSONRPCException as exc:
             code, message = exc.code, exc.message or ""
             if code == _NON_JSON_CODE:
-                status = _HTTP_STATUS.search(message)
-                status = int(status.group(1)) if status else None
-                if status in _MISCONFIGURED_STATUSES:
+                found = _HTTP_STATUS.search(message)
+                status = int(found.group(1)) if found else None
+                if status is not None and status in _MISCONFIGURED_STATUSES:
                     raise NodeMisconfigured(
                         f"{self.endpoint.safe_url}: HTTP {status}: "
                         f"{_MISCONFIGURED_STATUSES[status]}; check BITCOIN_RPC_URL") from None
