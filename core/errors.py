@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     FILE_TOO_LARGE = "file_too_large"
     FILE_TYPE_NOT_ALLOWED = "file_type_not_allowed"
     DUPLICATE = "duplicate"
+    DATE_IN_FUTURE = "date_in_future"
     INVALID_FILTER = "invalid_filter"
     # 403
     FORBIDDEN = "forbidden"

@@ -275,6 +275,7 @@ class FundSource(models.TextChoices):
 class Deposit(models.Model):
     class Status(models.TextChoices):
         UNATTRIBUTED = "UNATTRIBUTED", "Waiting for attribution"
+        PROPOSED = "PROPOSED", "Attribution proposed, waiting for a second officer"
         ATTRIBUTED = "ATTRIBUTED", "Attributed"
         REVERSED = "REVERSED", "Reversed by a reorganisation"
 
@@ -290,16 +291,26 @@ class Deposit(models.Model):
     note = models.TextField(blank=True)
     confirmations = models.PositiveIntegerField(default=0)
     block_height = models.PositiveIntegerField(null=True, blank=True)
+    # Four eyes: one officer says where it came from (attributed_by), another approves.
     attributed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                       on_delete=models.PROTECT, related_name="+")
     attributed_at = models.DateTimeField(null=True, blank=True)
+    attribution_approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                                blank=True, on_delete=models.PROTECT,
+                                                related_name="+")
+    attribution_approved_at = models.DateTimeField(null=True, blank=True)
     seen_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-seen_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["txid", "vout"], name="deposit_outpoint_once"),
             models.CheckConstraint(condition=Q(amount_sats__gt=0), name="deposit_positive"),
+            models.CheckConstraint(
+                condition=Q(attribution_approved_by__isnull=True)
+                | ~Q(attribution_approved_by=F("attributed_by")),
+                name="deposit_attribution_four_eyes"),
         ]
 
 
@@ -366,9 +377,20 @@ class LedgerLine(models.Model):
 
 # --- valuation ----------------------------------------------------------------------------
 class PriceRecord(models.Model):
-    """A recorded price of one whole unit of an asset in KZT, with where it came from."""
+    """A recorded price of one whole unit of an asset in KZT, with where it came from. Every
+    valuation uses it, so it counts only once a second person approves it (four eyes)."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Waiting for a second person"
+        ACTIVE = "ACTIVE", "Approved"
+        REJECTED = "REJECTED", "Rejected"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     asset = models.CharField(max_length=16, default="BTC")
     kzt_per_unit = models.DecimalField(max_digits=20, decimal_places=2)
     source = models.CharField(max_length=200)
@@ -381,6 +403,9 @@ class PriceRecord(models.Model):
         ordering = ["-observed_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(kzt_per_unit__gt=0), name="price_positive"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("recorded_by")),
+                name="price_four_eyes"),
         ]
         indexes = [models.Index(fields=["asset", "observed_at"], name="price_asset_time")]
 

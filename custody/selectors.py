@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet, Sum
 
 from core.errors import NotFound
@@ -111,9 +111,17 @@ def price_list_for_user(*, user: User) -> QuerySet[PriceRecord]:
     return PriceRecord.objects.all()
 
 
+def price_get_for_user(*, user: User, public_id: Any) -> PriceRecord:
+    try:
+        return price_list_for_user(user=user).get(public_id=public_id)
+    except (PriceRecord.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise NotFound("No such price.") from None
+
+
 def price_at(asset: str, when: dt.datetime) -> PriceRecord | None:
-    """The latest recorded price at or before when."""
-    return (PriceRecord.objects.filter(asset=asset, observed_at__lte=when)
+    """The latest approved price at or before when."""
+    return (PriceRecord.objects.filter(asset=asset, observed_at__lte=when,
+                                       status=PriceRecord.Status.ACTIVE)
             .order_by("-observed_at", "-id").first())
 
 

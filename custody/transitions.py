@@ -17,7 +17,7 @@ from core.roles import Role, require_role
 from core.statemachine import SYSTEM, TransitionTable
 
 from .models import ApprovalStatus as A
-from .models import Deposit
+from .models import Deposit, PriceRecord
 from .models import TransferStatus as T
 
 D = Deposit.Status
@@ -42,7 +42,9 @@ class Command(StrEnum):
     REORG = "reorg"
     REPLACE = "replace"
     CONFLICT = "conflict"
+    PROPOSE_ATTRIBUTION = "propose_attribution"
     ATTRIBUTE = "attribute"
+    REJECT_ATTRIBUTION = "reject_attribution"
     REVERSE = "reverse"
 
 
@@ -101,13 +103,29 @@ TRANSFER_TABLE = TransitionTable.from_spec("transfer", {
     },
 })
 
+# Deposits: one officer proposes where it came from, a second approves (four eyes); only
+# then does it enter the ledger.
 DEPOSIT_TABLE = TransitionTable.from_spec("deposit", {
     D.UNATTRIBUTED: {
-        C.ATTRIBUTE: (D.ATTRIBUTED, BANK),
+        C.PROPOSE_ATTRIBUTION: (D.PROPOSED, BANK),
         C.REVERSE: (D.REVERSED, SYSTEM),  # a reorganisation removed it
+    },
+    D.PROPOSED: {
+        C.ATTRIBUTE: (D.ATTRIBUTED, BANK),
+        C.REJECT_ATTRIBUTION: (D.UNATTRIBUTED, BANK),
+        C.REVERSE: (D.REVERSED, SYSTEM),
     },
     D.ATTRIBUTED: {
         C.REVERSE: (D.REVERSED, SYSTEM),
+    },
+})
+
+# A price: recorded by one person, approved (or rejected) by another.
+P = PriceRecord.Status
+PRICE_TABLE = TransitionTable.from_spec("price", {
+    P.PENDING: {
+        C.APPROVE: (P.ACTIVE, frozenset({Role.BANK_OFFICER, Role.ADMIN})),
+        C.REJECT: (P.REJECTED, frozenset({Role.BANK_OFFICER, Role.ADMIN})),
     },
 })
 

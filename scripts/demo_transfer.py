@@ -31,12 +31,37 @@ class Api:
     def __init__(self, base):
         self.base = base.rstrip("/")
         self.tokens = {}
+        self.used_step = {}
+
+    def otp(self, user):
+        """A demo code this user has not used yet: each TOTP code is good once, and the
+        device takes the step before and after the current one; past those, wait."""
+        from tools.demo_otp import STEP, demo_code
+
+        now = int(time.time() // STEP)
+        target = max(now - 1, self.used_step.get(user, now - 2) + 1)
+        if target > now + 1:
+            time.sleep((target - 1) * STEP - time.time() + 0.5)
+            now = target - 1
+        self.used_step[user] = target
+        return demo_code(user, at=target * STEP + 1)
+
+    def decide(self, user, path, body):
+        """A POST that asks for a fresh second-factor code; a code already used (by the demo
+        data) is skipped for the next."""
+        for _ in range(4):
+            try:
+                return self.call(user, "POST", path, {**body, "otp": self.otp(user)},
+                                 quiet=True)
+            except CodeUsed:
+                time.sleep(1.1)  # django-otp makes the try after a failure wait
+        sys.exit(f"POST {path} as {user}: no unused second-factor code")
 
     def token(self, user):
-        if user not in self.tokens:
-            from tools.demo_otp import demo_code
-
-            body = json.dumps({"username": user, "password": PASSWORD, "otp": demo_code(user),
+        for _ in range(4):
+            if user in self.tokens:
+                break
+            body = json.dumps({"username": user, "password": PASSWORD, "otp": self.otp(user),
                                "name": "demo_transfer"}).encode()
             request = urllib.request.Request(f"{self.base}/api/auth/token/", data=body,
                                              method="POST")
@@ -45,10 +70,15 @@ class Api:
                 with urllib.request.urlopen(request, timeout=30) as reply:
                     self.tokens[user] = json.loads(reply.read())["token"]
             except urllib.error.HTTPError as error:
-                sys.exit(f"sign-in as {user}: HTTP {error.code} {error.read().decode()}")
+                text = error.read().decode()
+                if "second_factor_invalid" not in text:
+                    sys.exit(f"sign-in as {user}: HTTP {error.code} {text}")
+                time.sleep(1.1)  # a code the demo data used: the next one
+        if user not in self.tokens:
+            sys.exit(f"sign-in as {user}: no unused second-factor code")
         return self.tokens[user]
 
-    def call(self, user, method, path, body=None, raw=False):
+    def call(self, user, method, path, body=None, raw=False, quiet=False):
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(f"{self.base}{path}", data=data, method=method)
         request.add_header("Authorization", f"Bearer {self.token(user)}")
@@ -58,8 +88,15 @@ class Api:
             with urllib.request.urlopen(request, timeout=60) as reply:
                 content = reply.read()
         except urllib.error.HTTPError as error:
-            sys.exit(f"{method} {path} as {user}: HTTP {error.code} {error.read().decode()}")
+            text = error.read().decode()
+            if quiet and "second_factor_invalid" in text:
+                raise CodeUsed(text) from None
+            sys.exit(f"{method} {path} as {user}: HTTP {error.code} {text}")
         return content if raw else json.loads(content)
+
+
+class CodeUsed(Exception):
+    pass
 
 
 def rpc(url, method, *params, wallet=None):
@@ -109,8 +146,8 @@ def main():
          f"{transfer['destination']} (fee {transfer['fee_sats']} sat), payload hash "
          f"{transfer['payload_hash'][:16]}…")
     for officer in ("bank2", "bank3"):
-        transfer = api.call(officer, "POST", f"/api/v1/transfers/{tid}/approve/",
-                            {"payload_hash": transfer["payload_hash"]})
+        transfer = api.decide(officer, f"/api/v1/transfers/{tid}/approve/",
+                              {"payload_hash": transfer["payload_hash"]})
         step(f"{officer} approved; status {transfer['status']}")
     unsigned = api.call("bank1", "GET", f"/api/v1/transfers/{tid}/psbt/?download=1", raw=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,8 +160,8 @@ def main():
             signed = out.read_bytes()
             text = signed.decode() if not signed.startswith(b"psbt\xff") \
                 else base64.b64encode(signed).decode()
-            transfer = api.call("bank1", "POST", f"/api/v1/transfers/{tid}/signatures/",
-                                {"psbt": text.strip()})
+            transfer = api.decide("bank1", f"/api/v1/transfers/{tid}/signatures/",
+                                  {"psbt": text.strip()})
             step(f"{signer} signed offline; uploaded; status {transfer['status']}")
     deadline = time.monotonic() + args.timeout
     while transfer["status"] not in ("BROADCAST", "CONFIRMING", "SETTLED", "FAILED"):

@@ -24,9 +24,10 @@ def demo_key_hex(username: str) -> str:
     return hashlib.sha256(f"qazyna-demo-totp:{username}".encode()).hexdigest()[:40]
 
 
-def demo_code(username: str, at: float | None = None) -> str:
+def demo_code(username: str, at: float | None = None, step_offset: int = 0) -> str:
+    """The code at time at (now), or step_offset steps away (each code is good once)."""
     totp = TOTP(bytes.fromhex(demo_key_hex(username)), step=STEP, digits=DIGITS)
-    totp.time = time.time() if at is None else at
+    totp.time = (time.time() if at is None else at) + step_offset * STEP
     return f"{totp.token():0{DIGITS}d}"
 
 

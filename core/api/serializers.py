@@ -19,6 +19,14 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StepUpInputSerializer(serializers.Serializer):
+    """A decision's fresh second-factor code (core.second_factor.step_up)."""
+
+    otp = serializers.CharField(max_length=16, required=False, allow_blank=True,
+                                help_text="A fresh code from your authenticator (or a backup "
+                                          "code): every decision asks for one.")
+
+
 class AgencyOutputSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
 

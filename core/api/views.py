@@ -16,7 +16,7 @@ from core.api.pagination import paginate
 from core.audit import verify_chain
 from core.bitcoin import refuse_private_keys
 from core.errors import ErrorCode, PermissionRefused
-from core.second_factor import needs_second_factor, step_up
+from core.second_factor import StepUp, needs_second_factor, step_up
 
 
 # The base of every API view. (A comment, not a docstring: the schema shows a view's
@@ -44,6 +44,13 @@ class QazynaApiView(APIView):
             if hasattr(data, "dict"):  # QueryDict (form/multipart): only the text fields
                 data = {k: v for k, v in data.items() if isinstance(v, str)}
             refuse_private_keys(data)
+
+
+def step_up_from(request) -> StepUp:
+    """The decision's step-up: the `otp` field of the request body, checked now."""
+    data = request.data
+    code = data.get("otp") if hasattr(data, "get") else None
+    return step_up(request.user, code if isinstance(code, str) else None)
 
 
 def second_factor_given(request) -> bool:

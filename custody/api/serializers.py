@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.filters import ChoiceListField, PageFilterSerializer
-from core.api.serializers import StrictIntegerField
+from core.api.serializers import StepUpInputSerializer, StrictIntegerField
 
 from ..models import (
     Deposit,
@@ -76,7 +76,7 @@ class TransferInputSerializer(serializers.Serializer):
     fee_rate_sat_vb = StrictIntegerField(required=False, min_value=1)
 
 
-class TransferApproveInputSerializer(serializers.Serializer):
+class TransferApproveInputSerializer(StepUpInputSerializer):
     payload_hash = serializers.RegexField(r"^[0-9a-f]{64}$")
 
 
@@ -88,7 +88,7 @@ class TransferRebuildInputSerializer(TransferReasonInputSerializer):
     fee_rate_sat_vb = StrictIntegerField(required=False, min_value=1)
 
 
-class SignedPsbtInputSerializer(serializers.Serializer):
+class SignedPsbtInputSerializer(StepUpInputSerializer):
     psbt = serializers.CharField(required=False, max_length=700_000)
     file = serializers.FileField(required=False)
 
@@ -154,13 +154,13 @@ class DepositOutputSerializer(serializers.ModelSerializer):
                   "seen_at"]
 
 
-class DepositAttributeInputSerializer(serializers.Serializer):
+class DepositAttributeInputSerializer(StepUpInputSerializer):
     source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=[FundSource.STATE_MINING, FundSource.OTHER])
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class PriceInputSerializer(serializers.Serializer):
+class PriceInputSerializer(StepUpInputSerializer):
     asset = serializers.CharField(default="BTC", max_length=16)
     kzt_per_unit = serializers.DecimalField(max_digits=20, decimal_places=2,
                                             min_value=Decimal("0.01"))
@@ -173,7 +173,8 @@ class PriceOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PriceRecord
-        fields = ["id", "asset", "kzt_per_unit", "source", "observed_at", "created_at"]
+        fields = ["id", "asset", "kzt_per_unit", "source", "observed_at", "status",
+                  "created_at"]
 
 
 class JournalEntryOutputSerializer(serializers.ModelSerializer):

@@ -9,7 +9,8 @@ from rest_framework.response import Response
 from core.api.exports import streaming_csv_response
 from core.api.filters import PageFilterSerializer, validate_filters
 from core.api.pagination import paginate
-from core.api.views import QazynaApiView
+from core.api.serializers import StepUpInputSerializer
+from core.api.views import QazynaApiView, step_up_from
 from core.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from intake.selectors import case_get_for_user
 
@@ -52,10 +53,11 @@ class ReserveWalletDetailApi(QazynaApiView):
 
 
 class ReserveWalletApproveApi(QazynaApiView):
-    @extend_schema(request=None, responses=s.ReserveWalletOutputSerializer)
+    @extend_schema(request=StepUpInputSerializer, responses=s.ReserveWalletOutputSerializer)
     def post(self, request, wallet_id):
         wallet = selectors.reserve_wallet_get_for_user(user=request.user, public_id=wallet_id)
-        wallet = services.reserve_wallet_approve(wallet=wallet, actor=request.user)
+        wallet = services.reserve_wallet_approve(wallet=wallet, actor=request.user,
+                                                 step_up=step_up_from(request))
         return Response(s.ReserveWalletOutputSerializer(wallet).data)
 
 
@@ -80,10 +82,11 @@ class QuorumPolicyListCreateApi(QazynaApiView):
 
 
 class QuorumPolicyApproveApi(QazynaApiView):
-    @extend_schema(request=None, responses=s.QuorumPolicyOutputSerializer)
+    @extend_schema(request=StepUpInputSerializer, responses=s.QuorumPolicyOutputSerializer)
     def post(self, request, policy_id):
         policy = selectors.policy_get_for_user(user=request.user, public_id=policy_id)
-        policy = services.quorum_policy_approve(policy=policy, actor=request.user)
+        policy = services.quorum_policy_approve(policy=policy, actor=request.user,
+                                                step_up=step_up_from(request))
         return Response(s.QuorumPolicyOutputSerializer(policy).data)
 
 
@@ -130,7 +133,8 @@ class TransferApproveApi(QazynaApiView):
         data = s.TransferApproveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.transfer_approve(transfer=transfer, actor=request.user,
-                                  payload_hash=data.validated_data["payload_hash"])
+                                  payload_hash=data.validated_data["payload_hash"],
+                                  step_up=step_up_from(request))
         transfer.refresh_from_db()
         return Response(s.TransferOutputSerializer(transfer, context={"request": request}).data)
 
@@ -198,7 +202,7 @@ class TransferSignatureUploadApi(QazynaApiView):
                                        code=ErrorCode.FILE_TOO_LARGE, field="file")
             psbt = upload.read()
         transfer = services.transfer_upload_signed(transfer=transfer, actor=request.user,
-                                                   psbt=psbt)
+                                                   psbt=psbt, step_up=step_up_from(request))
         transfer.refresh_from_db()
         return Response(s.TransferOutputSerializer(transfer, context={"request": request}).data)
 
@@ -220,8 +224,20 @@ class DepositAttributeApi(QazynaApiView):
         deposit = selectors.deposit_get_for_user(user=request.user, public_id=deposit_id)
         data = s.DepositAttributeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        values = {k: v for k, v in data.validated_data.items() if k != "otp"}
         deposit = services.deposit_attribute(deposit=deposit, actor=request.user,
-                                             **data.validated_data)
+                                             step_up=step_up_from(request), **values)
+        return Response(s.DepositOutputSerializer(deposit).data)
+
+
+class DepositAttributionApproveApi(QazynaApiView):
+    """The second officer approves the proposed attribution: the deposit enters the ledger."""
+
+    @extend_schema(request=StepUpInputSerializer, responses=s.DepositOutputSerializer)
+    def post(self, request, deposit_id):
+        deposit = selectors.deposit_get_for_user(user=request.user, public_id=deposit_id)
+        deposit = services.deposit_attribution_approve(deposit=deposit, actor=request.user,
+                                                       step_up=step_up_from(request))
         return Response(s.DepositOutputSerializer(deposit).data)
 
 
@@ -238,8 +254,21 @@ class PriceListCreateApi(QazynaApiView):
     def post(self, request):
         data = s.PriceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        price = services.price_record(actor=request.user, **data.validated_data)
+        values = {k: v for k, v in data.validated_data.items() if k != "otp"}
+        price = services.price_record(actor=request.user, step_up=step_up_from(request),
+                                      **values)
         return Response(s.PriceOutputSerializer(price).data, status=status.HTTP_201_CREATED)
+
+
+class PriceApproveApi(QazynaApiView):
+    """A second person approves a recorded price: from now on valuations use it."""
+
+    @extend_schema(request=StepUpInputSerializer, responses=s.PriceOutputSerializer)
+    def post(self, request, price_id):
+        price = selectors.price_get_for_user(user=request.user, public_id=price_id)
+        price = services.price_approve(price=price, actor=request.user,
+                                       step_up=step_up_from(request))
+        return Response(s.PriceOutputSerializer(price).data)
 
 
 class LedgerBalancesApi(QazynaApiView):

@@ -15,8 +15,14 @@ under a row lock.
 """
 
 from .chain_state import transfer_apply_chain_state
-from .deposits import deposit_apply_chain_state, deposit_attribute, deposit_observe
-from .prices import price_record, value_kzt
+from .deposits import (
+    deposit_apply_chain_state,
+    deposit_attribute,
+    deposit_attribution_approve,
+    deposit_attribution_reject,
+    deposit_observe,
+)
+from .prices import price_approve, price_record, value_kzt
 from .signing import BROADCAST_TASK, queue_broadcast, transfer_broadcast, transfer_upload_signed
 from .transfers import transfer_approve, transfer_cancel, transfer_propose, transfer_rebuild
 from .wallets import (
@@ -31,7 +37,10 @@ __all__ = [
     "BROADCAST_TASK",
     "deposit_apply_chain_state",
     "deposit_attribute",
+    "deposit_attribution_approve",
+    "deposit_attribution_reject",
     "deposit_observe",
+    "price_approve",
     "price_record",
     "queue_broadcast",
     "quorum_policy_approve",

@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from core.audit import record_event
 from core.bitcoin import refuse_private_keys
-from core.errors import Conflict, ErrorCode, ValidationFailed
+from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
 from core.models import User
+from core.roles import require_reason
+from core.second_factor import StepUp, require_step_up
 from core.statemachine import apply_transition
 from intake.models import CaseAlert
 
@@ -40,31 +42,75 @@ def deposit_observe(*, reserve_address: ReserveAddress, txid: str, vout: int, am
     return deposit
 
 
+def _lock(deposit: Deposit) -> Deposit:
+    return Deposit.objects.select_for_update(of=("self",)).select_related(
+        "reserve_address__wallet").get(pk=deposit.pk)
+
+
 @transaction.atomic
 def deposit_attribute(*, deposit: Deposit, actor: User, source: str,
-                      note: str = "") -> Deposit:
-    """A bank officer says where an unexplained deposit came from; only then does it enter
-    the ledger (and only once settled)."""
-    require_command_role(actor, DEPOSIT_TABLE, Command.ATTRIBUTE)
+                      step_up: StepUp | None, note: str = "") -> Deposit:
+    """A bank officer says where an unexplained deposit came from (once it is settled). It
+    enters the ledger only when a second officer approves (deposit_attribution_approve)."""
+    require_command_role(actor, DEPOSIT_TABLE, Command.PROPOSE_ATTRIBUTION)
+    proof = require_step_up(actor, step_up)
     refuse_private_keys({"note": note})
     if source not in (FundSource.STATE_MINING, FundSource.OTHER):
         raise ValidationFailed("A deposit's source is STATE_MINING or OTHER (seized coins "
                                "arrive by transfer).", field="source")
-    deposit = Deposit.objects.select_for_update(of=("self",)).select_related(
-        "reserve_address__wallet").get(pk=deposit.pk)
-    check_command(DEPOSIT_TABLE, deposit.status, Command.ATTRIBUTE)  # 409 before the rest
+    deposit = _lock(deposit)
+    check_command(DEPOSIT_TABLE, deposit.status, Command.PROPOSE_ATTRIBUTION)
     needed = settings.SETTLEMENT_CONFIRMATIONS[deposit.reserve_address.wallet.network]
     if deposit.confirmations < needed:
         raise Conflict(f"The deposit has {deposit.confirmations} of {needed} confirmations.",
                        code=ErrorCode.NOT_SETTLED)
-    entry = post_deposit_attributed(deposit, source=source, memo=note or source)
     deposit.source, deposit.note = source, note
     deposit.attributed_by, deposit.attributed_at = actor, timezone.now()
+    apply_transition(deposit, table=DEPOSIT_TABLE, command=Command.PROPOSE_ATTRIBUTION,
+                     actor=actor, action=CustodyAction.DEPOSIT_ATTRIBUTION_PROPOSED,
+                     update_fields=["source", "note", "attributed_by", "attributed_at"],
+                     after={"source": source, "note": note, **proof.audit()})
+    return deposit
+
+
+@transaction.atomic
+def deposit_attribution_approve(*, deposit: Deposit, actor: User,
+                                step_up: StepUp | None) -> Deposit:
+    """The second officer: the deposit enters the ledger as its proposed source."""
+    require_command_role(actor, DEPOSIT_TABLE, Command.ATTRIBUTE)
+    deposit = _lock(deposit)
+    check_command(DEPOSIT_TABLE, deposit.status, Command.ATTRIBUTE)
+    if deposit.attributed_by_id == actor.pk:
+        raise PermissionRefused("You proposed this attribution: another officer approves it.",
+                                code=ErrorCode.OWN_ENTRY)
+    proof = require_step_up(actor, step_up)
+    entry = post_deposit_attributed(deposit, source=deposit.source,
+                                    memo=deposit.note or deposit.source)
+    deposit.attribution_approved_by, deposit.attribution_approved_at = actor, timezone.now()
     apply_transition(deposit, table=DEPOSIT_TABLE, command=Command.ATTRIBUTE, actor=actor,
                      action=CustodyAction.DEPOSIT_ATTRIBUTED,
-                     update_fields=["source", "note", "attributed_by", "attributed_at"],
-                     after={"source": source, "note": note, "journal": str(entry.public_id)})
+                     update_fields=["attribution_approved_by", "attribution_approved_at"],
+                     after={"source": deposit.source, "note": deposit.note,
+                            "proposed_by": deposit.attributed_by.get_username()
+                            if deposit.attributed_by else None,
+                            "journal": str(entry.public_id), **proof.audit()})
     chainio.watch_deposit(txid=deposit.txid, ref=str(deposit.public_id))
+    return deposit
+
+
+@transaction.atomic
+def deposit_attribution_reject(*, deposit: Deposit, actor: User, reason: str) -> Deposit:
+    """The second officer disagrees: the deposit waits for attribution again."""
+    require_command_role(actor, DEPOSIT_TABLE, Command.REJECT_ATTRIBUTION)
+    require_reason(reason)
+    deposit = _lock(deposit)
+    check_command(DEPOSIT_TABLE, deposit.status, Command.REJECT_ATTRIBUTION)
+    if deposit.attributed_by_id == actor.pk:
+        raise PermissionRefused("You proposed this attribution: another officer decides.",
+                                code=ErrorCode.OWN_ENTRY)
+    apply_transition(deposit, table=DEPOSIT_TABLE, command=Command.REJECT_ATTRIBUTION,
+                     actor=actor, action=CustodyAction.DEPOSIT_ATTRIBUTION_REJECTED,
+                     reason=reason)
     return deposit
 
 

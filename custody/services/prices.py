@@ -11,28 +11,57 @@ from django.utils import timezone
 
 from core.audit import record_event
 from core.bitcoin import SATS_PER_BTC, refuse_private_keys
-from core.errors import ValidationFailed
+from core.errors import ErrorCode, PermissionRefused, ValidationFailed
 from core.models import User
 from core.roles import Role, require_role
+from core.second_factor import StepUp, require_step_up
+from core.statemachine import apply_transition
 from intake.models import AssetKind, ConfiscationOrder
 
 from ..audit import CustodyAction
 from ..models import PriceRecord, Transfer, Valuation
 from ..selectors import price_at
+from ..transitions import PRICE_TABLE, Command, require_command_role
 
 
 @transaction.atomic
 def price_record(*, actor: User, kzt_per_unit: Decimal | int, source: str,
-                 observed_at: dt.datetime, asset: str = "BTC") -> PriceRecord:
+                 observed_at: dt.datetime, step_up: StepUp | None,
+                 asset: str = "BTC") -> PriceRecord:
+    """A price as one person read it; it is used once a second person approves it."""
     require_role(actor, Role.BANK_OFFICER, Role.ADMIN)
+    proof = require_step_up(actor, step_up)
     refuse_private_keys({"source": source})
     if not (source or "").strip():
         raise ValidationFailed("Say where the price comes from.", field="source")
+    if observed_at > timezone.now():
+        raise ValidationFailed("A price cannot be observed in the future.",
+                               code=ErrorCode.DATE_IN_FUTURE, field="observed_at")
     price = PriceRecord.objects.create(asset=asset, kzt_per_unit=kzt_per_unit, source=source,
                                        observed_at=observed_at, recorded_by=actor)
     record_event(actor=actor, action=CustodyAction.PRICE_RECORDED, obj=price,
                  after={"asset": asset, "kzt_per_unit": str(kzt_per_unit), "source": source,
-                        "observed_at": observed_at})
+                        "observed_at": observed_at, "status": price.status,
+                        **proof.audit()})
+    return price
+
+
+@transaction.atomic
+def price_approve(*, price: PriceRecord, actor: User, step_up: StepUp | None) -> PriceRecord:
+    """The second person: from now on valuations use this price."""
+    require_command_role(actor, PRICE_TABLE, Command.APPROVE)
+    price = PriceRecord.objects.select_for_update().get(pk=price.pk)
+    if price.recorded_by_id == actor.pk:
+        raise PermissionRefused("You recorded this price: someone else must approve it.",
+                                code=ErrorCode.OWN_ENTRY)
+    proof = require_step_up(actor, step_up)
+    price.approved_by, price.approved_at = actor, timezone.now()
+    apply_transition(price, table=PRICE_TABLE, command=Command.APPROVE, actor=actor,
+                     action=CustodyAction.PRICE_APPROVED,
+                     update_fields=["approved_by", "approved_at"],
+                     after={"kzt_per_unit": str(price.kzt_per_unit), "source": price.source,
+                            "recorded_by": price.recorded_by.get_username()
+                            if price.recorded_by else None, **proof.audit()})
     return price
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from core.audit import record_event
 from core.errors import Conflict, DomainError, ErrorCode
 from core.models import User
+from core.second_factor import StepUp, require_step_up
 from core.statemachine import apply_transition
 from core.tasks import enqueue
 from intake.models import CaseAlert
@@ -35,13 +36,15 @@ log = logging.getLogger(__name__)
 BROADCAST_TASK = "custody.tasks.broadcast_transfer_task"
 
 
-def transfer_upload_signed(*, transfer: Transfer, actor: User, psbt: str | bytes) -> Transfer:
+def transfer_upload_signed(*, transfer: Transfer, actor: User, psbt: str | bytes,
+                           step_up: StepUp | None) -> Transfer:
     """A signed copy from one key holder. Refused unless it is the approved transaction and
     every signature in it is valid for a key of the case's custody descriptor. Its new
     signatures are merged; the first copy starts the signing (APPROVED → SIGNING), each later
     one is a re-entry of SIGNING; with enough of them the transaction is finalized and
     queued for broadcast after commit."""
     require_command_role(actor, TRANSFER_TABLE, Command.SIGN)
+    proof = require_step_up(actor, step_up)
     signed = ceremony.parse_psbt(psbt)
     refuse_if_unbound(Transfer.objects.get(pk=transfer.pk), at="signature upload")
     with transaction.atomic():
@@ -52,6 +55,7 @@ def transfer_upload_signed(*, transfer: Transfer, actor: User, psbt: str | bytes
                            "(it is fully signed).",
                            code=ErrorCode.INVALID_TRANSITION, current_status=transfer.status)
         fields, after = _merge_signed_copy(transfer, signed, psbt, actor)
+        after.update(proof.audit())
         apply_transition(transfer, table=TRANSFER_TABLE, command=Command.SIGN, actor=actor,
                          action=CustodyAction.TRANSFER_SIGNATURE_UPLOADED, after=after,
                          update_fields=fields)

@@ -13,6 +13,7 @@ from core.bitcoin import refuse_private_keys, validate_address
 from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
 from core.models import User
 from core.roles import Role, require_reason, require_role
+from core.second_factor import StepUp, require_step_up
 from core.statemachine import apply_transition
 from intake.models import CaseStatus, ConfiscationOrder, CustodyWallet, SeizureCase
 
@@ -75,7 +76,8 @@ def transfer_propose(*, actor: User, case: SeizureCase, reserve_wallet: ReserveW
 
 
 @transaction.atomic
-def transfer_approve(*, transfer: Transfer, actor: User, payload_hash: str) -> Transfer:
+def transfer_approve(*, transfer: Transfer, actor: User, payload_hash: str,
+                     step_up: StepUp | None) -> Transfer:
     """One bank officer approves one exact payload. The proposer's approval never counts and
     is refused; the same officer twice is refused; an approval of an older payload is
     refused. At the policy's count the transfer is APPROVED; after that, approvals are
@@ -86,6 +88,7 @@ def transfer_approve(*, transfer: Transfer, actor: User, payload_hash: str) -> T
         raise PermissionRefused("You proposed this transfer: other officers approve it.",
                                 code=ErrorCode.OWN_TRANSFER)
     check_command(TRANSFER_TABLE, transfer.status, Command.APPROVE)  # 409 before the rest
+    proof = require_step_up(actor, step_up)
     if payload_hash != transfer.payload_hash:
         raise Conflict("The payload changed since you looked at it: review it again.",
                        code=ErrorCode.PAYLOAD_CHANGED, payload_hash=transfer.payload_hash)
@@ -97,7 +100,7 @@ def transfer_approve(*, transfer: Transfer, actor: User, payload_hash: str) -> T
     count = counted_approvals(transfer).count()
     record_event(actor=actor, action=CustodyAction.TRANSFER_APPROVAL_GIVEN, obj=transfer,
                  after={"payload_hash": payload_hash, "approvals": count,
-                        "required": transfer.approvals_required})
+                        "required": transfer.approvals_required, **proof.audit()})
     if count >= transfer.approvals_required:
         apply_transition(transfer, table=TRANSFER_TABLE, command=Command.APPROVE, actor=actor,
                          action=CustodyAction.TRANSFER_APPROVED, after={"approvals": count})

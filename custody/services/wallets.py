@@ -18,6 +18,7 @@ from core.bitcoin import (
 from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
 from core.models import User
 from core.roles import Role, require_reason, require_role
+from core.second_factor import StepUp, require_step_up
 from core.statemachine import apply_transition
 
 from .. import chainio
@@ -58,14 +59,16 @@ def _refuse_own_entry(entered_by_id: int, actor: User, noun: str) -> None:
 
 
 @transaction.atomic
-def reserve_wallet_approve(*, wallet: ReserveWallet, actor: User) -> ReserveWallet:
+def reserve_wallet_approve(*, wallet: ReserveWallet, actor: User,
+                           step_up: StepUp | None) -> ReserveWallet:
     require_command_role(actor, APPROVAL_TABLE, Command.APPROVE)
     wallet = ReserveWallet.objects.select_for_update().get(pk=wallet.pk)
     _refuse_own_entry(wallet.entered_by_id, actor, "wallet")
+    proof = require_step_up(actor, step_up)
     wallet.approved_by, wallet.approved_at = actor, timezone.now()
     apply_transition(wallet, table=APPROVAL_TABLE, command=Command.APPROVE, actor=actor,
                      action=CustodyAction.RESERVE_WALLET_APPROVED,
-                     update_fields=["approved_by", "approved_at"])
+                     update_fields=["approved_by", "approved_at"], after=proof.audit())
     return wallet
 
 
@@ -121,12 +124,14 @@ def quorum_policy_propose(*, wallet: ReserveWallet, actor: User,
 
 
 @transaction.atomic
-def quorum_policy_approve(*, policy: QuorumPolicy, actor: User) -> QuorumPolicy:
+def quorum_policy_approve(*, policy: QuorumPolicy, actor: User,
+                          step_up: StepUp | None) -> QuorumPolicy:
     """The policy becomes the wallet's active one; the one active so far is superseded."""
     require_command_role(actor, APPROVAL_TABLE, Command.APPROVE)
     policy = QuorumPolicy.objects.select_for_update().get(pk=policy.pk)
     ReserveWallet.objects.select_for_update().get(pk=policy.wallet_id)
     _refuse_own_entry(policy.proposed_by_id, actor, "policy")
+    proof = require_step_up(actor, step_up)
     check_command(APPROVAL_TABLE, policy.status, Command.APPROVE)  # 409 before superseding
     previous = (QuorumPolicy.objects.select_for_update()
                 .filter(wallet_id=policy.wallet_id, status=ApprovalStatus.ACTIVE).first())
@@ -139,7 +144,8 @@ def quorum_policy_approve(*, policy: QuorumPolicy, actor: User) -> QuorumPolicy:
                      action=CustodyAction.QUORUM_POLICY_APPROVED,
                      update_fields=["approved_by", "approved_at"],
                      before={"active": str(previous.public_id) if previous else None},
-                     after={"wallet": str(policy.wallet.public_id), "tiers": policy.tiers})
+                     after={"wallet": str(policy.wallet.public_id), "tiers": policy.tiers,
+                            **proof.audit()})
     return policy
 
 

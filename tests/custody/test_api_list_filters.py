@@ -17,6 +17,7 @@ from tests.api_filters import (
     raw_query_strings,
 )
 from tests.support.custody import fake_utxos
+from tests.support.second_factor import fresh_step_up
 from tools.demo_signer import key_expression
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,8 @@ def listed(admin_user, bank, case, reserve_wallet, no_chain):
                                        vout=0, amount_sats=5_000, confirmations=1)
     for day in (1, 2):
         services.price_record(actor=bank, kzt_per_unit=Decimal("30000000"), source="NBK",
-                              observed_at=dt.datetime(2026, 1, day, tzinfo=dt.UTC))
+                              observed_at=dt.datetime(2026, 1, day, tzinfo=dt.UTC),
+                              step_up=fresh_step_up(bank))
     services.reserve_wallet_register(actor=admin_user, network="regtest", label="pending",
                                      threshold=1, keys=[key_expression("p1")])
     return {"transfer": transfer, "deposit": deposit, "wallet": reserve_wallet}

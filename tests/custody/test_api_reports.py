@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from custody import chainio, services
 from custody.reconciliation import reconcile_all
 from tests.support.custody import fake_utxos
+from tests.support.second_factor import fresh_step_up
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,8 @@ def reserve(bank, case, reserve_wallet, no_chain, monkeypatch):
     monkeypatch.setattr(chainio, "watch_deposit", lambda **kw: None)
     deposit = services.deposit_observe(reserve_address=destination, txid="cd" * 32, vout=0,
                                        amount_sats=MINED, confirmations=6, block_height=495)
-    services.deposit_attribute(deposit=deposit, actor=bank, source="STATE_MINING")
+    services.deposit_attribute(deposit=deposit, actor=bank, source="STATE_MINING",
+                               step_up=fresh_step_up(bank))
     monkeypatch.setattr(chainio, "tip", lambda: TIP)
     monkeypatch.setattr(chainio, "reserve_utxos", lambda addresses: [SimpleNamespace(
         txid="cd" * 32, vout=0, value_sats=MINED, address=destination.address,

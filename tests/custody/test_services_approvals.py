@@ -8,6 +8,7 @@ from custody import services
 from custody.models import ApprovalStatus, QuorumPolicy
 from tests.support.custody import make_reserve_wallet
 from tests.support.keys import key_expression
+from tests.support.second_factor import fresh_step_up
 
 pytestmark = pytest.mark.django_db
 
@@ -21,11 +22,13 @@ def register(admin):
 def test_the_person_who_entered_a_wallet_cannot_approve_it(admin_user, bank):
     wallet = register(admin_user)
     with pytest.raises(PermissionRefused) as refused:
-        services.reserve_wallet_approve(wallet=wallet, actor=admin_user)
+        services.reserve_wallet_approve(wallet=wallet, actor=admin_user,
+                                        step_up=fresh_step_up(admin_user))
     assert refused.value.code == "own_entry"
     wallet.refresh_from_db()
     assert wallet.status == ApprovalStatus.PENDING
-    services.reserve_wallet_approve(wallet=wallet, actor=bank)
+    services.reserve_wallet_approve(wallet=wallet, actor=bank,
+                                    step_up=fresh_step_up(bank))
     wallet.refresh_from_db()
     assert (wallet.status, wallet.approved_by) == (ApprovalStatus.ACTIVE, bank)
 
@@ -35,7 +38,8 @@ def test_a_retired_wallet_cannot_be_approved_again(admin_user, bank):
     services.reserve_wallet_retire(wallet=wallet, actor=admin_user, reason="key ceremony redone")
     events = AuditEvent.objects.count()
     with pytest.raises(TransitionNotAllowed):
-        services.reserve_wallet_approve(wallet=wallet, actor=bank)
+        services.reserve_wallet_approve(wallet=wallet, actor=bank,
+                                        step_up=fresh_step_up(bank))
     wallet.refresh_from_db()
     assert wallet.status == ApprovalStatus.RETIRED
     assert AuditEvent.objects.count() == events
@@ -49,10 +53,13 @@ def test_a_new_policy_supersedes_the_active_one_only_when_approved(admin_user, b
     first.refresh_from_db()
     assert first.status == ApprovalStatus.ACTIVE  # proposing changes nothing yet
     with pytest.raises(PermissionRefused):
-        services.quorum_policy_approve(policy=second, actor=admin_user)
-    services.quorum_policy_approve(policy=second, actor=bank)
+        services.quorum_policy_approve(policy=second, actor=admin_user,
+                                       step_up=fresh_step_up(admin_user))
+    services.quorum_policy_approve(policy=second, actor=bank,
+                                   step_up=fresh_step_up(bank))
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == (ApprovalStatus.SUPERSEDED, ApprovalStatus.ACTIVE)
     with pytest.raises(TransitionNotAllowed):
-        services.quorum_policy_approve(policy=first, actor=bank)
+        services.quorum_policy_approve(policy=first, actor=bank,
+                                       step_up=fresh_step_up(bank))

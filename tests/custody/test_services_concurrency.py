@@ -7,6 +7,7 @@ from custody.models import Transfer, TransferApproval, TransferStatus
 from custody.selectors import counted_approvals
 from tests.support.concurrency import run_at_once
 from tests.support.custody import fake_utxos, make_confiscated_case, make_reserve_wallet
+from tests.support.second_factor import fresh_step_up
 
 
 @pytest.mark.django_db(transaction=True)
@@ -22,9 +23,11 @@ def test_two_officers_approving_at_the_same_moment(agency, admin_user, bank, ban
                                              utxos=fake_utxos(case, 90_000_000))
         results = run_at_once(
             lambda t=transfer: services.transfer_approve(transfer=t, actor=bank2,
-                                                         payload_hash=t.payload_hash),
+                                                         payload_hash=t.payload_hash,
+                                                         step_up=fresh_step_up(bank2)),
             lambda t=transfer: services.transfer_approve(transfer=t, actor=bank3,
-                                                         payload_hash=t.payload_hash))
+                                                         payload_hash=t.payload_hash,
+                                                         step_up=fresh_step_up(bank3)))
         assert [r[0] for r in results] == ["ok", "ok"], results
         transfer.refresh_from_db()
         assert transfer.status == TransferStatus.APPROVED
@@ -47,7 +50,8 @@ def test_the_same_officer_twice_at_the_same_moment_counts_once(agency, admin_use
     transfer = services.transfer_propose(actor=bank, case=case, reserve_wallet=wallet,
                                          utxos=fake_utxos(case, 90_000_000))
     approve = lambda: services.transfer_approve(  # noqa: E731
-        transfer=transfer, actor=bank2, payload_hash=transfer.payload_hash)
+        transfer=transfer, actor=bank2, payload_hash=transfer.payload_hash,
+        step_up=fresh_step_up(bank2))
     results = run_at_once(approve, approve)
     outcomes = sorted(r[0] for r in results)
     assert outcomes == ["error", "ok"], results

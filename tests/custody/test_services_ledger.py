@@ -18,6 +18,7 @@ from custody.reconciliation import reconcile_all
 from custody.selectors import balances, ledger_is_balanced
 from intake.models import CaseAlert
 from tests.support.custody import fake_utxos, sign
+from tests.support.second_factor import fresh_step_up
 
 pytestmark = pytest.mark.django_db
 
@@ -36,11 +37,13 @@ def settled(case, reserve_wallet, bank, bank2, bank3, no_chain):
                                          utxos=fake_utxos(case, 80_000_000))
     for officer in (bank2, bank3):
         services.transfer_approve(transfer=transfer, actor=officer,
-                                  payload_hash=transfer.payload_hash)
+                                  payload_hash=transfer.payload_hash,
+                                  step_up=fresh_step_up(officer))
     transfer.refresh_from_db()
     for signer in ("c1", "c2"):
         services.transfer_upload_signed(transfer=transfer, actor=bank,
-                                        psbt=sign(transfer.unsigned_psbt, signer))
+                                        psbt=sign(transfer.unsigned_psbt, signer),
+                                        step_up=fresh_step_up(bank))
     services.transfer_broadcast(transfer_id=transfer.pk)
     services.transfer_apply_chain_state(transfer_id=transfer.pk, state="CONFIRMED",
                                         confirmations=6, block_hash="aa" * 32, block_height=495)
@@ -82,15 +85,18 @@ def test_an_unattributed_deposit_enters_the_ledger_only_when_attributed(
     deposit = Deposit.objects.get()
     assert deposit.status == Deposit.Status.UNATTRIBUTED
     with pytest.raises(DomainError) as info:
-        services.deposit_attribute(deposit=deposit, actor=bank, source="STATE_MINING")
+        services.deposit_attribute(deposit=deposit, actor=bank, source="STATE_MINING",
+                                   step_up=fresh_step_up(bank))
     assert info.value.code == ErrorCode.NOT_SETTLED
     on_node(monkeypatch, [node_utxo(address, settled.amount_sats, settled.txid),
                           node_utxo(address, 625_000_000, "cd" * 32, confirmations=6)])
     reconcile_all()
     with pytest.raises(DomainError):
-        services.deposit_attribute(deposit=deposit, actor=bank, source="SEIZURE")
+        services.deposit_attribute(deposit=deposit, actor=bank, source="SEIZURE",
+                                   step_up=fresh_step_up(bank))
     services.deposit_attribute(deposit=deposit, actor=bank, source="STATE_MINING",
-                               note="Ekibastuz pool payout, week 12")
+                               note="Ekibastuz pool payout, week 12",
+                               step_up=fresh_step_up(bank))
     totals = balances()
     assert totals["by_source"] == {"SEIZURE": settled.amount_sats, "STATE_MINING": 625_000_000}
     assert ledger_is_balanced()
@@ -110,20 +116,24 @@ def test_valuation_in_kzt_from_recorded_prices(case, reserve_wallet, bank, bank2
     for when, price in ((dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "30000000"),
                         (dt.datetime(2026, 3, 1, tzinfo=dt.UTC), "40000000")):
         services.price_record(actor=bank, kzt_per_unit=Decimal(price), source="NBK fixing",
-                              observed_at=when)
+                              observed_at=when,
+                              step_up=fresh_step_up(bank))
     services.price_record(actor=bank, kzt_per_unit=Decimal("50000000.00"),
-                          source="NBK fixing", observed_at=timezone.now())
+                          source="NBK fixing", observed_at=timezone.now(),
+                          step_up=fresh_step_up(bank))
     transfer = services.transfer_propose(actor=bank, case=case, reserve_wallet=reserve_wallet,
                                          utxos=fake_utxos(case, 150_000_000))
     services.transfer_apply_chain_state(transfer_id=transfer.pk, state="CONFIRMED")
     assert not Valuation.objects.exists()  # not broadcast: nothing happens
     for officer in (bank2, bank3):
         services.transfer_approve(transfer=transfer, actor=officer,
-                                  payload_hash=transfer.payload_hash)
+                                  payload_hash=transfer.payload_hash,
+                                  step_up=fresh_step_up(officer))
     transfer.refresh_from_db()
     for signer in ("c2", "c3"):
         services.transfer_upload_signed(transfer=transfer, actor=bank,
-                                        psbt=sign(transfer.unsigned_psbt, signer))
+                                        psbt=sign(transfer.unsigned_psbt, signer),
+                                        step_up=fresh_step_up(bank))
     services.transfer_broadcast(transfer_id=transfer.pk)
     services.transfer_apply_chain_state(transfer_id=transfer.pk, state="CONFIRMED",
                                         confirmations=6, block_hash="aa" * 32, block_height=9)

@@ -12,6 +12,7 @@ from custody.models import SignedPsbtUpload, Transfer, TransferStatus
 from custody.psbt import payload_hash, payload_of_psbt
 from intake.models import CaseAlert
 from tests.support.custody import fake_utxos, sign
+from tests.support.second_factor import fresh_step_up
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,8 @@ def approved(case, reserve_wallet, bank, bank2, bank3, no_chain):
                                          utxos=fake_utxos(case, 100_000_000, 50_000_000))
     for officer in (bank2, bank3):
         services.transfer_approve(transfer=transfer, actor=officer,
-                                  payload_hash=transfer.payload_hash)
+                                  payload_hash=transfer.payload_hash,
+                                  step_up=fresh_step_up(officer))
     transfer.refresh_from_db()
     assert transfer.status == TransferStatus.APPROVED
     return transfer
@@ -47,7 +49,8 @@ def test_attack_a_swapped_psbt_is_refused_at_upload_alarmed_and_audited(approved
     swapped = swap_for_twenty_times_the_fee(approved)
     with pytest.raises(Conflict) as refused:
         services.transfer_upload_signed(transfer=approved, actor=bank,
-                                        psbt=sign(swapped, "c1"))
+                                        psbt=sign(swapped, "c1"),
+                                        step_up=fresh_step_up(bank))
     assert refused.value.code == "psbt_mismatch"
     assert not SignedPsbtUpload.objects.exists()
     assert Transfer.objects.get(pk=approved.pk).status == TransferStatus.APPROVED
@@ -62,16 +65,19 @@ def test_attack_swapping_the_hash_too_leaves_no_approval_behind_it(approved, ban
     Transfer.objects.filter(pk=approved.pk).update(payload_hash=forged)
     with pytest.raises(Conflict) as refused:
         services.transfer_upload_signed(transfer=approved, actor=bank,
-                                        psbt=sign(swapped, "c1"))
+                                        psbt=sign(swapped, "c1"),
+                                        step_up=fresh_step_up(bank))
     assert refused.value.code == "psbt_mismatch"
     assert "approvals are bound" in str(refused.value.detail)
 
 
 def test_attack_a_swap_after_signing_is_caught_before_broadcast(approved, bank, no_chain):
     services.transfer_upload_signed(transfer=approved, actor=bank,
-                                    psbt=sign(approved.unsigned_psbt, "c1"))
+                                    psbt=sign(approved.unsigned_psbt, "c1"),
+                                    step_up=fresh_step_up(bank))
     services.transfer_upload_signed(transfer=approved, actor=bank,
-                                    psbt=sign(approved.unsigned_psbt, "c3"))
+                                    psbt=sign(approved.unsigned_psbt, "c3"),
+                                    step_up=fresh_step_up(bank))
     approved.refresh_from_db()
     assert approved.final_tx_hex and approved.status == TransferStatus.SIGNING
     swap_for_twenty_times_the_fee(approved)
@@ -85,7 +91,8 @@ def test_attack_a_swap_after_signing_is_caught_before_broadcast(approved, bank, 
 def test_an_untouched_transfer_broadcasts(approved, bank, no_chain):
     for signer in ("c1", "c3"):
         services.transfer_upload_signed(transfer=approved, actor=bank,
-                                        psbt=sign(approved.unsigned_psbt, signer))
+                                        psbt=sign(approved.unsigned_psbt, signer),
+                                        step_up=fresh_step_up(bank))
     result = services.transfer_broadcast(transfer_id=approved.pk)
     assert result.status == TransferStatus.BROADCAST
     assert no_chain["broadcast"] == [Transfer.objects.get(pk=approved.pk).final_tx_hex]

@@ -28,6 +28,7 @@ from tests.support.custody import (
     sign,
     sign_with_foreign_key,
 )
+from tests.support.second_factor import fresh_step_up
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,8 @@ def proposed(case, reserve_wallet, bank, no_chain):
 def approved(proposed, bank2, bank3):
     for officer in (bank2, bank3):
         services.transfer_approve(transfer=proposed, actor=officer,
-                                  payload_hash=proposed.payload_hash)
+                                  payload_hash=proposed.payload_hash,
+                                  step_up=fresh_step_up(officer))
     proposed.refresh_from_db()
     assert proposed.status == TransferStatus.APPROVED
     return proposed
@@ -93,14 +95,16 @@ def test_the_whole_ceremony_to_settlement_and_a_deep_reorg(
     from custody import tasks
 
     services.transfer_upload_signed(transfer=approved, actor=bank,
-                                    psbt=sign(approved.unsigned_psbt, "c1"))
+                                    psbt=sign(approved.unsigned_psbt, "c1"),
+                                    step_up=fresh_step_up(bank))
     approved.refresh_from_db()
     assert approved.status == TransferStatus.SIGNING and not approved.final_tx_hex
     monkeypatch.setattr(tasks.broadcast_transfer_task, "delay",
                         lambda pk: services.transfer_broadcast(transfer_id=pk))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.transfer_upload_signed(transfer=approved, actor=bank,
-                                        psbt=sign(approved.unsigned_psbt, "c3"))
+                                        psbt=sign(approved.unsigned_psbt, "c3"),
+                                        step_up=fresh_step_up(bank))
     assert len(callbacks) == 1
     approved.refresh_from_db()
     assert approved.status == TransferStatus.BROADCAST
@@ -154,7 +158,8 @@ def test_the_proposer_may_not_approve(proposed, bank):
 
 
 def test_the_same_officer_may_not_approve_twice(proposed, bank2):
-    services.transfer_approve(transfer=proposed, actor=bank2, payload_hash=proposed.payload_hash)
+    services.transfer_approve(transfer=proposed, actor=bank2, payload_hash=proposed.payload_hash,
+                              step_up=fresh_step_up(bank2))
     before = snapshot(proposed)
     refused(ErrorCode.ALREADY_APPROVED, services.transfer_approve, transfer=proposed,
             actor=bank2, payload_hash=proposed.payload_hash)
@@ -180,7 +185,8 @@ def test_a_changed_payload_invalidates_every_approval(approved, case, bank, bank
     assert counted_approvals(approved).count() == 0
     assert TransferApproval.objects.filter(transfer=approved).count() == 2  # kept as history
     services.transfer_approve(transfer=approved, actor=bank2,
-                              payload_hash=approved.payload_hash)
+                              payload_hash=approved.payload_hash,
+                              step_up=fresh_step_up(bank2))
     assert counted_approvals(approved).count() == 1
 
 
@@ -223,7 +229,8 @@ def test_a_signature_that_does_not_verify_is_refused(approved, bank):
 
 def test_signatures_before_approval_and_duplicates_are_refused(proposed, approved, bank):
     signed = sign(approved.unsigned_psbt, "c1")
-    services.transfer_upload_signed(transfer=approved, actor=bank, psbt=signed)
+    services.transfer_upload_signed(transfer=approved, actor=bank, psbt=signed,
+                                    step_up=fresh_step_up(bank))
     before = snapshot(approved)
     refused(ErrorCode.NO_NEW_SIGNATURES, services.transfer_upload_signed, transfer=approved,
             actor=bank, psbt=signed)
@@ -256,9 +263,11 @@ def test_a_second_transfer_spending_locked_coins_is_refused(approved, case, rese
     # The first transfer is settled (its coins stay locked); the case is put back by hand
     # and the node's answer is stale: the same coins again.
     services.transfer_upload_signed(transfer=approved, actor=bank,
-                                    psbt=sign(approved.unsigned_psbt, "c1"))
+                                    psbt=sign(approved.unsigned_psbt, "c1"),
+                                    step_up=fresh_step_up(bank))
     services.transfer_upload_signed(transfer=approved, actor=bank,
-                                    psbt=sign(approved.unsigned_psbt, "c2"))
+                                    psbt=sign(approved.unsigned_psbt, "c2"),
+                                    step_up=fresh_step_up(bank))
     services.transfer_broadcast(transfer_id=approved.pk)
     services.transfer_apply_chain_state(transfer_id=approved.pk, state="SETTLED",
                                         confirmations=6, block_hash="33" * 32, block_height=9)
@@ -308,7 +317,8 @@ def test_a_broadcast_the_node_rejects_fails_the_transfer(approved, case, bank, n
     monkeypatch.setattr(chainio, "broadcast", reject)
     for signer in ("c1", "c2"):
         services.transfer_upload_signed(transfer=approved, actor=bank,
-                                        psbt=sign(approved.unsigned_psbt, signer))
+                                        psbt=sign(approved.unsigned_psbt, signer),
+                                        step_up=fresh_step_up(bank))
     services.transfer_broadcast(transfer_id=approved.pk)
     approved.refresh_from_db()
     case.refresh_from_db()
@@ -332,7 +342,8 @@ def test_an_ambiguous_broadcast_is_resolved_by_asking_for_the_txid(approved, ban
                         lambda txid: object() if node_knows_it else None)
     for signer in ("c1", "c2"):
         services.transfer_upload_signed(transfer=approved, actor=bank,
-                                        psbt=sign(approved.unsigned_psbt, signer))
+                                        psbt=sign(approved.unsigned_psbt, signer),
+                                        step_up=fresh_step_up(bank))
     final_hex = Transfer.objects.get(pk=approved.pk).final_tx_hex
     services.transfer_broadcast(transfer_id=approved.pk)
     approved.refresh_from_db()
@@ -361,10 +372,12 @@ def test_amount_tiers_need_more_approvals(agency, custody_wallet, admin_user, ba
     bank4 = UserFactory(username="bank4", roles=["bank_officer"])
     for officer in (bank2, bank3):
         services.transfer_approve(transfer=transfer, actor=officer,
-                                  payload_hash=transfer.payload_hash)
+                                  payload_hash=transfer.payload_hash,
+                                  step_up=fresh_step_up(officer))
     transfer.refresh_from_db()
     assert transfer.status == TransferStatus.PROPOSED
-    services.transfer_approve(transfer=transfer, actor=bank4, payload_hash=transfer.payload_hash)
+    services.transfer_approve(transfer=transfer, actor=bank4, payload_hash=transfer.payload_hash,
+                              step_up=fresh_step_up(bank4))
     transfer.refresh_from_db()
     assert transfer.status == TransferStatus.APPROVED
 
@@ -383,7 +396,8 @@ def test_ledger_accounts_balance(approved, bank, no_chain):
     credits, line by line what moved; an entry that does not balance is detected."""
     for signer in ("c1", "c3"):
         services.transfer_upload_signed(transfer=approved, actor=bank,
-                                        psbt=sign(approved.unsigned_psbt, signer))
+                                        psbt=sign(approved.unsigned_psbt, signer),
+                                        step_up=fresh_step_up(bank))
     services.transfer_broadcast(transfer_id=approved.pk)  # the task's work, in-process
     services.transfer_apply_chain_state(transfer_id=approved.pk, state="SETTLED",
                                         confirmations=6, block_hash="33" * 32, block_height=300)

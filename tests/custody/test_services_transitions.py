@@ -30,6 +30,7 @@ from custody.transitions import TRANSFER_TABLE, WATCHED_STATES, Command
 from intake.models import CaseStatus
 from tests.support.custody import fake_utxos, make_reserve_wallet, sign
 from tests.support.factories import UserFactory
+from tests.support.second_factor import fresh_step_up
 
 pytestmark = pytest.mark.django_db
 
@@ -65,14 +66,16 @@ class Ceremony:
     def approve(self, transfer):
         for officer in (self.bank2, self.bank3):  # the second approval reaches the quorum
             services.transfer_approve(transfer=transfer, actor=officer,
-                                      payload_hash=transfer.payload_hash)
+                                      payload_hash=transfer.payload_hash,
+                                      step_up=fresh_step_up(officer))
 
     def sign(self, transfer):
         """A signed copy from the next key holder (c1, then c2: 2 of 3 sign it fully)."""
         transfer.refresh_from_db()
         signer = "c2" if transfer.combined_psbt else "c1"
         services.transfer_upload_signed(transfer=transfer, actor=self.bank,
-                                        psbt=sign(transfer.unsigned_psbt, signer))
+                                        psbt=sign(transfer.unsigned_psbt, signer),
+                                        step_up=fresh_step_up(self.bank))
 
     def finish_signing(self, transfer):
         transfer.refresh_from_db()
@@ -274,10 +277,12 @@ def test_the_watcher_path_takes_the_steps_the_chain_skipped(ceremony, source, st
 def _call_service(ceremony, command, transfer):
     if command == Command.APPROVE:
         services.transfer_approve(transfer=transfer, actor=ceremony.bank2,
-                                  payload_hash=transfer.payload_hash)
+                                  payload_hash=transfer.payload_hash,
+                                  step_up=fresh_step_up(ceremony.bank2))
     elif command == Command.SIGN:
         services.transfer_upload_signed(transfer=transfer, actor=ceremony.bank,
-                                        psbt=sign(transfer.unsigned_psbt, "c3"))
+                                        psbt=sign(transfer.unsigned_psbt, "c3"),
+                                        step_up=fresh_step_up(ceremony.bank))
     elif command == Command.REBUILD:
         ceremony.rebuild(transfer, fee_rate=40)
     else:
@@ -393,7 +398,8 @@ def test_an_approval_after_the_quorum_is_refused(ceremony):
     before = snapshot(transfer)
     with pytest.raises(TransitionNotAllowed):
         services.transfer_approve(transfer=transfer, actor=latecomer,
-                                  payload_hash=transfer.payload_hash)
+                                  payload_hash=transfer.payload_hash,
+                                  step_up=fresh_step_up(latecomer))
     assert snapshot(transfer) == before
 
 
@@ -425,7 +431,8 @@ def test_each_signed_copy_is_a_re_entry_of_signing(ceremony):
     before = snapshot(transfer)
     with pytest.raises(DomainError) as info:  # fully signed: nothing more to take
         services.transfer_upload_signed(transfer=transfer, actor=ceremony.bank,
-                                        psbt=sign(transfer.unsigned_psbt, "c3"))
+                                        psbt=sign(transfer.unsigned_psbt, "c3"),
+                                        step_up=fresh_step_up(ceremony.bank))
     assert info.value.code == ErrorCode.INVALID_TRANSITION
     assert snapshot(transfer) == before
 
@@ -455,7 +462,8 @@ def test_repeated_chain_news_of_the_mempool_writes_no_event(ceremony):
 def test_a_person_repeating_a_wallet_command_is_refused(admin_user, bank, bank2):
     wallet = make_reserve_wallet(admin=admin_user, approver=bank, signers=("q1", "q2", "q3"))
     with pytest.raises(TransitionNotAllowed):
-        services.reserve_wallet_approve(wallet=wallet, actor=bank2)
+        services.reserve_wallet_approve(wallet=wallet, actor=bank2,
+                                        step_up=fresh_step_up(bank2))
     services.reserve_wallet_retire(wallet=wallet, actor=admin_user, reason="rotated")
     events = AuditEvent.objects.count()
     with pytest.raises(TransitionNotAllowed):
@@ -470,7 +478,8 @@ def test_a_superseded_policy_is_audited(admin_user, bank):
     first = wallet.policies.get(status=ApprovalStatus.ACTIVE)
     second = services.quorum_policy_propose(wallet=wallet, actor=admin_user,
                                             tiers=[{"min_amount_sats": 0, "approvals": 3}])
-    services.quorum_policy_approve(policy=second, actor=bank)
+    services.quorum_policy_approve(policy=second, actor=bank,
+                                   step_up=fresh_step_up(bank))
     event = AuditEvent.objects.filter(object_id=str(first.public_id)).latest("seq")
     assert (event.action, event.before["status"], event.after["status"]) == (
         "quorum_policy.superseded", ApprovalStatus.ACTIVE, ApprovalStatus.SUPERSEDED)
@@ -481,10 +490,12 @@ def test_deposits_a_repeated_attribution_is_refused_a_repeated_reorg_is_a_no_op(
     transfer = ceremony.walk_to(T.PROPOSED)
     deposit = services.deposit_observe(reserve_address=transfer.destination, txid="cd" * 32,
                                        vout=0, amount_sats=625_000_000, confirmations=6)
-    services.deposit_attribute(deposit=deposit, actor=ceremony.bank, source="STATE_MINING")
+    services.deposit_attribute(deposit=deposit, actor=ceremony.bank, source="STATE_MINING",
+                               step_up=fresh_step_up(ceremony.bank))
     events, journal = AuditEvent.objects.count(), JournalEntry.objects.count()
     with pytest.raises(TransitionNotAllowed):
-        services.deposit_attribute(deposit=deposit, actor=ceremony.bank2, source="OTHER")
+        services.deposit_attribute(deposit=deposit, actor=ceremony.bank2, source="OTHER",
+                                   step_up=fresh_step_up(ceremony.bank2))
     reply = api(ceremony.bank).post(f"/api/v1/deposits/{deposit.public_id}/attribute/",
                                     {"source": "OTHER"}, format="json")
     assert (reply.status_code, reply.json()["code"]) == (409, "invalid_transition")
@@ -516,7 +527,8 @@ def test_every_custody_event_is_an_audit_action_member(ceremony, monkeypatch):
     assert settled.journal_entries.count() == 1
     deposit = services.deposit_observe(reserve_address=settled.destination, txid="ce" * 32,
                                        vout=0, amount_sats=1_000_000, confirmations=6)
-    services.deposit_attribute(deposit=deposit, actor=ceremony.bank, source="OTHER")
+    services.deposit_attribute(deposit=deposit, actor=ceremony.bank, source="OTHER",
+                               step_up=fresh_step_up(ceremony.bank))
     assert set(AuditEvent.objects.values_list("action", flat=True)) >= {
         "transfer.proposed", "transfer.approval_given", "transfer.settled", "ledger.posted",
         "case.transfer_proposed", "case.in_reserve", "deposit.seen", "deposit.attributed"}

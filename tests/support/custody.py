@@ -15,6 +15,7 @@ from custody import services
 from custody.psbt import SpendableOutput
 from intake.models import AssetKind, CaseStatus, ConfiscationOrder, SeizedAsset
 from tests.support.factories import CaseFactory, UserFactory
+from tests.support.second_factor import fresh_step_up
 from tools.demo_signer import key_expression, signer_root
 
 RESERVE_SIGNERS = ("r1", "r2", "r3")
@@ -24,10 +25,12 @@ def make_reserve_wallet(*, admin, approver, tiers=None, signers=RESERVE_SIGNERS,
     wallet = services.reserve_wallet_register(
         actor=admin, network="regtest", label="NBK cold reserve", threshold=m,
         keys=[key_expression(s) for s in signers])
-    services.reserve_wallet_approve(wallet=wallet, actor=approver)
+    services.reserve_wallet_approve(wallet=wallet, actor=approver,
+                                    step_up=fresh_step_up(approver))
     policy = services.quorum_policy_propose(
         wallet=wallet, actor=admin, tiers=tiers or [{"min_amount_sats": 0, "approvals": 2}])
-    services.quorum_policy_approve(policy=policy, actor=approver)
+    services.quorum_policy_approve(policy=policy, actor=approver,
+                                   step_up=fresh_step_up(approver))
     wallet.refresh_from_db()
     return wallet
 

@@ -15,13 +15,14 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.bitcoin import format_btc
+from core.errors import PermissionRefused
 from core.models import Agency, User
 from core.roles import Role, sync_role_groups
-from core.second_factor import needs_second_factor
+from core.second_factor import needs_second_factor, step_up
 from custody import services as custody
 from intake import services
 from intake.services import custody_wallet_register
-from tools.demo_otp import demo_key_hex
+from tools.demo_otp import demo_code, demo_key_hex
 from tools.demo_signer import key_expression
 
 DEMO_PASSWORD = "qazyna-demo"
@@ -47,6 +48,18 @@ AGENCIES = [
     ("nbk", "National Bank of Kazakhstan", Agency.Kind.NATIONAL_BANK),
     ("audit", "Supreme Audit Chamber", Agency.Kind.AUDIT),
 ]
+
+
+def demo_step_up(user):
+    """A demo officer's step-up, with a code their demo device has not used yet (a TOTP code
+    is good once; the device accepts the steps just before and after the current one)."""
+    for offset in (-1, 0, 1):
+        try:
+            return step_up(user, demo_code(user.username, step_offset=offset))
+        except PermissionRefused:
+            TOTPDevice.objects.filter(user=user).update(throttling_failure_count=0,
+                                                       throttling_failure_timestamp=None)
+    raise CommandError(f"No unused demo code for {user.username} right now: run again.")
 
 
 class Command(BaseCommand):
@@ -187,13 +200,19 @@ class Command(BaseCommand):
             actor=users["admin"], network=settings.BITCOIN_NETWORK,
             label="NBK cold reserve (2-of-3, demo keys)", threshold=2,
             keys=[key_expression(s) for s in RESERVE_SIGNERS])
-        custody.reserve_wallet_approve(wallet=wallet, actor=users["bank1"])
+        custody.reserve_wallet_approve(wallet=wallet, actor=users["bank3"],
+                                       step_up=demo_step_up(users["bank3"]))
         policy = custody.quorum_policy_propose(wallet=wallet, actor=users["bank1"], tiers=[
             {"min_amount_sats": 0, "approvals": 2},
             {"min_amount_sats": 10 * 100_000_000, "approvals": 3}])
-        custody.quorum_policy_approve(policy=policy, actor=users["admin"])
-        custody.price_record(actor=users["bank1"], kzt_per_unit=52_000_000,
-                             source="demo: NBK reference rate", observed_at=timezone.now())
+        custody.quorum_policy_approve(policy=policy, actor=users["admin"],
+                                      step_up=demo_step_up(users["admin"]))
+        price = custody.price_record(actor=users["bank2"], kzt_per_unit=52_000_000,
+                                     source="demo: NBK reference rate",
+                                     observed_at=timezone.now(),
+                                     step_up=demo_step_up(users["bank2"]))
+        custody.price_approve(price=price, actor=users["admin"],
+                              step_up=demo_step_up(users["admin"]))
         self.stdout.write(f"Reserve wallet {wallet.public_id}: {wallet.label}")
 
     def print_logins(self):
