@@ -1,7 +1,5 @@
-from django.conf import settings
 from django.contrib import admin
 from django.http import JsonResponse
-from django.shortcuts import render
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -11,10 +9,6 @@ from core.api.views import TokenObtainApi
 
 def health(request):
     return JsonResponse({"status": "ok"})
-
-
-def home(request):
-    return render(request, "home.html", {"devchain": settings.DEVCHAIN_ALLOWED})
 
 
 # Django admin only for verified sessions: admins sign in with their second factor.
@@ -27,7 +21,10 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", home, name="home"),
+    # The web application people work in (server-rendered pages).
+    path("", include("core.web.urls")),
+    path("", include("intake.web.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/auth/token/", TokenObtainApi.as_view(), name="api-token"),
     path("api/auth/", include("rest_framework.urls")),
@@ -36,3 +33,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("health/", health, name="health"),
 ]
+
+handler403 = "core.web.views.permission_denied"
+handler404 = "core.web.views.page_not_found"
+handler500 = "core.web.views.server_error"

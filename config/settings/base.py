@@ -96,9 +96,12 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "core.web.context.layout",
             ],
+            "libraries": {"qazyna": "core.web.templatetags.qazyna"},
         },
     },
 ]
@@ -129,6 +132,10 @@ LANGUAGES = [("en", "English"), ("ru", "Русский"), ("kk", "Қазақша
 TIME_ZONE = "Asia/Almaty"
 USE_I18N = True
 USE_TZ = True
+# One catalogue per language for the whole project (compiled .mo files are committed).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Django has no Kazakh formats module: dates and numbers for kk come from core.web.formats.
+FORMAT_MODULE_PATH = ["core.web.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -140,7 +147,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "web:sign-in"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:sign-in"
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
