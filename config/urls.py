@@ -2,7 +2,11 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from core.api.views import TokenObtainApi
 
@@ -30,7 +34,11 @@ urlpatterns = [
     path("api/auth/", include("rest_framework.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Swagger UI and Redoc from Qazyna's own static files (drf-spectacular-sidecar).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema",
+                                                    template_name="web/redoc.html"),
+         name="api-redoc"),
     path("health/", health, name="health"),
 ]
 
