@@ -117,6 +117,17 @@ def test_sign_out_is_a_post_and_ends_the_session(web, clerk):
     assert client.get("/").status_code == 302
 
 
+def test_the_language_switch_posts_to_set_language_and_the_page_follows(web, clerk):
+    client = web(clerk)
+    response = client.post("/i18n/setlang/", {"language": "kk", "next": "/cases/"})
+    assert response.status_code == 302 and response["Location"] == "/cases/"
+    page = client.get("/cases/").content.decode()
+    assert '<html lang="kk">' in page
+    assert "Істер" in page  # "Cases"
+    client.post("/i18n/setlang/", {"language": "ru", "next": "/"})
+    assert "Дела" in client.get("/cases/").content.decode()
+
+
 def test_pages_refuse_roles_they_are_not_for(web, auditor, legal):
     assert web(auditor).get("/cases/new/").status_code == 403
     assert web(auditor).get("/review/").status_code == 403
