@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 
+from chain.models import TxState
 from core.audit import CoreAction
 from core.roles import Role, has_any_role
 
@@ -167,6 +168,13 @@ class SweepView:
     state: str
     confirmations: int
     needed: int
+
+    @property
+    def state_label(self) -> str:
+        try:
+            return str(TxState(self.state).label)
+        except ValueError:
+            return self.state
 
     @property
     def percent(self) -> int:

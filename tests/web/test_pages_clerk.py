@@ -205,6 +205,7 @@ def test_the_case_page_shows_assets_sweeps_evidence_timeline_and_alarms(
     assert "Submitted for legal review" in page  # the timeline, in words
     assert "Sweep transaction recorded" in page and TXID in page
     assert "Waiting for the chain" in page
+    assert "Not seen yet" in page  # the watcher's state of the sweep, in words
     assert re.search(r"0 of 1", page)
 
 
