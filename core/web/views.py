@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import django_otp
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
@@ -133,7 +132,7 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", {
         "work": registry.work_for(request.user),
-        "devchain": settings.DEVCHAIN_ALLOWED,
+        "second_factor": second_factor.is_enrolled(request.user),
     })
 
 
