@@ -135,8 +135,12 @@ def step_up(actor: Any, code: Any) -> StepUp:
     return StepUp(user_id=actor.pk, device=kind, at=timezone.now())
 
 
-def require_step_up(actor: Any, proof: StepUp | None) -> StepUp:
-    """For services: the decision carries a step-up given by this actor."""
+def require_step_up(actor: Any, proof: StepUp | str | None) -> StepUp:
+    """For services: the decision carries a step-up given by this actor — a StepUp already
+    checked, or the code itself (checked here, after the service's own refusals, so a
+    refused command never uses up a code)."""
+    if isinstance(proof, str):
+        return step_up(actor, proof)
     if proof is None or proof.user_id != actor.pk:
         raise PermissionRefused("This decision needs a fresh code from your authenticator.",
                                 code=ErrorCode.SECOND_FACTOR_REQUIRED, field="otp")

@@ -31,7 +31,7 @@ GRANTING_FLAG = "_qazyna_role_grant_in_progress"
 
 
 def role_grant_request(*, actor: Any, user: User, role: str, reason: str,
-                       step_up: StepUp | None, action: str = RoleGrant.Action.GRANT,
+                       step_up: StepUp | str | None, action: str = RoleGrant.Action.GRANT,
                        ) -> RoleGrant:
     require_role(actor, Role.ADMIN)
     proof = require_step_up(actor, step_up)
@@ -72,7 +72,7 @@ def _require_second_admin(actor: Any, grant: RoleGrant) -> None:
 
 
 @transaction.atomic
-def role_grant_approve(*, grant: RoleGrant, actor: Any, step_up: StepUp | None) -> RoleGrant:
+def role_grant_approve(*, grant: RoleGrant, actor: Any, step_up: StepUp | str | None) -> RoleGrant:
     grant = _lock(grant)
     require_role(actor, Role.ADMIN)
     _require_second_admin(actor, grant)

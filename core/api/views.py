@@ -16,7 +16,7 @@ from core.api.pagination import paginate
 from core.audit import verify_chain
 from core.bitcoin import refuse_private_keys
 from core.errors import ErrorCode, PermissionRefused
-from core.second_factor import StepUp, needs_second_factor, step_up
+from core.second_factor import needs_second_factor, step_up
 
 
 # The base of every API view. (A comment, not a docstring: the schema shows a view's
@@ -46,11 +46,12 @@ class QazynaApiView(APIView):
             refuse_private_keys(data)
 
 
-def step_up_from(request) -> StepUp:
-    """The decision's step-up: the `otp` field of the request body, checked now."""
+def step_up_from(request) -> str:
+    """The decision's step-up code: the `otp` field of the request body. The service checks
+    it (core.second_factor.require_step_up) after its own refusals."""
     data = request.data
     code = data.get("otp") if hasattr(data, "get") else None
-    return step_up(request.user, code if isinstance(code, str) else None)
+    return code if isinstance(code, str) else ""
 
 
 def second_factor_given(request) -> bool:

@@ -49,11 +49,10 @@ def _lock(deposit: Deposit) -> Deposit:
 
 @transaction.atomic
 def deposit_attribute(*, deposit: Deposit, actor: User, source: str,
-                      step_up: StepUp | None, note: str = "") -> Deposit:
+                      step_up: StepUp | str | None, note: str = "") -> Deposit:
     """A bank officer says where an unexplained deposit came from (once it is settled). It
     enters the ledger only when a second officer approves (deposit_attribution_approve)."""
     require_command_role(actor, DEPOSIT_TABLE, Command.PROPOSE_ATTRIBUTION)
-    proof = require_step_up(actor, step_up)
     refuse_private_keys({"note": note})
     if source not in (FundSource.STATE_MINING, FundSource.OTHER):
         raise ValidationFailed("A deposit's source is STATE_MINING or OTHER (seized coins "
@@ -64,6 +63,7 @@ def deposit_attribute(*, deposit: Deposit, actor: User, source: str,
     if deposit.confirmations < needed:
         raise Conflict(f"The deposit has {deposit.confirmations} of {needed} confirmations.",
                        code=ErrorCode.NOT_SETTLED)
+    proof = require_step_up(actor, step_up)
     deposit.source, deposit.note = source, note
     deposit.attributed_by, deposit.attributed_at = actor, timezone.now()
     apply_transition(deposit, table=DEPOSIT_TABLE, command=Command.PROPOSE_ATTRIBUTION,
@@ -75,7 +75,7 @@ def deposit_attribute(*, deposit: Deposit, actor: User, source: str,
 
 @transaction.atomic
 def deposit_attribution_approve(*, deposit: Deposit, actor: User,
-                                step_up: StepUp | None) -> Deposit:
+                                step_up: StepUp | str | None) -> Deposit:
     """The second officer: the deposit enters the ledger as its proposed source."""
     require_command_role(actor, DEPOSIT_TABLE, Command.ATTRIBUTE)
     deposit = _lock(deposit)

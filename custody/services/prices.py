@@ -21,12 +21,12 @@ from intake.models import AssetKind, ConfiscationOrder
 from ..audit import CustodyAction
 from ..models import PriceRecord, Transfer, Valuation
 from ..selectors import price_at
-from ..transitions import PRICE_TABLE, Command, require_command_role
+from ..transitions import PRICE_TABLE, Command, check_command, require_command_role
 
 
 @transaction.atomic
 def price_record(*, actor: User, kzt_per_unit: Decimal | int, source: str,
-                 observed_at: dt.datetime, step_up: StepUp | None,
+                 observed_at: dt.datetime, step_up: StepUp | str | None,
                  asset: str = "BTC") -> PriceRecord:
     """A price as one person read it; it is used once a second person approves it."""
     require_role(actor, Role.BANK_OFFICER, Role.ADMIN)
@@ -47,13 +47,14 @@ def price_record(*, actor: User, kzt_per_unit: Decimal | int, source: str,
 
 
 @transaction.atomic
-def price_approve(*, price: PriceRecord, actor: User, step_up: StepUp | None) -> PriceRecord:
+def price_approve(*, price: PriceRecord, actor: User, step_up: StepUp | str | None) -> PriceRecord:
     """The second person: from now on valuations use this price."""
     require_command_role(actor, PRICE_TABLE, Command.APPROVE)
     price = PriceRecord.objects.select_for_update().get(pk=price.pk)
     if price.recorded_by_id == actor.pk:
         raise PermissionRefused("You recorded this price: someone else must approve it.",
                                 code=ErrorCode.OWN_ENTRY)
+    check_command(PRICE_TABLE, price.status, Command.APPROVE)
     proof = require_step_up(actor, step_up)
     price.approved_by, price.approved_at = actor, timezone.now()
     apply_transition(price, table=PRICE_TABLE, command=Command.APPROVE, actor=actor,

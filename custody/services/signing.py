@@ -37,16 +37,17 @@ BROADCAST_TASK = "custody.tasks.broadcast_transfer_task"
 
 
 def transfer_upload_signed(*, transfer: Transfer, actor: User, psbt: str | bytes,
-                           step_up: StepUp | None) -> Transfer:
+                           step_up: StepUp | str | None) -> Transfer:
     """A signed copy from one key holder. Refused unless it is the approved transaction and
     every signature in it is valid for a key of the case's custody descriptor. Its new
     signatures are merged; the first copy starts the signing (APPROVED → SIGNING), each later
     one is a re-entry of SIGNING; with enough of them the transaction is finalized and
     queued for broadcast after commit."""
     require_command_role(actor, TRANSFER_TABLE, Command.SIGN)
-    proof = require_step_up(actor, step_up)
     signed = ceremony.parse_psbt(psbt)
-    refuse_if_unbound(Transfer.objects.get(pk=transfer.pk), at="signature upload")
+    current = Transfer.objects.get(pk=transfer.pk)
+    check_command(TRANSFER_TABLE, current.status, Command.SIGN)  # 409 before anything else
+    refuse_if_unbound(current, at="signature upload")
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
         check_command(TRANSFER_TABLE, transfer.status, Command.SIGN)  # 409 before verifying
@@ -54,6 +55,7 @@ def transfer_upload_signed(*, transfer: Transfer, actor: User, psbt: str | bytes
             raise Conflict(f"A transfer in state {transfer.status} takes no signatures "
                            "(it is fully signed).",
                            code=ErrorCode.INVALID_TRANSITION, current_status=transfer.status)
+        proof = require_step_up(actor, step_up)
         fields, after = _merge_signed_copy(transfer, signed, psbt, actor)
         after.update(proof.audit())
         apply_transition(transfer, table=TRANSFER_TABLE, command=Command.SIGN, actor=actor,

@@ -77,7 +77,7 @@ def transfer_propose(*, actor: User, case: SeizureCase, reserve_wallet: ReserveW
 
 @transaction.atomic
 def transfer_approve(*, transfer: Transfer, actor: User, payload_hash: str,
-                     step_up: StepUp | None) -> Transfer:
+                     step_up: StepUp | str | None) -> Transfer:
     """One bank officer approves one exact payload. The proposer's approval never counts and
     is refused; the same officer twice is refused; an approval of an older payload is
     refused. At the policy's count the transfer is APPROVED; after that, approvals are

@@ -60,10 +60,11 @@ def _refuse_own_entry(entered_by_id: int, actor: User, noun: str) -> None:
 
 @transaction.atomic
 def reserve_wallet_approve(*, wallet: ReserveWallet, actor: User,
-                           step_up: StepUp | None) -> ReserveWallet:
+                           step_up: StepUp | str | None) -> ReserveWallet:
     require_command_role(actor, APPROVAL_TABLE, Command.APPROVE)
     wallet = ReserveWallet.objects.select_for_update().get(pk=wallet.pk)
     _refuse_own_entry(wallet.entered_by_id, actor, "wallet")
+    check_command(APPROVAL_TABLE, wallet.status, Command.APPROVE)  # 409 before the code
     proof = require_step_up(actor, step_up)
     wallet.approved_by, wallet.approved_at = actor, timezone.now()
     apply_transition(wallet, table=APPROVAL_TABLE, command=Command.APPROVE, actor=actor,
@@ -125,14 +126,14 @@ def quorum_policy_propose(*, wallet: ReserveWallet, actor: User,
 
 @transaction.atomic
 def quorum_policy_approve(*, policy: QuorumPolicy, actor: User,
-                          step_up: StepUp | None) -> QuorumPolicy:
+                          step_up: StepUp | str | None) -> QuorumPolicy:
     """The policy becomes the wallet's active one; the one active so far is superseded."""
     require_command_role(actor, APPROVAL_TABLE, Command.APPROVE)
     policy = QuorumPolicy.objects.select_for_update().get(pk=policy.pk)
     ReserveWallet.objects.select_for_update().get(pk=policy.wallet_id)
     _refuse_own_entry(policy.proposed_by_id, actor, "policy")
-    proof = require_step_up(actor, step_up)
     check_command(APPROVAL_TABLE, policy.status, Command.APPROVE)  # 409 before superseding
+    proof = require_step_up(actor, step_up)
     previous = (QuorumPolicy.objects.select_for_update()
                 .filter(wallet_id=policy.wallet_id, status=ApprovalStatus.ACTIVE).first())
     if previous is not None:

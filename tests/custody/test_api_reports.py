@@ -21,7 +21,7 @@ MINED = 625_000_000
 
 
 @pytest.fixture
-def reserve(bank, case, reserve_wallet, no_chain, monkeypatch):
+def reserve(bank, bank2, case, reserve_wallet, no_chain, monkeypatch):
     """A state-mining deposit attributed at a reserve address, reconciled at TIP."""
     destination = services.transfer_propose(actor=bank, case=case, reserve_wallet=reserve_wallet,
                                             utxos=fake_utxos(case, 80_000_000)).destination
@@ -30,6 +30,8 @@ def reserve(bank, case, reserve_wallet, no_chain, monkeypatch):
                                        amount_sats=MINED, confirmations=6, block_height=495)
     services.deposit_attribute(deposit=deposit, actor=bank, source="STATE_MINING",
                                step_up=fresh_step_up(bank))
+    services.deposit_attribution_approve(deposit=deposit, actor=bank2,
+                                         step_up=fresh_step_up(bank2))
     monkeypatch.setattr(chainio, "tip", lambda: TIP)
     monkeypatch.setattr(chainio, "reserve_utxos", lambda addresses: [SimpleNamespace(
         txid="cd" * 32, vout=0, value_sats=MINED, address=destination.address,

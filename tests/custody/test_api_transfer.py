@@ -7,6 +7,7 @@ from custody import chainio
 from custody.models import ReserveWallet, Transfer, TransferStatus
 from tests.support.custody import fake_utxos, sign
 from tests.support.keys import private_extended
+from tests.support.second_factor import otp
 from tools.demo_signer import key_expression
 
 pytestmark = pytest.mark.django_db
@@ -44,21 +45,23 @@ def test_the_ceremony_over_the_api(api, bank, bank2, bank3, case, reserve_wallet
     url = f"/api/v1/transfers/{body['id']}/"
     assert api(bank).get(url + "psbt/").status_code == 409  # not approved yet
     for officer in (bank2, bank3):
-        reply = api(officer).post(url + "approve/", {"payload_hash": body["payload_hash"]},
-                                  format="json")
+        reply = api(officer).post(url + "approve/", {"payload_hash": body["payload_hash"],
+                                                     "otp": otp(officer)}, format="json")
         assert reply.status_code == 200, reply.json()
     assert reply.json()["status"] == "APPROVED"
     unsigned = api(bank).get(url + "psbt/").json()["psbt"]
     download = api(bank).get(url + "psbt/?download=1")
     assert download["Content-Disposition"].endswith('.psbt"')
-    reply = api(bank).post(url + "signatures/", {"psbt": sign(unsigned, "c2")}, format="json")
+    reply = api(bank).post(url + "signatures/", {"psbt": sign(unsigned, "c2"),
+                                                 "otp": otp(bank)}, format="json")
     assert reply.status_code == 200 and reply.json()["status"] == "SIGNING"
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     raw = PSBT.from_string(sign(unsigned, "c3")).serialize()
     with pytest.MonkeyPatch.context():
         reply = api(bank).post(url + "signatures/", {
-            "file": SimpleUploadedFile("signed.psbt", raw)}, format="multipart")
+            "file": SimpleUploadedFile("signed.psbt", raw), "otp": otp(bank)},
+            format="multipart")
     assert reply.status_code == 200, reply.json()
     transfer = Transfer.objects.get()
     assert transfer.final_tx_hex
@@ -71,9 +74,10 @@ def test_refusals_over_the_api_have_codes(api, bank, bank2, case, reserve_wallet
     url = f"/api/v1/transfers/{body['id']}/approve/"
     own = api(bank).post(url, {"payload_hash": body["payload_hash"]}, format="json")
     assert (own.status_code, own.json()["code"]) == (403, "own_transfer")
-    assert api(bank2).post(url, {"payload_hash": body["payload_hash"]},
+    assert api(bank2).post(url, {"payload_hash": body["payload_hash"], "otp": otp(bank2)},
                            format="json").status_code == 200
-    twice = api(bank2).post(url, {"payload_hash": body["payload_hash"]}, format="json")
+    twice = api(bank2).post(url, {"payload_hash": body["payload_hash"], "otp": otp(bank2)},
+                            format="json")
     assert (twice.status_code, twice.json()["code"]) == (409, "already_approved")
     second = propose(api, bank, case, reserve_wallet)
     assert (second.status_code, second.json()["code"]) == (409, "case_not_transferable")
@@ -124,16 +128,21 @@ def test_reserve_wallet_and_policy_need_four_eyes(api, admin_user, bank):
     assert reply.status_code == 201, reply.json()
     wallet = reply.json()
     assert wallet["status"] == "PENDING"
-    own = api(admin_user).post(f"/api/v1/reserve-wallets/{wallet['id']}/approve/")
+    own = api(admin_user).post(f"/api/v1/reserve-wallets/{wallet['id']}/approve/",
+                               {"otp": otp(admin_user)}, format="json")
     assert (own.status_code, own.json()["code"]) == (403, "own_entry")
-    assert api(bank).post(f"/api/v1/reserve-wallets/{wallet['id']}/approve/").json()[
-        "status"] == "ACTIVE"
+    missing = api(bank).post(f"/api/v1/reserve-wallets/{wallet['id']}/approve/")
+    assert (missing.status_code, missing.json()["code"]) == (403, "second_factor_required")
+    assert api(bank).post(f"/api/v1/reserve-wallets/{wallet['id']}/approve/",
+                          {"otp": otp(bank)}, format="json").json()["status"] == "ACTIVE"
     policy = api(bank).post(f"/api/v1/reserve-wallets/{wallet['id']}/policies/", {
         "tiers": [{"min_amount_sats": 0, "approvals": 2},
                   {"min_amount_sats": 10**9, "approvals": 3}]}, format="json").json()
-    own = api(bank).post(f"/api/v1/quorum-policies/{policy['id']}/approve/")
+    own = api(bank).post(f"/api/v1/quorum-policies/{policy['id']}/approve/",
+                         {"otp": otp(bank)}, format="json")
     assert own.json()["code"] == "own_entry"
-    assert api(admin_user).post(f"/api/v1/quorum-policies/{policy['id']}/approve/").json()[
+    assert api(admin_user).post(f"/api/v1/quorum-policies/{policy['id']}/approve/",
+                                {"otp": otp(admin_user)}, format="json").json()[
         "status"] == "ACTIVE"
     bad = api(bank).post(f"/api/v1/reserve-wallets/{wallet['id']}/policies/", {
         "tiers": [{"min_amount_sats": 0, "approvals": 3},

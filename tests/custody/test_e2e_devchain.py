@@ -13,6 +13,7 @@ from custody.reconciliation import reconcile_all
 from custody.selectors import balances, ledger_is_balanced
 from intake.models import CaseAlert, CaseStatus
 from tests.support.flow import confiscated_case_on_chain
+from tests.support.second_factor import otp
 from tools.demo_signer import sign_psbt
 
 
@@ -24,14 +25,16 @@ def walk_to_broadcast(api, *, case, wallet, bank, bank2, bank3):
     transfer = reply.json()
     url = f"/api/v1/transfers/{transfer['id']}/"
     for officer in (bank2, bank3):
-        reply = api(officer).post(url + "approve/", {"payload_hash": transfer["payload_hash"]},
+        reply = api(officer).post(url + "approve/", {"payload_hash": transfer["payload_hash"],
+                                                     "otp": otp(officer)},
                                   format="json")
         assert reply.status_code == 200, reply.json()
     unsigned = api(bank).get(url + "psbt/").json()["psbt"]
     for signer in ("c1", "c3"):
         signed, added = sign_psbt(unsigned, signer)
         assert added == 1
-        reply = api(bank).post(url + "signatures/", {"psbt": signed}, format="json")
+        reply = api(bank).post(url + "signatures/", {"psbt": signed, "otp": otp(bank)},
+                               format="json")
         assert reply.status_code == 200, reply.json()
     return Transfer.objects.get(public_id=transfer["id"])
 

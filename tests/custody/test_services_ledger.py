@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from core.errors import DomainError, ErrorCode
 from custody import chainio, services
 from custody.exporters import accounting_csv, proof_of_reserves
-from custody.models import Deposit, JournalEntry, ReconciliationRun, Valuation
+from custody.models import Deposit, JournalEntry, PriceRecord, ReconciliationRun, Valuation
 from custody.reconciliation import reconcile_all
 from custody.selectors import balances, ledger_is_balanced
 from intake.models import CaseAlert
@@ -76,7 +76,7 @@ def test_reconciliation_balances_then_flags_a_mismatch(settled, reserve_wallet, 
 
 
 def test_an_unattributed_deposit_enters_the_ledger_only_when_attributed(
-        settled, reserve_wallet, bank, monkeypatch):
+        settled, reserve_wallet, bank, bank2, monkeypatch):
     address = settled.destination.address
     mining = node_utxo(address, 625_000_000, "cd" * 32, confirmations=2)
     on_node(monkeypatch, [node_utxo(address, settled.amount_sats, settled.txid), mining])
@@ -97,6 +97,15 @@ def test_an_unattributed_deposit_enters_the_ledger_only_when_attributed(
     services.deposit_attribute(deposit=deposit, actor=bank, source="STATE_MINING",
                                note="Ekibastuz pool payout, week 12",
                                step_up=fresh_step_up(bank))
+    # Four eyes: proposed, not yet in the ledger; the proposer cannot approve it.
+    assert Deposit.objects.get().status == Deposit.Status.PROPOSED
+    assert balances()["by_source"].get("STATE_MINING", 0) == 0
+    with pytest.raises(DomainError) as own:
+        services.deposit_attribution_approve(deposit=deposit, actor=bank,
+                                             step_up=fresh_step_up(bank))
+    assert own.value.code == ErrorCode.OWN_ENTRY
+    services.deposit_attribution_approve(deposit=deposit, actor=bank2,
+                                         step_up=fresh_step_up(bank2))
     totals = balances()
     assert totals["by_source"] == {"SEIZURE": settled.amount_sats, "STATE_MINING": 625_000_000}
     assert ledger_is_balanced()
@@ -118,9 +127,14 @@ def test_valuation_in_kzt_from_recorded_prices(case, reserve_wallet, bank, bank2
         services.price_record(actor=bank, kzt_per_unit=Decimal(price), source="NBK fixing",
                               observed_at=when,
                               step_up=fresh_step_up(bank))
-    services.price_record(actor=bank, kzt_per_unit=Decimal("50000000.00"),
-                          source="NBK fixing", observed_at=timezone.now(),
-                          step_up=fresh_step_up(bank))
+    pending = services.price_record(actor=bank, kzt_per_unit=Decimal("50000000.00"),
+                                    source="NBK fixing", observed_at=timezone.now(),
+                                    step_up=fresh_step_up(bank))
+    with pytest.raises(DomainError) as own:
+        services.price_approve(price=pending, actor=bank, step_up=fresh_step_up(bank))
+    assert own.value.code == ErrorCode.OWN_ENTRY
+    for price in PriceRecord.objects.filter(status=PriceRecord.Status.PENDING):
+        services.price_approve(price=price, actor=bank2, step_up=fresh_step_up(bank2))
     transfer = services.transfer_propose(actor=bank, case=case, reserve_wallet=reserve_wallet,
                                          utxos=fake_utxos(case, 150_000_000))
     services.transfer_apply_chain_state(transfer_id=transfer.pk, state="CONFIRMED")

@@ -48,7 +48,12 @@ def snapshot(transfer=None):
     return state
 
 
+DECISIONS = {"transfer_approve", "transfer_upload_signed"}
+
+
 def refused(code, func, *args, **kwargs):
+    if func.__name__ in DECISIONS and "actor" in kwargs:  # given like any decision
+        kwargs.setdefault("step_up", fresh_step_up(kwargs["actor"]))
     with pytest.raises(DomainError) as info:
         func(*args, **kwargs)
     assert info.value.code == code, info.value.detail

@@ -30,7 +30,7 @@ from custody.transitions import TRANSFER_TABLE, WATCHED_STATES, Command
 from intake.models import CaseStatus
 from tests.support.custody import fake_utxos, make_reserve_wallet, sign
 from tests.support.factories import UserFactory
-from tests.support.second_factor import fresh_step_up
+from tests.support.second_factor import enrol, fresh_step_up, otp
 
 pytestmark = pytest.mark.django_db
 
@@ -293,11 +293,12 @@ def _call_api(api, ceremony, command, transfer):
     url = f"/api/v1/transfers/{transfer.public_id}/"
     if command == Command.APPROVE:
         return api(ceremony.bank2).post(url + "approve/",
-                                        {"payload_hash": transfer.payload_hash}, format="json")
+                                        {"payload_hash": transfer.payload_hash,
+                                         "otp": otp(ceremony.bank2)}, format="json")
     if command == Command.SIGN:
         return api(ceremony.bank).post(url + "signatures/",
-                                       {"psbt": sign(transfer.unsigned_psbt, "c3")},
-                                       format="json")
+                                       {"psbt": sign(transfer.unsigned_psbt, "c3"),
+                                        "otp": otp(ceremony.bank)}, format="json")
     if command == Command.REBUILD:
         return api(ceremony.bank).post(url + "rebuild/",
                                        {"reason": REASON, "fee_rate_sat_vb": 40}, format="json")
@@ -395,6 +396,7 @@ def test_a_person_repeating_a_command_is_refused(api, ceremony):
 def test_an_approval_after_the_quorum_is_refused(ceremony):
     transfer = ceremony.walk_to(T.APPROVED)
     latecomer = UserFactory(username="bank4", roles=["bank_officer"])
+    enrol(latecomer)
     before = snapshot(transfer)
     with pytest.raises(TransitionNotAllowed):
         services.transfer_approve(transfer=transfer, actor=latecomer,
@@ -492,6 +494,8 @@ def test_deposits_a_repeated_attribution_is_refused_a_repeated_reorg_is_a_no_op(
                                        vout=0, amount_sats=625_000_000, confirmations=6)
     services.deposit_attribute(deposit=deposit, actor=ceremony.bank, source="STATE_MINING",
                                step_up=fresh_step_up(ceremony.bank))
+    services.deposit_attribution_approve(deposit=deposit, actor=ceremony.bank3,
+                                         step_up=fresh_step_up(ceremony.bank3))
     events, journal = AuditEvent.objects.count(), JournalEntry.objects.count()
     with pytest.raises(TransitionNotAllowed):
         services.deposit_attribute(deposit=deposit, actor=ceremony.bank2, source="OTHER",
@@ -529,6 +533,8 @@ def test_every_custody_event_is_an_audit_action_member(ceremony, monkeypatch):
                                        vout=0, amount_sats=1_000_000, confirmations=6)
     services.deposit_attribute(deposit=deposit, actor=ceremony.bank, source="OTHER",
                                step_up=fresh_step_up(ceremony.bank))
+    services.deposit_attribution_approve(deposit=deposit, actor=ceremony.bank2,
+                                         step_up=fresh_step_up(ceremony.bank2))
     assert set(AuditEvent.objects.values_list("action", flat=True)) >= {
         "transfer.proposed", "transfer.approval_given", "transfer.settled", "ledger.posted",
         "case.transfer_proposed", "case.in_reserve", "deposit.seen", "deposit.attributed"}

@@ -49,3 +49,9 @@ def login_verified(client, user):
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
+
+
+def otp(user):
+    """A fresh code for user's decision over the API (enrolling them first if needed)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or enrol(user)
+    return code_for(device)
