@@ -79,11 +79,14 @@ def test_the_head_only_moves_forward_to_an_existing_event(postgresql, sql):
 
 
 @pytest.fixture
-def db_roles(transactional_db, postgresql):
-    """The owner and app roles created by the command, on the test database; the tables
-    handed to the owner. Dropped again afterwards."""
+def db_roles(transactional_db, postgresql, tmp_path):
+    """The owner and app roles created by the command from the URLs migrate and the
+    application would connect with; the tables handed to the owner. Dropped afterwards."""
     owner, app = role_names()
-    call_command("create_db_roles", owner=owner, app=app, adopt=True, verbosity=0)
+    (tmp_path / "owner_url").write_text(f"postgres://{owner}:owner%20pw@db:5432/qazyna\n")
+    (tmp_path / "app_url").write_text(f"postgres://{app}:app-pw@db:5432/qazyna\n")
+    call_command("create_db_roles", owner_url_file=str(tmp_path / "owner_url"),
+                 app_url_file=str(tmp_path / "app_url"), adopt=True, verbosity=0)
     yield owner, app
     with connection.cursor() as cursor:
         cursor.execute(f'REASSIGN OWNED BY "{owner}" TO current_user')

@@ -12,15 +12,19 @@ objects that someone else created in the schema (an older deployment migrated as
 superuser) to the owner. `--print-sql` prints the statements instead of running them.
 
     DATABASE_URL=postgres://postgres@db/qazyna manage.py create_db_roles \\
-        --owner qazyna_owner --app qazyna_app \\
-        --owner-password-file /run/secrets/db_owner_password \\
-        --app-password-file /run/secrets/db_app_password --adopt
+        --owner-url-file /run/secrets/database_owner_url \\
+        --app-url-file /run/secrets/database_url --adopt
+
+With `--*-url-file` the role names and passwords come from the very URLs that migrate and
+the application connect with (one source of truth); `--owner`/`--app` with
+`--*-password-file` say them separately.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections, transaction
@@ -110,6 +114,20 @@ BEGIN
 END $$"""
 
 
+def _read(path: str) -> str:
+    text = Path(path).read_text().strip()
+    if not text:
+        raise CommandError(f"{path} is empty.")
+    return text
+
+
+def _role_from_url(path: str) -> tuple[str, str]:
+    url = urlsplit(_read(path))
+    if url.scheme not in ("postgres", "postgresql", "pgsql") or not url.username:
+        raise CommandError(f"{path} does not hold a postgres://user:password@host/db URL.")
+    return unquote(url.username), unquote(url.password or "")
+
+
 class Command(BaseCommand):
     help = ("Create the database owner role (migrations) and the application role (web, "
             "worker, beat; owns nothing, cannot TRUNCATE or ALTER). Run as a superuser.")
@@ -120,6 +138,10 @@ class Command(BaseCommand):
         parser.add_argument("--schema", default="public")
         parser.add_argument("--owner-password-file")
         parser.add_argument("--app-password-file")
+        parser.add_argument("--owner-url-file",
+                            help="a postgres:// URL: the owner's name and password")
+        parser.add_argument("--app-url-file",
+                            help="a postgres:// URL: the application role's name and password")
         parser.add_argument("--adopt", action="store_true",
                             help="hand objects in the schema that others own to the owner")
         parser.add_argument("--print-sql", action="store_true",
@@ -127,6 +149,14 @@ class Command(BaseCommand):
         parser.add_argument("--database", default="default")
 
     def handle(self, *args, **options):
+        passwords = {}
+        for kind in ("owner", "app"):
+            if options[f"{kind}_url_file"]:
+                name, password = _role_from_url(options[f"{kind}_url_file"])
+                options[kind] = name
+                passwords[name] = password
+            elif options[f"{kind}_password_file"]:
+                passwords[options[kind]] = _read(options[f"{kind}_password_file"])
         owner, app = options["owner"], options["app"]
         if owner == app:
             raise CommandError("The owner and the application must be different roles.")
@@ -139,15 +169,11 @@ class Command(BaseCommand):
         connection = connections[options["database"]]
         if connection.vendor != "postgresql":
             raise CommandError("Database roles exist on PostgreSQL only.")
-        passwords = {owner: options["owner_password_file"], app: options["app_password_file"]}
         with transaction.atomic(using=options["database"]), connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement)
-            for role, path in passwords.items():
-                if path:
-                    password = Path(path).read_text().strip()
-                    if not password:
-                        raise CommandError(f"{path} is empty.")
+            for role, password in passwords.items():
+                if password:
                     cursor.execute(f"ALTER ROLE {_ident(role)} PASSWORD %s", [password])
         self.stdout.write(f"Roles ready: {owner} owns the schema (run migrate as it), "
                           f"{app} is the application's (owns nothing).")
