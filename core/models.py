@@ -58,7 +58,7 @@ class AuditChainHead(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only. hash = SHA-256(prev_hash ‖ canonical event). Never updated or deleted."""
+    """Append-only. hash = SHA-256(prev_hash ‖ canonical). Never updated or deleted."""
 
     seq = models.BigIntegerField(unique=True)
     created_at = models.DateTimeField()
@@ -75,6 +75,11 @@ class AuditEvent(models.Model):
     reason = models.TextField(blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # The exact text hashed after prev_hash (core.audit.canonical_event of the fields above),
+    # written once by record_event. On PostgreSQL a CHECK constraint (migration 0004) refuses
+    # a row whose canonical text does not equal its fields, so verification hashes what is
+    # stored instead of rebuilding the JSON of every event.
+    canonical = models.TextField(editable=False)
 
     class Meta:
         ordering = ["seq"]
