@@ -45,7 +45,7 @@ from operator import itemgetter, methodcaller
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import AuditChainHead, AuditEvent
+from .models import AuditChainHead, AuditEvent, AuditVerification
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,6 @@ class CoreAction(AuditAction):
     ADMIN_DELETE = "admin.delete"
     ADMIN_OTHER = "admin.other"
     ROLES_CHANGED = "user.roles_changed"
-    CHAIN_VERIFIED = "audit.chain_verified"
-    CHAIN_BROKEN = "audit.chain_broken"
-    CHECKPOINT_ISSUED = "audit.checkpoint_issued"
-    BUNDLE_EXPORTED = "audit.bundle_exported"
 
 
 def _json_default(value):
@@ -219,10 +215,11 @@ _FIELDS = ("seq", "created_at", "actor_id", "actor_username", "action", "object_
            "object_id", "before", "after", "reason", "prev_hash", "hash", "canonical")
 
 
-def _walk(lo, hi, prev_hash, *, stop_after_failure=True):
-    """Events lo+1..hi one by one, rebuilding each canonical text from the fields (the
-    reference check, and how a failed batch is explained). Returns (checked_until, last_hash,
-    read, broken_seq, problem)."""
+def _walk(lo, hi, prev_hash):
+    """Events lo+1..hi one by one, in Python, trusting no constraint: each stored canonical
+    text must hash to the event's hash, and the event's fields must be the JSON values of
+    that text (the reference check, and how a failed batch is explained). Returns
+    (checked_until, last_hash, read, broken_seq, problem)."""
     expected, last_hash, read = lo + 1, prev_hash, 0
     rows = (AuditEvent.objects.filter(seq__gt=lo, seq__lte=hi).order_by("seq")
             .values_list(*_FIELDS).iterator(chunk_size=2000))
@@ -235,20 +232,35 @@ def _walk(lo, hi, prev_hash, *, stop_after_failure=True):
         if stored_prev != last_hash:
             return expected - 1, last_hash, read, seq, \
                 "prev_hash does not match the previous event's hash"
-        rebuilt = canonical_event(seq=seq, created_at=created_at, actor_id=actor_id,
-                                  actor_username=actor_username, action=action,
-                                  object_type=object_type, object_id=object_id,
-                                  before=before, after=after, reason=reason)
-        if chain_hash(stored_prev, rebuilt) != stored_hash:
+        if chain_hash(stored_prev, stored_canonical) != stored_hash:
             return expected - 1, last_hash, read, seq, "content does not match its hash (edited)"
-        if stored_canonical != rebuilt:
+        fields = json.loads(canonical_event(
+            seq=seq, created_at=created_at, actor_id=actor_id, actor_username=actor_username,
+            action=action, object_type=object_type, object_id=object_id, before=before,
+            after=after, reason=reason))
+        if not _same_json(fields, json.loads(stored_canonical)):
             return expected - 1, last_hash, read, seq, \
-                "the stored canonical text differs from the event's fields"
+                "its fields are not what was hashed: content does not match its hash (edited)"
         expected, last_hash = expected + 1, stored_hash
     if expected - 1 < hi:
         return (expected - 1, last_hash, read, expected,
                 f"event #{expected} is missing (the record ends at #{expected - 1})")
     return hi, last_hash, read, None, ""
+
+
+def _same_json(a, b) -> bool:
+    """Equal as JSON values, the way PostgreSQL's jsonb (and the CHECK constraint) compares
+    them: numbers by value, since jsonb gives back 1e+16 as 10000000000000000 and -0.0 as
+    0.0; true is not 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_json(a[key], b[key]) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same_json, a, b))
+    return type(a) is type(b) and a == b
 
 
 def _constraint_in_force(cursor) -> bool:
@@ -366,3 +378,63 @@ def _scan_part(args):
 
 def default_workers():
     return max(1, min(2, os.cpu_count() or 1))
+
+
+def check_checkpoints(result, checkpoints):
+    """The verified chain must extend every checkpoint (seq, hash) an auditor kept: reach
+    that far, and have that hash there. `result` is a full, successful verification."""
+    for seq, digest in sorted(checkpoints):
+        if seq > result.checked:
+            return replace(result, ok=False, broken_seq=result.checked + 1,
+                           problem=f"the record ends at #{result.checked}, before checkpoint "
+                                   f"#{seq}: events were deleted or the record was wiped")
+        stored = AuditEvent.objects.filter(seq=seq).values_list("hash", flat=True).first()
+        if stored != digest:
+            return replace(result, ok=False, broken_seq=seq,
+                           problem=f"event #{seq} does not have the hash of checkpoint #{seq}: "
+                                   "the record was rewritten and re-hashed")
+    return result
+
+
+def run_verification(*, full=False, recompute=False, workers=1, checkpoints=()):
+    """Verify and keep the result. Incremental from the latest run when that one was good;
+    from the first event when asked, when there is no run yet, when the latest run found a
+    break (it must keep being reported until someone looks), or against checkpoints."""
+    started_at = timezone.now()
+    latest = AuditVerification.objects.order_by("-id").first()
+    full = full or bool(checkpoints) or latest is None or not latest.ok
+    start = None if full else (latest.checked, latest.last_hash)
+    result = verify_chain(start=start, recompute=recompute, workers=workers)
+    if result.ok and checkpoints:
+        result = check_checkpoints(result, checkpoints)
+    AuditVerification.objects.create(
+        started_at=started_at, finished_at=timezone.now(), full=full, mode=result.mode,
+        start_seq=result.start_seq, events_read=result.events_read, ok=result.ok,
+        checked=result.checked, last_hash=result.last_hash, broken_seq=result.broken_seq,
+        problem=result.problem)
+    if not result.ok:
+        log.error("the audit chain is broken at #%s: %s", result.broken_seq, result.problem)
+    return result
+
+
+def verification_report(*, now=None):
+    """What GET /api/v1/audit/verify/ answers: the latest stored run, its age, and how far
+    the record has grown since. Never walks the chain."""
+    now = now or timezone.now()
+    head_seq = AuditChainHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+    latest = AuditVerification.objects.order_by("-id").first()
+    last_full = (AuditVerification.objects.filter(full=True).order_by("-id")
+                 .values_list("finished_at", flat=True).first())
+    if latest is None:
+        return {"ok": None, "checked": 0, "broken_seq": None,
+                "problem": "The audit chain has not been verified yet.", "verified_at": None,
+                "age_seconds": None, "full": None, "mode": None, "last_hash": None,
+                "events_read": 0, "last_full_at": None, "head_seq": head_seq,
+                "unverified_events": head_seq}
+    return {"ok": latest.ok, "checked": latest.checked, "broken_seq": latest.broken_seq,
+            "problem": latest.problem, "verified_at": latest.finished_at.isoformat(),
+            "age_seconds": round((now - latest.finished_at).total_seconds(), 3),
+            "full": latest.full, "mode": latest.mode, "last_hash": latest.last_hash,
+            "events_read": latest.events_read,
+            "last_full_at": last_full.isoformat() if last_full else None,
+            "head_seq": head_seq, "unverified_events": max(0, head_seq - latest.checked)}

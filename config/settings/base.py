@@ -181,6 +181,15 @@ CELERY_BEAT_SCHEDULE = {
     "custody-reconcile-reserves": {"task": "custody.tasks.reconcile_reserves_task",
                                    "schedule": float(env.int("RECONCILE_SECONDS", default=3600)),
                                    "options": {"expires": 1800.0}},
+    # The audit chain, from the last verified point; and all of it once a day. The API only
+    # ever shows the latest stored result (core.audit.verification_report).
+    "audit-verify-incremental": {"task": "core.verify_audit_chain",
+                                 "schedule": float(env.int("AUDIT_VERIFY_SECONDS", default=300)),
+                                 "options": {"expires": 240.0}},
+    "audit-verify-full": {"task": "core.verify_audit_chain", "kwargs": {"full": True},
+                          "schedule": float(env.int("AUDIT_FULL_VERIFY_SECONDS",
+                                                    default=24 * 3600)),
+                          "options": {"expires": 3600.0}},
 }
 
 # --- Bitcoin ------------------------------------------------------------------

@@ -214,8 +214,10 @@ def test_verify_command_names_the_broken_link(capsys):
     call_command("verify_audit_chain")
     assert "OK" in capsys.readouterr().out
     rewrite(2, reason="x")
+    call_command("verify_audit_chain")  # incremental: nothing new after #3, an old edit unseen
+    assert "nothing new" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_info:
-        call_command("verify_audit_chain")
+        call_command("verify_audit_chain", full=True)
     assert exit_info.value.code == 1
     assert "#2" in capsys.readouterr().err
 

@@ -127,6 +127,8 @@ def test_the_app_role_appends_but_cannot_truncate_alter_update_or_delete(db_role
                     "UPDATE core_auditevent SET reason = 'edited' WHERE seq = 1",
                     "DELETE FROM core_auditevent WHERE seq = 2",
                     "DELETE FROM core_auditchainhead",
+                    "UPDATE core_auditverification SET ok = true",
+                    "DELETE FROM core_auditverification",
                     "CREATE TABLE core_sneaky (id int)"):
             refused(sql, "permission denied|must be owner|append-only")
         write_events(3)  # INSERT through record_event works, and so does the head's UPDATE
