@@ -220,6 +220,12 @@ EVIDENCE_ALLOWED_TYPES = env.list(
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# --- Audit record ---------------------------------------------------------------------------
+# Checkpoints (manage.py audit_checkpoint) and bundles are signed with this Ed25519 private
+# key (PEM, or its 32-byte seed in hex) when it is set; auditors pin the public key
+# (manage.py audit_checkpoint --public-key). Never a Bitcoin key.
+AUDIT_CHECKPOINT_KEY = env_secret("AUDIT_CHECKPOINT_KEY", default="")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,8 +1,9 @@
 import sys
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from core.audit import default_workers, run_verification
+from core.audit_export import CheckpointError, parse_checkpoint, read_checkpoints
 
 
 class Command(BaseCommand):
@@ -18,9 +19,18 @@ class Command(BaseCommand):
                                  "of hashing the stored text (slow; trusts no constraint)")
         parser.add_argument("--workers", type=int, default=default_workers(),
                             help="processes that share a long run (default %(default)s)")
+        parser.add_argument("--checkpoint", action="append", default=[], metavar="SEQ:HASH",
+                            help="the chain must extend this checkpoint (implies --full)")
+        parser.add_argument("--checkpoint-file", action="append", default=[], metavar="FILE",
+                            help="a file of checkpoint lines (manage.py audit_checkpoint)")
 
     def handle(self, *args, **options):
-        checkpoints = []
+        try:
+            checkpoints = [parse_checkpoint(text) for text in options["checkpoint"]]
+            for path in options["checkpoint_file"]:
+                checkpoints += read_checkpoints(path)
+        except (CheckpointError, OSError) as error:
+            raise CommandError(str(error))
         result = run_verification(full=options["full"], recompute=options["recompute"],
                                   workers=max(1, options["workers"]), checkpoints=checkpoints)
         if result.ok:
