@@ -40,7 +40,7 @@ import multiprocessing
 import os
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -184,15 +184,12 @@ class _Scan:
 _STORED_SQL = ("SELECT seq, hash, prev_hash || canonical FROM core_auditevent "
                "WHERE seq > %s AND seq <= %s ORDER BY seq")
 _sha256 = hashlib.sha256
-_hexdigest = methodcaller("hexdigest")
-_utf8 = methodcaller("encode")
 _prev_of = itemgetter(slice(0, 64))
 
 
 def _scan_stored(cursor, lo, hi, prev_hash, batch_size):
-    """Check events lo+1..hi against their stored canonical text, a batch at a time, with no
-    Python-level loop per event: the hashes, the links and the absence of gaps are compared
-    as whole lists."""
+    """Check events lo+1..hi against their stored canonical text, a batch at a time: one hash
+    per event, and the links and the absence of gaps compared as whole lists."""
     count, last_seq, last_hash = 0, lo, prev_hash
     for start in range(lo, hi, batch_size):
         end = min(start + batch_size, hi)
@@ -205,7 +202,7 @@ def _scan_stored(cursor, lo, hi, prev_hash, batch_size):
         prevs = list(map(_prev_of, messages))
         if (seqs[0] != start + 1 or seqs[-1] != end or prevs[0] != last_hash
                 or prevs[1:] != hashes[:-1]
-                or list(map(_hexdigest, map(_sha256, map(_utf8, messages)))) != hashes):
+                or [_sha256(message.encode()).hexdigest() for message in messages] != hashes):
             return _Scan(count, last_seq, last_hash, prev_hash, failed_from=start)
         count, last_seq, last_hash = count + len(rows), end, hashes[-1]
     return _Scan(count, last_seq, last_hash, prev_hash)
