@@ -209,7 +209,10 @@ def main(argv=None):
     setup_django(args.database_url)
     from django.db import transaction
 
-    from core.audit import default_workers, record_event, verify_chain
+    from core.audit import AuditAction, default_workers, record_event, verify_chain
+
+    class BenchAction(AuditAction):
+        APPENDED = "bench.appended"
 
     workers = args.workers or default_workers()
     n, append = args.events, args.append or max(1, args.events // 100)
@@ -236,7 +239,7 @@ def main(argv=None):
     point = (warm.checked, warm.last_hash)
     with transaction.atomic():
         for i in range(append):
-            record_event(actor=None, action="bench.appended", object_type="bench",
+            record_event(actor=None, action=BenchAction.APPENDED, object_type="bench",
                          object_id=str(i), after={"i": i, "amount_sats": 10_000 + i})
     inc_anchor, new = anchor_of_stored(point[0], args.repeat)
     incremental = verify_chain(start=point)

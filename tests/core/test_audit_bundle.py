@@ -218,6 +218,21 @@ def test_the_offline_ed25519_check_passes_rfc_8032_test_1():
     assert not offline.ed25519_verify(bytes.fromhex(PUBLIC), b"x", signature)
 
 
+def test_the_offline_ed25519_check_agrees_with_cryptography():
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    for size in (0, 1, 64, 1000):
+        key = Ed25519PrivateKey.generate()
+        public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        message = hashlib.sha256(str(size).encode()).digest() * (size // 32) + b"x" * (size % 32)
+        signature = key.sign(message)
+        assert offline.ed25519_verify(public, message, signature)
+        flipped = bytes([signature[0] ^ 1]) + signature[1:]
+        assert not offline.ed25519_verify(public, message, flipped)
+        assert not offline.ed25519_verify(public, message + b"!", signature)
+
+
 @pytest.mark.django_db
 def test_signed_checkpoints_verify_offline_with_the_pinned_key_only(tmp_path, capsys,
                                                                      settings):
