@@ -14,14 +14,16 @@ canonical text; the first event's prev_hash is 64 zeros.
 Verifying a million events. Each event keeps the canonical text it was hashed with
 (AuditEvent.canonical), and on PostgreSQL a CHECK constraint refuses any row whose canonical
 text differs from its fields (migration 0004). Verification is then a hash of what is
-stored: rows stream out of PostgreSQL a range of seq at a time, and each batch is checked
-with C-level list operations (hashes, links, no gaps); only a batch that fails is walked
-event by event to name the first broken link. Rebuilding the JSON at verify time was
-measured at several times the cost of the hash itself, in Python and in SQL alike
-(bench/audit_bench.py), so the constraint is what lets verification skip it. It is looked
-for first: if it is missing, not validated, or not the one migration 0004 made, or the
-database is not PostgreSQL, verification rebuilds every event's canonical text from its
-fields in Python (`recompute=True`), which is also what `--recompute` asks for.
+stored: rows stream out of PostgreSQL a range of seq at a time, each batch is checked with
+one hash per event and list comparisons (links, no gaps), and only a batch that fails is
+walked event by event to name the first broken link. Rebuilding the JSON at verify time
+cannot be made cheap enough: encoding one event costs several times its SHA-256 in Python,
+and PostgreSQL's row_to_json costs more than handing the stored text over. So the
+constraint is what lets verification skip it, and it is looked for first: if it is missing,
+not validated, or not exactly the one migration 0004 made, or the database is not
+PostgreSQL, verification trusts no constraint: in Python, it hashes each stored text and
+compares the event's fields with it (`recompute=True`, also `verify_audit_chain
+--recompute`).
 
 Incremental verification starts from the last verified point (seq, hash) after checking
 that the event there still has that hash; it does not reread older events, so a full run
