@@ -3,7 +3,10 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core.api.views import TokenObtainApi
 
 
 def health(request):
@@ -14,6 +17,9 @@ def home(request):
     return render(request, "home.html", {"devchain": settings.DEVCHAIN_ALLOWED})
 
 
+# Django admin only for verified sessions: admins sign in with their second factor.
+admin.site.__class__ = OTPAdminSite
+
 api_v1 = [
     path("", include("core.api.urls")),
     path("", include("intake.api.urls")),
@@ -23,6 +29,7 @@ api_v1 = [
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
+    path("api/auth/token/", TokenObtainApi.as_view(), name="api-token"),
     path("api/auth/", include("rest_framework.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -47,7 +47,8 @@ class MultisigWalletAddForm(forms.ModelForm):
         self.fields["descriptor"].required = False
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         try:
             refuse_private_keys({k: v for k, v in data.items() if isinstance(v, str)})
             if data.get("network") not in NETWORK_NAMES:

@@ -13,14 +13,14 @@ canonical text; the first event's prev_hash is 64 zeros.
 
 Verifying a million events. Each event keeps the canonical text it was hashed with
 (AuditEvent.canonical), and on PostgreSQL a CHECK constraint refuses any row whose canonical
-text differs from its fields (migration 0004). Verification is then a hash of what is
+text differs from its fields (migration 0007). Verification is then a hash of what is
 stored: rows stream out of PostgreSQL a range of seq at a time, each batch is checked with
 one hash per event and list comparisons (links, no gaps), and only a batch that fails is
 walked event by event to name the first broken link. Rebuilding the JSON at verify time
 cannot be made cheap enough: encoding one event costs several times its SHA-256 in Python,
 and PostgreSQL's row_to_json costs more than handing the stored text over. So the
 constraint is what lets verification skip it, and it is looked for first: if it is missing,
-not validated, or not exactly the one migration 0004 made, or the database is not
+not validated, or not exactly the one migration 0007 made, or the database is not
 PostgreSQL, verification trusts no constraint: in Python, it hashes each stored text and
 compares the event's fields with it (`recompute=True`, also `verify_audit_chain
 --recompute`).
@@ -74,12 +74,16 @@ LEGACY_STRING_ACTIONS = True  # TEMPORARY, while the apps move to their enums
 
 class CoreAction(AuditAction):
     LOGIN = "auth.login"
-    LOGIN_FAILED = "auth.login_failed"
+    LOCKED_OUT = "auth.locked_out"
     ADMIN_ADD = "admin.add"
     ADMIN_CHANGE = "admin.change"
     ADMIN_DELETE = "admin.delete"
     ADMIN_OTHER = "admin.other"
     ROLES_CHANGED = "user.roles_changed"
+    SECOND_FACTOR_ENROLLED = "auth.second_factor_enrolled"
+    ROLE_GRANT_REQUESTED = "role.grant_requested"
+    ROLE_GRANT_APPROVED = "role.grant_approved"
+    ROLE_GRANT_REJECTED = "role.grant_rejected"
 
 
 def _json_default(value):
@@ -199,8 +203,8 @@ def _scan_stored(cursor, lo, hi, prev_hash, batch_size):
         rows = cursor.fetchall()
         if len(rows) != end - start:
             return _Scan(count, last_seq, last_hash, prev_hash, failed_from=start)
-        seqs, hashes, messages = zip(*rows, strict=True)
-        hashes = list(hashes)
+        seqs, stored, messages = zip(*rows, strict=True)
+        hashes = list(stored)
         prevs = list(map(_prev_of, messages))
         if (seqs[0] != start + 1 or seqs[-1] != end or prevs[0] != last_hash
                 or prevs[1:] != hashes[:-1]
@@ -263,7 +267,7 @@ def _same_json(a, b) -> bool:
 
 
 def _constraint_in_force(cursor) -> bool:
-    """The CHECK constraint of migration 0004 exists, is validated, and is that one, as
+    """The CHECK constraint of migration 0007 exists, is validated, and is that one, as
     PostgreSQL prints it back. A constraint of that name that compares anything less (or
     "... OR true") does not vouch for the stored text, and verification rebuilds it instead;
     so does a server that prints the same constraint differently (slower, never wrong)."""
@@ -401,8 +405,10 @@ def run_verification(*, full=False, recompute=False, workers=1, checkpoints=()):
     break (it must keep being reported until someone looks), or against checkpoints."""
     started_at = timezone.now()
     latest = AuditVerification.objects.order_by("-id").first()
-    full = full or bool(checkpoints) or latest is None or not latest.ok
-    start = None if full else (latest.checked, latest.last_hash)
+    start = None
+    if latest is not None and latest.ok and not full and not checkpoints:
+        start = (latest.checked, latest.last_hash)
+    full = start is None
     result = verify_chain(start=start, recompute=recompute, workers=workers)
     if result.ok and checkpoints:
         result = check_checkpoints(result, checkpoints)

@@ -7,6 +7,7 @@ refusal raises ValidationFailed with a stable code, so the API gives a 400 that 
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from embit import base58, bech32, bip39
 from embit.descriptor import Descriptor
@@ -148,7 +149,7 @@ def _bad_address():
 
 
 def validate_txid(txid):
-    txid = (txid or "").strip()
+    txid = txid.strip() if isinstance(txid, str) else ""
     if not _TXID_RE.match(txid):
         raise ValidationFailed("A txid is 64 lowercase hexadecimal characters.",
                                code=ErrorCode.INVALID_TXID)
@@ -158,6 +159,31 @@ def validate_txid(txid):
 
 
 # --- amounts -------------------------------------------------------------------------------
+def parse_outpoint(item: Any) -> tuple[str, int]:
+    """(txid, vout) from "txid:vout", a (txid, vout) pair, a {"txid", "vout"} dict or an
+    object with .txid and .vout; the txid validated, vout a non-negative integer."""
+    txid: Any
+    vout: Any
+    if isinstance(item, str):
+        txid, sep, vout = item.partition(":")
+        if not sep:
+            raise ValidationFailed("An outpoint is txid:vout.", code=ErrorCode.INVALID_TXID)
+    elif isinstance(item, dict):
+        txid, vout = item.get("txid"), item.get("vout")
+    elif isinstance(item, (tuple, list)) and len(item) == 2:
+        txid, vout = item
+    else:
+        txid, vout = getattr(item, "txid", None), getattr(item, "vout", None)
+    try:
+        index = int(vout)
+    except (TypeError, ValueError):
+        index = -1
+    if isinstance(vout, bool) or index < 0:
+        raise ValidationFailed("An outpoint's output index is a non-negative integer.",
+                               code=ErrorCode.INVALID_TXID)
+    return validate_txid(txid), index
+
+
 def parse_btc_amount(value):
     """A decimal BTC string ("0.12345678") → integer satoshis. Floats are refused."""
     if isinstance(value, bool) or isinstance(value, float):
@@ -169,7 +195,8 @@ def parse_btc_amount(value):
         raise ValidationFailed("Not a number.", code=ErrorCode.INVALID_AMOUNT) from None
     if not amount.is_finite():
         raise ValidationFailed("Not a finite number.", code=ErrorCode.INVALID_AMOUNT)
-    if amount.as_tuple().exponent < -8:
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -8:
         raise ValidationFailed("At most 8 decimal places (1 satoshi).",
                                code=ErrorCode.INVALID_AMOUNT)
     return validate_sats(int(amount * SATS_PER_BTC))

@@ -15,15 +15,23 @@ class ErrorCode(StrEnum):
     FILE_TOO_LARGE = "file_too_large"
     FILE_TYPE_NOT_ALLOWED = "file_type_not_allowed"
     DUPLICATE = "duplicate"
+    INVALID_FILTER = "invalid_filter"
     # 403
     FORBIDDEN = "forbidden"
     OWN_CASE = "own_case"
+    SECOND_FACTOR_REQUIRED = "second_factor_required"
+    SECOND_FACTOR_INVALID = "second_factor_invalid"
+    LOGIN_FAILED = "login_failed"
+    LOCKED_OUT = "locked_out"
     # 404
     NOT_FOUND = "not_found"
     # 409
     INVALID_TRANSITION = "invalid_transition"
     CONFLICT = "conflict"
-    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # 422
+    IDEMPOTENCY_IN_FLIGHT = "idempotency_in_flight"
+    # 429
+    THROTTLED = "throttled"
     # custody: transfers, the signing ceremony, reserve wallets (400/403/409 by the raiser)
     INVALID_PSBT = "invalid_psbt"
     PSBT_MISMATCH = "psbt_mismatch"
@@ -80,6 +88,11 @@ class TransitionNotAllowed(DomainError):
             current_status=str(current),
             target_status=str(target),
         )
+
+
+class Unprocessable(DomainError):
+    status = 422
+    default_code = ErrorCode.INVALID
 
 
 class Conflict(DomainError):

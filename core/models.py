@@ -2,6 +2,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -76,7 +77,7 @@ class AuditEvent(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
     # The exact text hashed after prev_hash (core.audit.canonical_event of the fields above),
-    # written once by record_event. On PostgreSQL a CHECK constraint (migration 0004) refuses
+    # written once by record_event. On PostgreSQL a CHECK constraint (migration 0007) refuses
     # a row whose canonical text does not equal its fields, so verification hashes what is
     # stored instead of rebuilding the JSON of every event.
     canonical = models.TextField(editable=False)
@@ -126,9 +127,78 @@ class IdempotencyRecord(models.Model):
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()
     response_body = models.JSONField(null=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)  # null: in flight
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user"),
         ]
+
+
+class RoleGrant(models.Model):
+    """A request to grant or revoke a role, decided by a second admin (four eyes, DESIGN §1).
+    Roles change only through core.services.roles; nobody decides their own roles."""
+
+    class Action(models.TextChoices):
+        GRANT = "GRANT", "Grant"
+        REVOKE = "REVOKE", "Revoke"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Waiting for a second admin"
+        APPROVED = "APPROVED", "Approved"
+        REJECTED = "REJECTED", "Rejected"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="role_grants")
+    role = models.CharField(max_length=32)
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.GRANT)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField()
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(requested_by=models.F("user")),
+                                   name="role_grant_not_for_oneself"),
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True)
+                | (~models.Q(decided_by=models.F("requested_by"))
+                   & ~models.Q(decided_by=models.F("user"))),
+                name="role_grant_four_eyes"),
+            models.UniqueConstraint(fields=["user", "role"],
+                                    condition=models.Q(status="PENDING"),
+                                    name="one_pending_role_grant_per_user_role"),
+        ]
+
+    def __str__(self):
+        return f"{self.action} {self.role} for {self.user} ({self.status})"
+
+
+class ApiToken(models.Model):
+    """A machine client's bearer token: stored as its SHA-256 (the token itself is shown
+    once), expiring, revocable. Checking one is a hash and an indexed lookup: no password
+    hashing per request. second_factor: issued after a second-factor code, so an officer's
+    token carries the session's verification."""
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    second_factor = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def second_factor_verified(self):
+        return self.second_factor

@@ -53,12 +53,14 @@ def active_policy(wallet):
 
 
 def transfer_list_for_user(*, user, filters=None):
+    """filters: validated values (TransferFilterSerializer): status a list of
+    TransferStatus, case a case's public id (UUID)."""
     if not can_see_custody(user):
         return Transfer.objects.none()
     filters = filters or {}
     qs = Transfer.objects.select_related("case", "reserve_wallet", "destination", "proposed_by")
     if filters.get("status"):
-        qs = qs.filter(status__in=filters["status"].split(","))
+        qs = qs.filter(status__in=filters["status"])
     if filters.get("case"):
         qs = qs.filter(case__public_id=filters["case"])
     return qs
@@ -75,6 +77,7 @@ def counted_approvals(transfer):
 
 
 def deposit_list_for_user(*, user, filters=None):
+    """filters: validated values (DepositFilterSerializer): status one Deposit.Status."""
     if not can_see_custody(user):
         return Deposit.objects.none()
     qs = Deposit.objects.select_related("reserve_address__wallet", "attributed_by")

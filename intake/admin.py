@@ -6,9 +6,9 @@ from core.models import Agency
 from .models import (
     CaseAlert,
     ConfiscationOrder,
-    CustodyEntry,
     CustodyWallet,
     Evidence,
+    HandoverEntry,
     SeizedAsset,
     SeizureCase,
     SweepTransaction,
@@ -32,7 +32,8 @@ class AssetInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["asset", "network", "declared_amount", "custody_address", "verification_status"]
-    readonly_fields = fields
+    readonly_fields = ["asset", "network", "declared_amount", "custody_address",
+                       "verification_status"]
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -70,8 +71,8 @@ class EvidenceAdmin(CaseScopedAdmin):
     search_fields = ["sha256", "original_name", "case__case_number"]
 
 
-@admin.register(CustodyEntry)
-class CustodyEntryAdmin(CaseScopedAdmin):
+@admin.register(HandoverEntry)
+class HandoverEntryAdmin(CaseScopedAdmin):
     list_display = ["case", "item_kind", "holder", "held_from", "held_until", "seal_number"]
     list_filter = ["item_kind"]
     search_fields = ["seal_number", "holder", "case__case_number"]
@@ -103,7 +104,7 @@ class CustodyWalletAddForm(MultisigWalletAddForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agency"].queryset = Agency.objects.all()
+        self.fields["agency"].queryset = Agency.objects.all()  # type: ignore[attr-defined]
 
 
 @admin.register(CustodyWallet)
@@ -115,10 +116,10 @@ class CustodyWalletAdmin(admin.ModelAdmin):
     readonly_fields = ["descriptor", "threshold", "key_count", "next_index", "is_active",
                        "agency", "network"]
 
-    def get_form(self, request, obj=None, **kwargs):
+    def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
             kwargs["form"] = CustodyWalletAddForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else []

@@ -205,8 +205,10 @@ class Evidence(models.Model):
         ]
 
 
-class CustodyEntry(models.Model):
-    """Chain of custody of a physical item: who held the device/seed/paper wallet, when."""
+class HandoverEntry(models.Model):
+    """The chain of custody of a physical item, one handover at a time: who held the device,
+    the sealed seed record or the paper wallet, from when to when, under which seal. (Not
+    the coins' custody: that is the case's custody address in the agency's CustodyWallet.)"""
 
     class ItemKind(models.TextChoices):
         DEVICE = "DEVICE", _("Hardware wallet or device")
@@ -217,7 +219,7 @@ class CustodyEntry(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(SeizureCase, on_delete=models.PROTECT,
-                             related_name="custody_entries")
+                             related_name="handovers")
     item_kind = models.CharField(max_length=16, choices=ItemKind.choices)
     item_description = models.CharField(max_length=500)
     holder = models.CharField(max_length=200)
@@ -231,8 +233,9 @@ class CustodyEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "intake_custodyentry"  # the model's first name; table kept
         ordering = ["held_from", "id"]
-        verbose_name_plural = "custody entries"
+        verbose_name = "chain-of-custody handover"
         constraints = [
             models.CheckConstraint(
                 condition=Q(held_until__isnull=True) | Q(held_until__gt=F("held_from")),

@@ -1,6 +1,11 @@
 """Reads, and who may see what. An object a user may not see does not exist for them (404)."""
 
-from django.db.models import Count, Q
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
 
 from core.errors import NotFound
 from core.roles import Role, roles_of
@@ -14,7 +19,7 @@ BANK_VISIBLE = Q(status__in=[
 ])
 
 
-def case_visibility(user):
+def case_visibility(user: Any) -> Q | None:
     """A Q of the cases this user may see; None when they may see none."""
     roles = roles_of(user)
     if user.is_superuser or roles & {Role.AUDITOR, Role.ADMIN}:
@@ -34,14 +39,17 @@ def case_visibility(user):
     return combined
 
 
-def case_queryset_for_user(*, user):
+def case_queryset_for_user(*, user: Any) -> QuerySet[SeizureCase]:
     visible = case_visibility(user)
     if visible is None:
         return SeizureCase.objects.none()
     return SeizureCase.objects.filter(visible)
 
 
-def case_list_for_user(*, user, filters=None):
+def case_list_for_user(*, user: Any,
+                       filters: Mapping[str, Any] | None = None) -> QuerySet[SeizureCase]:
+    """filters: validated values (CaseFilterSerializer): status a list of CaseStatus, agency
+    an agency code, q a search term."""
     filters = filters or {}
     qs = (case_queryset_for_user(user=user)
           .select_related("agency", "filed_by", "reviewer", "confiscation_order")
@@ -50,7 +58,7 @@ def case_list_for_user(*, user, filters=None):
                                            distinct=True))
           .order_by("-created_at", "-id"))
     if filters.get("status"):
-        qs = qs.filter(status__in=filters["status"].split(","))
+        qs = qs.filter(status__in=filters["status"])
     if filters.get("agency"):
         qs = qs.filter(agency__code=filters["agency"])
     if filters.get("q"):
@@ -60,7 +68,7 @@ def case_list_for_user(*, user, filters=None):
     return qs
 
 
-def case_get_for_user(*, user, public_id):
+def case_get_for_user(*, user: Any, public_id: Any) -> SeizureCase:
     try:
         return case_queryset_for_user(user=user).select_related("agency", "filed_by").get(
             public_id=public_id)
@@ -68,14 +76,14 @@ def case_get_for_user(*, user, public_id):
         raise NotFound("No such case.") from None
 
 
-def asset_get_for_user(*, user, case, public_id):
+def asset_get_for_user(*, user: Any, case: SeizureCase, public_id: Any) -> SeizedAsset:
     try:
         return SeizedAsset.objects.get(case=case, public_id=public_id)
     except (SeizedAsset.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such asset on this case.") from None
 
 
-def alert_list_for_user(*, user, open_only=False):
+def alert_list_for_user(*, user: Any, open_only: bool = False) -> QuerySet[CaseAlert]:
     visible = case_visibility(user)
     if visible is None:
         return CaseAlert.objects.none()

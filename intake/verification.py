@@ -8,7 +8,9 @@ the sweeper (intake.tasks.sweep_due_assets)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -65,6 +67,35 @@ def mark_assets_due(*, addresses: set[str] | None = None) -> int:
     return qs.update(next_check_at=timezone.now())
 
 
+@dataclass
+class _SweepsSeen:
+    observed: int = 0  # paid to the address by sweeps with enough confirmations
+    waiting: list[str] = field(default_factory=list)  # too young, or not seen yet
+    unknown: list[str] = field(default_factory=list)  # not seen past the grace period
+    sweeps: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _look_at_sweeps(adapter: ChainAdapter, address: str,
+                    sweeps: list[tuple[str, Any]]) -> _SweepsSeen:
+    seen, needed = _SweepsSeen(), settings.INTAKE_CONFIRMATIONS
+    grace = getattr(settings, "INTAKE_UNKNOWN_SWEEP_GRACE_SECONDS", 3600)
+    for txid, recorded_at in sweeps:
+        try:
+            status = adapter.get_transaction(txid)
+        except UnknownTransaction:
+            age = (timezone.now() - recorded_at).total_seconds()
+            (seen.unknown if age > grace else seen.waiting).append(txid)
+            continue
+        paid = sum(o.value_sats for o in status.outputs if o.address == address)
+        seen.sweeps[txid] = {"paid_sats": paid, "confirmations": status.confirmations,
+                             "block_hash": status.block_hash}
+        if status.confirmations < needed:
+            seen.waiting.append(txid)
+        else:
+            seen.observed += paid
+    return seen
+
+
 def verify_asset(asset_id: int, adapter: ChainAdapter | None = None) -> str | None:
     """Records a verdict ("verified" / "discrepancy"), or looks again later ("waiting");
     None when the asset is not due (claimed elsewhere, or done)."""
@@ -77,26 +108,10 @@ def verify_asset(asset_id: int, adapter: ChainAdapter | None = None) -> str | No
         sweeps = list(asset.sweeps.values_list("txid", "created_at"))
         watch_address(address=address, purpose=WatchedAddress.Purpose.CUSTODY,
                       ref=str(asset.case.public_id))
-        needed = settings.INTAKE_CONFIRMATIONS
-        observed, waiting, unknown, seen_sweeps = 0, [], [], {}
-        for txid, recorded_at in sweeps:
-            try:
-                status = adapter.get_transaction(txid)
-            except UnknownTransaction:
-                age = (timezone.now() - recorded_at).total_seconds()
-                (unknown if age > getattr(settings, "INTAKE_UNKNOWN_SWEEP_GRACE_SECONDS", 3600)
-                 else waiting).append(txid)
-                continue
-            paid = sum(o.value_sats for o in status.outputs if o.address == address)
-            seen_sweeps[txid] = {"paid_sats": paid, "confirmations": status.confirmations,
-                                 "block_hash": status.block_hash}
-            if status.confirmations < needed:
-                waiting.append(txid)
-            else:
-                observed += paid
+        seen = _look_at_sweeps(adapter, address, sweeps)
         utxos = adapter.scan_utxos([address])
         record_outputs(utxos=utxos)
-        if waiting:
+        if seen.waiting:
             asset_reschedule(asset_id=asset_id,
                              seconds=getattr(settings, "CHAIN_RECHECK_SECONDS", 30))
             return "waiting"
@@ -104,14 +119,14 @@ def verify_asset(asset_id: int, adapter: ChainAdapter | None = None) -> str | No
         others = [{"txid": u.txid, "vout": u.vout, "amount_sats": u.value_sats}
                   for u in utxos if u.txid not in sweep_ids]
         details = {"address": address, "declared_sats": asset.declared_amount,
-                   "observed_sats": observed, "sweeps": seen_sweeps,
-                   "unknown_sweeps": unknown, "other_transactions": others,
-                   "confirmations_required": needed}
-        verified = (observed == asset.declared_amount and not others and not unknown
-                    and bool(sweeps))
+                   "observed_sats": seen.observed, "sweeps": seen.sweeps,
+                   "unknown_sweeps": seen.unknown, "other_transactions": others,
+                   "confirmations_required": settings.INTAKE_CONFIRMATIONS}
+        verified = (seen.observed == asset.declared_amount and not others
+                    and not seen.unknown and bool(sweeps))
         with transaction.atomic():
             asset_record_observation(asset_id=asset_id, verified=verified,
-                                     observed_amount=observed, details=details)
+                                     observed_amount=seen.observed, details=details)
             asset_done(asset_id=asset_id)
         return "verified" if verified else "discrepancy"
     except BaseException:

@@ -20,18 +20,38 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tools.demo_otp
 PASSWORD = "qazyna-demo"
 
 
 class Api:
+    """Each demo person signs in once (POST /api/auth/token/, with their demo second-factor
+    code) and calls the API with the expiring bearer token it gets."""
+
     def __init__(self, base):
         self.base = base.rstrip("/")
+        self.tokens = {}
+
+    def token(self, user):
+        if user not in self.tokens:
+            from tools.demo_otp import demo_code
+
+            body = json.dumps({"username": user, "password": PASSWORD, "otp": demo_code(user),
+                               "name": "demo_transfer"}).encode()
+            request = urllib.request.Request(f"{self.base}/api/auth/token/", data=body,
+                                             method="POST")
+            request.add_header("Content-Type", "application/json")
+            try:
+                with urllib.request.urlopen(request, timeout=30) as reply:
+                    self.tokens[user] = json.loads(reply.read())["token"]
+            except urllib.error.HTTPError as error:
+                sys.exit(f"sign-in as {user}: HTTP {error.code} {error.read().decode()}")
+        return self.tokens[user]
 
     def call(self, user, method, path, body=None, raw=False):
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(f"{self.base}{path}", data=data, method=method)
-        token = base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
+        request.add_header("Authorization", f"Bearer {self.token(user)}")
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:

@@ -1,21 +1,24 @@
+import os
+
 import pytest
 from django.db import connection
+
+from tests.support.services import require_postgresql
+
+# Celery takes these from the environment before any setting: this process uses the test
+# settings' in-memory broker (the worker fixtures point it at their own Redis database).
+for _name in ("CELERY_BROKER_URL", "CELERY_BROKER_READ_URL", "CELERY_BROKER_WRITE_URL"):
+    os.environ.pop(_name, None)
 
 pytest_plugins = [
     "tests.fixtures.people",
     "tests.fixtures.chain",
     "tests.fixtures.worker",
+    "tests.fixtures.celery",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
 def postgresql(db):
     """Tests of locking and triggers mean nothing on SQLite: they need PostgreSQL."""
-    if connection.vendor != "postgresql":
-        pytest.fail("This test needs PostgreSQL: set DATABASE_URL=postgres://… (the README's "
-                    "test command does).")
+    require_postgresql(connection, why="locks and triggers mean nothing on SQLite")

@@ -6,7 +6,7 @@ anyone can recompute: never use it with real coins. It refuses to run on mainnet
     python -m tools.demo_signer xpub --signer c1      # the [fp/48h/1h/0h/2h]tpub… to register
 
 Keys: for signer NAME, seed = (NAME.encode() * 32)[:32], a BIP-32 testnet root, account
-m/48h/1h/0h/2h (the same derivation as tests/keys.py). Qazyna itself never sees these keys.
+m/48h/1h/0h/2h (the same derivation as tests/support/keys.py). Qazyna itself never sees these keys.
 """
 
 import argparse

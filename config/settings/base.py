@@ -40,10 +40,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "core",
     "chain",
-    "custody",
     "intake",
+    "custody",
 ]
 
 MIDDLEWARE = [
@@ -54,9 +58,32 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "core.middleware.OfficerIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out account or address first
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout after repeated failures, per account and per address (django-axes); failures are
+# kept in axes' own tables, not the audit chain (no audit-head lock per failed password).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "core.api.exceptions.lockout_response"
+# Sessions: a hard maximum for everyone, and an idle timeout for the people who decide.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+OFFICER_IDLE_SECONDS = env.int("OFFICER_IDLE_SECONDS", default=15 * 60)
+API_TOKEN_HOURS = env.int("API_TOKEN_HOURS", default=12)
+
+OTP_TOTP_ISSUER = "Qazyna"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -118,9 +145,20 @@ LOGIN_URL = "/admin/login/"
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The token first: a refused token answers 401 with WWW-Authenticate: Bearer.
+        "core.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.api.throttles.WriteThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "writes": env.str("THROTTLE_WRITES", default="120/min"),
+        "login": env.str("THROTTLE_LOGIN", default="10/min"),
+        "export": env.str("THROTTLE_EXPORT", default="12/min"),
+        "verify": env.str("THROTTLE_VERIFY", default="12/min"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
@@ -144,6 +182,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# The cache holds rate-limit counters: shared across web processes through Redis when there
+# is one, per process otherwise (the embedded default).
+CACHES = {"default": (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})}
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 # Without a broker (the embedded default) tasks run in-process; with one they go to workers.
 CELERY_TASK_ALWAYS_EAGER = env.bool(

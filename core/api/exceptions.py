@@ -1,7 +1,8 @@
 """One error format for the whole API: {"code", "detail", ...}."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -9,16 +10,16 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core.errors import DomainError, ErrorCode
 
 
-def _flatten(detail, prefix=""):
+def flatten_errors(detail, prefix=""):
     """DRF's nested ErrorDetail structure → [{field, code, detail}]."""
     out = []
     if isinstance(detail, dict):
         for key, value in detail.items():
             field = key if key != "non_field_errors" else ""
-            out += _flatten(value, f"{prefix}.{field}".strip(".") if prefix else field)
+            out += flatten_errors(value, f"{prefix}.{field}".strip(".") if prefix else field)
     elif isinstance(detail, list):
         for item in detail:
-            out += _flatten(item, prefix)
+            out += flatten_errors(item, prefix)
     else:
         out.append({"field": prefix or None, "code": getattr(detail, "code", "invalid"),
                     "detail": str(detail)})
@@ -37,7 +38,7 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, drf.ValidationError):
-        errors = _flatten(exc.detail)
+        errors = flatten_errors(exc.detail)
         first = errors[0] if errors else {"code": ErrorCode.INVALID.value, "detail": "Invalid."}
         code = first["code"] if first["code"] not in ("invalid", None) else ErrorCode.INVALID
         response.data = {
@@ -52,3 +53,14 @@ def exception_handler(exc, context):
         }.get(type(exc), getattr(exc, "default_code", "error"))
         response.data = {"code": str(code), "detail": str(getattr(exc, "detail", exc))}
     return response
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out account or address: the API's error envelope for
+    API paths, a plain page for the others (the sign-in page shows it)."""
+    detail = _("Too many failed sign-ins: this account or address is locked for a while. "
+               "Ask an admin if this was not you.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": ErrorCode.LOCKED_OUT.value, "detail": detail},
+                            status=403)
+    return HttpResponse(detail, status=403, content_type="text/plain; charset=utf-8")

@@ -3,6 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.filters import ChoiceListField, PageFilterSerializer
 from core.api.serializers import StrictIntegerField
 
 from ..models import (
@@ -13,6 +14,7 @@ from ..models import (
     QuorumPolicy,
     ReserveWallet,
     Transfer,
+    TransferStatus,
 )
 from ..selectors import counted_approvals
 from ..transitions import TRANSFER_TRANSITIONS
@@ -58,6 +60,12 @@ class TierSerializer(serializers.Serializer):
 
 class QuorumPolicyInputSerializer(serializers.Serializer):
     tiers = TierSerializer(many=True)
+
+
+class TransferFilterSerializer(PageFilterSerializer):
+    status = ChoiceListField(choices=TransferStatus.values, required=False,
+                             help_text="Comma-separated statuses")
+    case = serializers.UUIDField(required=False, help_text="The case's id")
 
 
 class TransferInputSerializer(serializers.Serializer):
@@ -125,6 +133,10 @@ class TransferOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field({"type": "array", "items": {"type": "string"}})
     def get_allowed_transitions(self, obj):
         return sorted(TRANSFER_TRANSITIONS.allowed(obj.status))
+
+
+class DepositFilterSerializer(PageFilterSerializer):
+    status = serializers.ChoiceField(choices=Deposit.Status.choices, required=False)
 
 
 class DepositOutputSerializer(serializers.ModelSerializer):

@@ -6,21 +6,16 @@ from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from core.api.idempotency import idempotent
-from core.api.pagination import DefaultPagination
+from core.api.exports import streaming_csv_response
+from core.api.filters import PageFilterSerializer, validate_filters
+from core.api.pagination import paginate
 from core.api.views import QazynaApiView
-from core.errors import ErrorCode, NotFound, PermissionRefused, ValidationFailed
+from core.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from intake.selectors import case_get_for_user
 
-from .. import reports, selectors, services
+from .. import exporters, selectors, services
 from ..psbt import MAX_PSBT_BYTES
 from . import serializers as s
-
-
-def _paginate(view, request, queryset, serializer_class):
-    paginator = DefaultPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 def _require_reader(user):
@@ -28,15 +23,18 @@ def _require_reader(user):
         raise NotFound("Not found.")
 
 
+# --- reserve wallets and their quorum policies ---------------------------------------------
 class ReserveWalletListCreateApi(QazynaApiView):
-    @extend_schema(responses=s.ReserveWalletOutputSerializer(many=True))
+    @extend_schema(responses=s.ReserveWalletOutputSerializer(many=True),
+                   parameters=[PageFilterSerializer])
     def get(self, request):
+        validate_filters(request, PageFilterSerializer)
         wallets = selectors.reserve_wallet_list_for_user(user=request.user)
-        return _paginate(self, request, wallets, s.ReserveWalletOutputSerializer)
+        return paginate(request=request, queryset=wallets,
+                        serializer_class=s.ReserveWalletOutputSerializer, view=self)
 
     @extend_schema(request=s.ReserveWalletInputSerializer,
                    responses={201: s.ReserveWalletOutputSerializer})
-    @idempotent
     def post(self, request):
         data = s.ReserveWalletInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -54,7 +52,6 @@ class ReserveWalletDetailApi(QazynaApiView):
 
 class ReserveWalletApproveApi(QazynaApiView):
     @extend_schema(request=None, responses=s.ReserveWalletOutputSerializer)
-    @idempotent
     def post(self, request, wallet_id):
         wallet = selectors.reserve_wallet_get_for_user(user=request.user, public_id=wallet_id)
         wallet = services.reserve_wallet_approve(wallet=wallet, actor=request.user)
@@ -70,7 +67,6 @@ class QuorumPolicyListCreateApi(QazynaApiView):
 
     @extend_schema(request=s.QuorumPolicyInputSerializer,
                    responses={201: s.QuorumPolicyOutputSerializer})
-    @idempotent
     def post(self, request, wallet_id):
         wallet = selectors.reserve_wallet_get_for_user(user=request.user, public_id=wallet_id)
         data = s.QuorumPolicyInputSerializer(data=request.data)
@@ -84,22 +80,23 @@ class QuorumPolicyListCreateApi(QazynaApiView):
 
 class QuorumPolicyApproveApi(QazynaApiView):
     @extend_schema(request=None, responses=s.QuorumPolicyOutputSerializer)
-    @idempotent
     def post(self, request, policy_id):
         policy = selectors.policy_get_for_user(user=request.user, public_id=policy_id)
         policy = services.quorum_policy_approve(policy=policy, actor=request.user)
         return Response(s.QuorumPolicyOutputSerializer(policy).data)
 
 
+# --- transfers ----------------------------------------------------------------------------
 class TransferListCreateApi(QazynaApiView):
-    @extend_schema(responses=s.TransferOutputSerializer(many=True))
+    @extend_schema(responses=s.TransferOutputSerializer(many=True),
+                   parameters=[s.TransferFilterSerializer])
     def get(self, request):
-        transfers = selectors.transfer_list_for_user(user=request.user,
-                                                     filters=request.query_params)
-        return _paginate(self, request, transfers, s.TransferOutputSerializer)
+        filters = validate_filters(request, s.TransferFilterSerializer)
+        transfers = selectors.transfer_list_for_user(user=request.user, filters=filters)
+        return paginate(request=request, queryset=transfers,
+                        serializer_class=s.TransferOutputSerializer, view=self)
 
     @extend_schema(request=s.TransferInputSerializer, responses={201: s.TransferOutputSerializer})
-    @idempotent
     def post(self, request):
         _require_reader(request.user)
         data = s.TransferInputSerializer(data=request.data)
@@ -123,63 +120,46 @@ class TransferDetailApi(QazynaApiView):
         return Response(s.TransferOutputSerializer(transfer).data)
 
 
-class TransferCommandApi(QazynaApiView):
-    input_serializer = None
+class TransferApproveApi(QazynaApiView):
+    """Approve the exact payload (send its payload_hash)."""
 
-    def call(self, transfer, user, data):
-        raise NotImplementedError
-
-    @idempotent
+    @extend_schema(request=s.TransferApproveInputSerializer, responses=s.TransferOutputSerializer)
     def post(self, request, transfer_id):
         transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
-        data = {}
-        if self.input_serializer is not None:
-            serializer = self.input_serializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            data = serializer.validated_data
-        self.call(transfer, request.user, data)
+        data = s.TransferApproveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.transfer_approve(transfer=transfer, actor=request.user,
+                                  payload_hash=data.validated_data["payload_hash"])
         transfer.refresh_from_db()
         return Response(s.TransferOutputSerializer(transfer).data)
 
 
-class TransferApproveApi(TransferCommandApi):
-    """Approve the exact payload (send its payload_hash)."""
-
-    input_serializer = s.TransferApproveInputSerializer
-
-    @extend_schema(request=s.TransferApproveInputSerializer, responses=s.TransferOutputSerializer)
-    def post(self, request, transfer_id):
-        return super().post(request, transfer_id)
-
-    def call(self, transfer, user, data):
-        services.transfer_approve(transfer=transfer, actor=user,
-                                  payload_hash=data["payload_hash"])
-
-
-class TransferCancelApi(TransferCommandApi):
-    input_serializer = s.TransferReasonInputSerializer
-
+class TransferCancelApi(QazynaApiView):
     @extend_schema(request=s.TransferReasonInputSerializer, responses=s.TransferOutputSerializer)
     def post(self, request, transfer_id):
-        return super().post(request, transfer_id)
+        transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
+        data = s.TransferReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.transfer_cancel(transfer=transfer, actor=request.user,
+                                 reason=data.validated_data["reason"])
+        transfer.refresh_from_db()
+        return Response(s.TransferOutputSerializer(transfer).data)
 
-    def call(self, transfer, user, data):
-        services.transfer_cancel(transfer=transfer, actor=user, reason=data["reason"])
 
-
-class TransferRebuildApi(TransferCommandApi):
+class TransferRebuildApi(QazynaApiView):
     """Build the payload again from the node (before broadcast); approvals are invalidated
     if anything changed."""
 
-    input_serializer = s.TransferRebuildInputSerializer
-
     @extend_schema(request=s.TransferRebuildInputSerializer, responses=s.TransferOutputSerializer)
     def post(self, request, transfer_id):
-        return super().post(request, transfer_id)
-
-    def call(self, transfer, user, data):
-        services.transfer_rebuild(transfer=transfer, actor=user, reason=data["reason"],
-                                  fee_rate_sat_vb=data.get("fee_rate_sat_vb"))
+        transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
+        data = s.TransferRebuildInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.transfer_rebuild(transfer=transfer, actor=request.user,
+                                  reason=data.validated_data["reason"],
+                                  fee_rate_sat_vb=data.validated_data.get("fee_rate_sat_vb"))
+        transfer.refresh_from_db()
+        return Response(s.TransferOutputSerializer(transfer).data)
 
 
 class TransferPsbtApi(QazynaApiView):
@@ -189,8 +169,6 @@ class TransferPsbtApi(QazynaApiView):
     def get(self, request, transfer_id):
         transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
         if transfer.status not in ("APPROVED", "SIGNING"):
-            from core.errors import Conflict
-
             raise Conflict("The PSBT is handed out once the quorum has approved it.",
                            code=ErrorCode.INVALID_TRANSITION, current_status=transfer.status)
         if request.query_params.get("download") in ("1", "true"):
@@ -224,17 +202,19 @@ class TransferSignatureUploadApi(QazynaApiView):
         return Response(s.TransferOutputSerializer(transfer).data)
 
 
+# --- deposits, prices, the ledger and reports ----------------------------------------------
 class DepositListApi(QazynaApiView):
-    @extend_schema(responses=s.DepositOutputSerializer(many=True))
+    @extend_schema(responses=s.DepositOutputSerializer(many=True),
+                   parameters=[s.DepositFilterSerializer])
     def get(self, request):
-        deposits = selectors.deposit_list_for_user(user=request.user,
-                                                   filters=request.query_params)
-        return _paginate(self, request, deposits, s.DepositOutputSerializer)
+        filters = validate_filters(request, s.DepositFilterSerializer)
+        deposits = selectors.deposit_list_for_user(user=request.user, filters=filters)
+        return paginate(request=request, queryset=deposits,
+                        serializer_class=s.DepositOutputSerializer, view=self)
 
 
 class DepositAttributeApi(QazynaApiView):
     @extend_schema(request=s.DepositAttributeInputSerializer, responses=s.DepositOutputSerializer)
-    @idempotent
     def post(self, request, deposit_id):
         deposit = selectors.deposit_get_for_user(user=request.user, public_id=deposit_id)
         data = s.DepositAttributeInputSerializer(data=request.data)
@@ -245,13 +225,15 @@ class DepositAttributeApi(QazynaApiView):
 
 
 class PriceListCreateApi(QazynaApiView):
-    @extend_schema(responses=s.PriceOutputSerializer(many=True))
+    @extend_schema(responses=s.PriceOutputSerializer(many=True),
+                   parameters=[PageFilterSerializer])
     def get(self, request):
-        return _paginate(self, request, selectors.price_list_for_user(user=request.user),
-                         s.PriceOutputSerializer)
+        validate_filters(request, PageFilterSerializer)
+        prices = selectors.price_list_for_user(user=request.user)
+        return paginate(request=request, queryset=prices,
+                        serializer_class=s.PriceOutputSerializer, view=self)
 
     @extend_schema(request=s.PriceInputSerializer, responses={201: s.PriceOutputSerializer})
-    @idempotent
     def post(self, request):
         data = s.PriceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -267,10 +249,13 @@ class LedgerBalancesApi(QazynaApiView):
 
 
 class LedgerEntryListApi(QazynaApiView):
-    @extend_schema(responses=s.JournalEntryOutputSerializer(many=True))
+    @extend_schema(responses=s.JournalEntryOutputSerializer(many=True),
+                   parameters=[PageFilterSerializer])
     def get(self, request):
-        return _paginate(self, request, selectors.journal_for_user(user=request.user),
-                         s.JournalEntryOutputSerializer)
+        validate_filters(request, PageFilterSerializer)
+        entries = selectors.journal_for_user(user=request.user)
+        return paginate(request=request, queryset=entries,
+                        serializer_class=s.JournalEntryOutputSerializer, view=self)
 
 
 class ProofOfReservesApi(QazynaApiView):
@@ -278,20 +263,15 @@ class ProofOfReservesApi(QazynaApiView):
     def get(self, request):
         _require_reader(request.user)
         if request.query_params.get("as") == "csv":
-            return _csv(reports.proof_of_reserves_csv(), "proof-of-reserves.csv")
-        return Response(reports.proof_of_reserves())
+            return streaming_csv_response(exporters.proof_of_reserves_rows(),
+                                          filename="proof-of-reserves.csv")
+        return Response(exporters.proof_of_reserves())
 
 
 class AccountingExportApi(QazynaApiView):
+    """Exports are for the bank, auditors and admins (others: 404)."""
+
     @extend_schema(responses={(200, "text/csv"): str})
     def get(self, request):
         _require_reader(request.user)
-        if not selectors.can_see_custody(request.user):
-            raise PermissionRefused("Exports are for the bank, auditors and admins.")
-        return _csv(reports.accounting_csv(), "accounting.csv")
-
-
-def _csv(text, filename):
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+        return streaming_csv_response(exporters.accounting_rows(), filename="accounting.csv")

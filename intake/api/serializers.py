@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.api.filters import ChoiceListField, FlagField, PageFilterSerializer
 from core.api.serializers import StrictIntegerField
 from core.bitcoin import NETWORK_NAMES
 from core.errors import ErrorCode
@@ -7,14 +8,30 @@ from core.errors import ErrorCode
 from ..models import (
     AssetKind,
     CaseAlert,
+    CaseStatus,
     ConfiscationOrder,
-    CustodyEntry,
     Evidence,
+    HandoverEntry,
     SeizedAsset,
     SeizureCase,
     SweepTransaction,
 )
 from ..transitions import CASE_TABLE
+
+
+class CaseFilterSerializer(serializers.Serializer):
+    """The case list's filters, shared by the CSV export."""
+
+    status = ChoiceListField(choices=CaseStatus.values, required=False,
+                             help_text="Comma-separated statuses")
+    agency = serializers.SlugField(max_length=32, required=False, trim_whitespace=False,
+                                   help_text="Agency code")
+    q = serializers.CharField(max_length=200, required=False, trim_whitespace=False,
+                              help_text="Case number, owner, warrant or address")
+
+
+class CaseListFilterSerializer(CaseFilterSerializer, PageFilterSerializer):
+    pass
 
 
 class CaseInputSerializer(serializers.Serializer):
@@ -165,8 +182,8 @@ class EvidenceOutputSerializer(serializers.ModelSerializer):
                   "uploaded_by", "uploaded_at"]
 
 
-class CustodyEntryInputSerializer(serializers.Serializer):
-    item_kind = serializers.ChoiceField(choices=CustodyEntry.ItemKind.choices)
+class HandoverInputSerializer(serializers.Serializer):
+    item_kind = serializers.ChoiceField(choices=HandoverEntry.ItemKind.choices)
     item_description = serializers.CharField(max_length=500)
     holder = serializers.CharField(max_length=200)
     held_from = serializers.DateTimeField()
@@ -176,14 +193,18 @@ class CustodyEntryInputSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
 
-class CustodyEntryOutputSerializer(serializers.ModelSerializer):
+class HandoverOutputSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
     recorded_by = serializers.CharField(source="recorded_by.username")
 
     class Meta:
-        model = CustodyEntry
+        model = HandoverEntry
         fields = ["id", "item_kind", "item_description", "holder", "held_from", "held_until",
                   "seal_number", "witnesses", "notes", "recorded_by", "created_at"]
+
+
+class AlertFilterSerializer(PageFilterSerializer):
+    open = FlagField(default=False, help_text="1 or true: only alerts not yet resolved")
 
 
 class AlertOutputSerializer(serializers.ModelSerializer):

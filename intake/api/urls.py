@@ -23,7 +23,7 @@ urlpatterns = [
          name="evidence-list"),
     path("cases/<uuid:case_id>/evidence/<uuid:evidence_id>/download/",
          v.EvidenceDownloadApi.as_view(), name="evidence-download"),
-    path("cases/<uuid:case_id>/custody-entries/", v.CustodyEntryListCreateApi.as_view(),
+    path("cases/<uuid:case_id>/custody-entries/", v.HandoverListCreateApi.as_view(),
          name="custody-entry-list"),
     path("alerts/", v.AlertListApi.as_view(), name="alert-list"),
 ]

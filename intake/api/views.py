@@ -1,111 +1,184 @@
 """Thin edges: validate input, call one selector or service, serialize the output."""
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import FileResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from core.api.idempotency import idempotent
-from core.api.pagination import DefaultPagination
+from core.api.exports import streaming_csv_response
+from core.api.filters import validate_filters
+from core.api.pagination import paginate
 from core.api.views import QazynaApiView
+from core.errors import ErrorCode, NotFound, ValidationFailed
 
-from .. import selectors, services
+from .. import exporters, selectors, services
 from ..models import SweepTransaction
 from . import serializers as s
 
 
-def _paginate(view, request, queryset, serializer_class):
-    paginator = DefaultPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
 class CaseListCreateApi(QazynaApiView):
-    @extend_schema(responses=s.CaseOutputSerializer(many=True), parameters=[
-        OpenApiParameter("status", str, description="Comma-separated statuses"),
-        OpenApiParameter("agency", str, description="Agency code"),
-        OpenApiParameter("q", str, description="Case number, owner, warrant or address"),
-    ])
+    @extend_schema(responses=s.CaseOutputSerializer(many=True),
+                   parameters=[s.CaseListFilterSerializer])
     def get(self, request):
-        cases = selectors.case_list_for_user(user=request.user, filters=request.query_params)
-        return _paginate(self, request, cases, s.CaseOutputSerializer)
+        filters = validate_filters(request, s.CaseListFilterSerializer)
+        cases = selectors.case_list_for_user(user=request.user, filters=filters)
+        return paginate(request=request, queryset=cases,
+                        serializer_class=s.CaseOutputSerializer, view=self)
 
     @extend_schema(request=s.CaseInputSerializer, responses={201: s.CaseOutputSerializer})
-    @idempotent
     def post(self, request):
         data = s.CaseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         case = services.case_create(actor=request.user, data=data.validated_data)
-        return Response(s.CaseOutputSerializer(case).data, status=status.HTTP_201_CREATED)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class CaseExportCsvApi(QazynaApiView):
+    """Every case this person may see, as CSV (the same selector and filters as the list)."""
+
+    throttle_scope = "export"
+
+    @extend_schema(responses={(200, "text/csv"): str}, parameters=[s.CaseFilterSerializer])
+    def get(self, request):
+        filters = validate_filters(request, s.CaseFilterSerializer)
+        cases = selectors.case_list_for_user(user=request.user, filters=filters)
+        return streaming_csv_response(exporters.case_rows(cases),
+                                      filename="qazyna-cases.csv", content_type="text/csv")
 
 
 class CaseDetailApi(QazynaApiView):
     @extend_schema(responses=s.CaseOutputSerializer)
     def get(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
-        return Response(s.CaseOutputSerializer(case).data)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
     @extend_schema(request=s.CaseInputSerializer(partial=True), responses=s.CaseOutputSerializer)
     def patch(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         if "status" in request.data:
-            from core.errors import ErrorCode, ValidationFailed
-
             raise ValidationFailed("status is changed by command endpoints (…/submit/ etc.), "
                                    "never by PATCH.", code=ErrorCode.INVALID, field="status")
         data = s.CaseInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         case = services.case_update(case=case, actor=request.user, data=data.validated_data)
-        return Response(s.CaseOutputSerializer(case).data)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
 
-class CaseCommandApi(QazynaApiView):
-    """POST …/<command>/ on a case: one service call, the case back."""
+# --- commands on a case: POST …/<command>/, one service call, the case back ----------------
+class CaseSubmitApi(QazynaApiView):
+    """The filing clerk submits the case (with at least one asset) for legal review."""
 
-    input_serializer = None
-    service = None
-
-    def call(self, case, user, data):
-        return type(self).service(case=case, actor=user, **data)
-
-    @idempotent
+    @extend_schema(request=None, responses=s.CaseOutputSerializer, operation_id="case_submit")
     def post(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
-        data = {}
-        if self.input_serializer is not None:
-            serializer = self.input_serializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            data = serializer.validated_data
-        case = self.call(case, request.user, data)
+        case = services.case_submit(case=case, actor=request.user)
         case.refresh_from_db()
-        return Response(s.CaseOutputSerializer(case).data)
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
 
-def _command(name, service, input_serializer=None):
+class CaseStartReviewApi(QazynaApiView):
+    """A legal officer takes the submitted case for review."""
+
+    @extend_schema(request=None, responses=s.CaseOutputSerializer,
+                   operation_id="case_start_review")
     def post(self, request, case_id):
-        return CaseCommandApi.post(self, request, case_id)
-
-    post = extend_schema(request=input_serializer, responses=s.CaseOutputSerializer,
-                         operation_id=f"case_{name}", description=service.__doc__)(post)
-    return type(f"Case{name.title().replace('_', '')}Api", (CaseCommandApi,), {
-        "service": staticmethod(service), "input_serializer": input_serializer, "post": post,
-    })
+        case = selectors.case_get_for_user(user=request.user, public_id=case_id)
+        case = services.case_start_review(case=case, actor=request.user)
+        case.refresh_from_db()
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
 
-CaseSubmitApi = _command("submit", services.case_submit)
-CaseStartReviewApi = _command("start_review", services.case_start_review)
-CaseReturnApi = _command("return", services.case_return_for_correction,
-                         s.ReasonInputSerializer)
-CaseRejectApi = _command("reject", services.case_reject, s.ReasonInputSerializer)
-CaseApproveApi = _command("approve", services.case_approve_confiscation,
-                          s.ApproveInputSerializer)
-CaseAppealApi = _command("appeal", services.case_record_appeal, s.ReasonInputSerializer)
-CaseAppealResolveApi = _command("resolve_appeal", services.case_resolve_appeal,
-                                s.AppealResolveInputSerializer)
-CaseCloseApi = _command("close", services.case_close, s.ReasonInputSerializer)
+class CaseReturnApi(QazynaApiView):
+    """The reviewer returns the case to the clerk for correction, with a reason."""
+
+    @extend_schema(request=s.ReasonInputSerializer, responses=s.CaseOutputSerializer,
+                   operation_id="case_return")
+    def post(self, request, case_id):
+        case = selectors.case_get_for_user(user=request.user, public_id=case_id)
+        data = s.ReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = services.case_return_for_correction(case=case, actor=request.user,
+                                                   **data.validated_data)
+        case.refresh_from_db()
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
 
+class CaseRejectApi(QazynaApiView):
+    """The reviewer rejects the case under review, with a reason."""
+
+    @extend_schema(request=s.ReasonInputSerializer, responses=s.CaseOutputSerializer,
+                   operation_id="case_reject")
+    def post(self, request, case_id):
+        case = selectors.case_get_for_user(user=request.user, public_id=case_id)
+        data = s.ReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = services.case_reject(case=case, actor=request.user, **data.validated_data)
+        case.refresh_from_db()
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
+
+
+class CaseApproveApi(QazynaApiView):
+    """The reviewer records the court's confiscation order."""
+
+    @extend_schema(request=s.ApproveInputSerializer, responses=s.CaseOutputSerializer,
+                   operation_id="case_approve",
+                   description=services.case_approve_confiscation.__doc__)
+    def post(self, request, case_id):
+        case = selectors.case_get_for_user(user=request.user, public_id=case_id)
+        data = s.ApproveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = services.case_approve_confiscation(case=case, actor=request.user,
+                                                  **data.validated_data)
+        case.refresh_from_db()
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
+
+
+class CaseAppealApi(QazynaApiView):
+    """An appeal is lodged against the recorded order: the case goes ON_APPEAL."""
+
+    @extend_schema(request=s.ReasonInputSerializer, responses=s.CaseOutputSerializer,
+                   operation_id="case_appeal")
+    def post(self, request, case_id):
+        case = selectors.case_get_for_user(user=request.user, public_id=case_id)
+        data = s.ReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = services.case_record_appeal(case=case, actor=request.user, **data.validated_data)
+        case.refresh_from_db()
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
+
+
+class CaseAppealResolveApi(QazynaApiView):
+    """The appeal is decided: UPHELD confirms the order, OVERTURNED rejects."""
+
+    @extend_schema(request=s.AppealResolveInputSerializer, responses=s.CaseOutputSerializer,
+                   operation_id="case_resolve_appeal")
+    def post(self, request, case_id):
+        case = selectors.case_get_for_user(user=request.user, public_id=case_id)
+        data = s.AppealResolveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = services.case_resolve_appeal(case=case, actor=request.user, **data.validated_data)
+        case.refresh_from_db()
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
+
+
+class CaseCloseApi(QazynaApiView):
+    """The case is closed, with a reason."""
+
+    @extend_schema(request=s.ReasonInputSerializer, responses=s.CaseOutputSerializer,
+                   operation_id="case_close")
+    def post(self, request, case_id):
+        case = selectors.case_get_for_user(user=request.user, public_id=case_id)
+        data = s.ReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = services.case_close(case=case, actor=request.user, **data.validated_data)
+        case.refresh_from_db()
+        return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
+
+
+# --- what a case holds ------------------------------------------------------------------
 class AssetListCreateApi(QazynaApiView):
     @extend_schema(responses=s.AssetOutputSerializer(many=True))
     def get(self, request, case_id):
@@ -115,7 +188,6 @@ class AssetListCreateApi(QazynaApiView):
         return Response(s.AssetOutputSerializer(assets, many=True).data)
 
     @extend_schema(request=s.AssetInputSerializer, responses={201: s.AssetOutputSerializer})
-    @idempotent
     def post(self, request, case_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.AssetInputSerializer(data=request.data)
@@ -126,7 +198,6 @@ class AssetListCreateApi(QazynaApiView):
 
 class SweepRecordApi(QazynaApiView):
     @extend_schema(request=s.SweepInputSerializer, responses={201: s.AssetOutputSerializer})
-    @idempotent
     def post(self, request, case_id, asset_id):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         asset = selectors.asset_get_for_user(user=request.user, case=case, public_id=asset_id)
@@ -158,76 +229,9 @@ class EvidenceListCreateApi(QazynaApiView):
                         status=status.HTTP_201_CREATED)
 
 
-class CustodyEntryListCreateApi(QazynaApiView):
-    @extend_schema(responses=s.CustodyEntryOutputSerializer(many=True))
-    def get(self, request, case_id):
-        case = selectors.case_get_for_user(user=request.user, public_id=case_id)
-        return Response(s.CustodyEntryOutputSerializer(
-            case.custody_entries.select_related("recorded_by"), many=True).data)
-
-    @extend_schema(request=s.CustodyEntryInputSerializer,
-                   responses={201: s.CustodyEntryOutputSerializer})
-    @idempotent
-    def post(self, request, case_id):
-        case = selectors.case_get_for_user(user=request.user, public_id=case_id)
-        data = s.CustodyEntryInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        entry = services.custody_entry_add(case=case, actor=request.user,
-                                           data=dict(data.validated_data))
-        return Response(s.CustodyEntryOutputSerializer(entry).data,
-                        status=status.HTTP_201_CREATED)
-
-
-class AlertListApi(QazynaApiView):
-    @extend_schema(responses=s.AlertOutputSerializer(many=True),
-                   parameters=[OpenApiParameter("open", bool)])
-    def get(self, request):
-        alerts = selectors.alert_list_for_user(
-            user=request.user, open_only=request.query_params.get("open") in ("1", "true"))
-        return _paginate(self, request, alerts, s.AlertOutputSerializer)
-
-
-class CaseExportCsvApi(QazynaApiView):
-    """Every case this person may see, as CSV (the same selector as the list)."""
-
-    @extend_schema(responses={(200, "text/csv"): str})
-    def get(self, request):
-        import csv
-
-        from django.http import StreamingHttpResponse
-
-        class Echo:
-            def write(self, value):
-                return value
-
-        cases = selectors.case_list_for_user(user=request.user, filters=request.query_params)
-        writer = csv.writer(Echo())
-        header = ["id", "agency", "case_number", "status", "warrant_number", "warrant_date",
-                  "owner_name", "custody_address", "assets", "declared_amounts", "created_at"]
-
-        def rows():
-            yield writer.writerow(header)
-            for case in cases.prefetch_related("assets").iterator(chunk_size=500):
-                assets = list(case.assets.all())
-                yield writer.writerow([
-                    case.public_id, case.agency.code, case.case_number, case.status,
-                    case.warrant_number, case.warrant_date, case.owner_name,
-                    case.custody_address, ";".join(f"{a.asset}/{a.network}" for a in assets),
-                    ";".join(str(a.declared_amount) for a in assets), case.created_at.isoformat(),
-                ])
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="qazyna-cases.csv"'
-        return response
-
-
 class EvidenceDownloadApi(QazynaApiView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, case_id, evidence_id):
-        from django.http import FileResponse
-
-        from core.errors import NotFound
-
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         evidence = case.evidence.filter(public_id=evidence_id).first()
         if evidence is None:
@@ -237,3 +241,32 @@ class EvidenceDownloadApi(QazynaApiView):
                                 content_type=evidence.content_type)
         response["X-Content-SHA256"] = evidence.sha256
         return response
+
+
+class HandoverListCreateApi(QazynaApiView):
+    @extend_schema(responses=s.HandoverOutputSerializer(many=True))
+    def get(self, request, case_id):
+        case = selectors.case_get_for_user(user=request.user, public_id=case_id)
+        return Response(s.HandoverOutputSerializer(
+            case.handovers.select_related("recorded_by"), many=True).data)
+
+    @extend_schema(request=s.HandoverInputSerializer,
+                   responses={201: s.HandoverOutputSerializer})
+    def post(self, request, case_id):
+        case = selectors.case_get_for_user(user=request.user, public_id=case_id)
+        data = s.HandoverInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.handover_add(case=case, actor=request.user,
+                                           data=dict(data.validated_data))
+        return Response(s.HandoverOutputSerializer(entry).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class AlertListApi(QazynaApiView):
+    @extend_schema(responses=s.AlertOutputSerializer(many=True),
+                   parameters=[s.AlertFilterSerializer])
+    def get(self, request):
+        filters = validate_filters(request, s.AlertFilterSerializer)
+        alerts = selectors.alert_list_for_user(user=request.user, open_only=filters["open"])
+        return paginate(request=request, queryset=alerts,
+                        serializer_class=s.AlertOutputSerializer, view=self)

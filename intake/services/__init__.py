@@ -23,7 +23,7 @@ from .cases import (
     case_submit,
     case_update,
 )
-from .evidence import custody_entry_add, detect_content_type, evidence_upload
+from .evidence import detect_content_type, evidence_upload, handover_add
 from .wallets import allocate_custody_address, custody_wallet_register
 
 __all__ = [
@@ -31,6 +31,6 @@ __all__ = [
     "asset_record_observation", "asset_sweep_reverted", "case_approve_confiscation",
     "case_close", "case_create", "case_move_by_system", "case_record_appeal", "case_reject",
     "case_resolve_appeal", "case_return_for_correction", "case_start_review", "case_submit",
-    "case_update", "custody_entry_add", "custody_wallet_register", "detect_content_type",
+    "case_update", "handover_add", "custody_wallet_register", "detect_content_type",
     "evidence_upload", "queue_asset_check", "sweep_record",
 ]

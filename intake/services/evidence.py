@@ -16,7 +16,7 @@ from core.bitcoin import refuse_private_keys
 from core.errors import Conflict, ErrorCode, ValidationFailed
 
 from ..audit import IntakeAction
-from ..models import CaseStatus, CustodyEntry, Evidence, SeizureCase
+from ..models import CaseStatus, Evidence, HandoverEntry, SeizureCase
 from .common import lock_case, require_agency_clerk
 
 _SIGNATURES = [
@@ -43,14 +43,26 @@ def detect_content_type(head: bytes) -> str:
     return "application/json" if text.lstrip().startswith(("{", "[")) else "text/plain"
 
 
+TEXT_TYPES = frozenset({"text/plain", "application/json"})
+
+
+def _refuse_keys_in_text(uploaded_file: UploadedFile) -> None:
+    """A text file is read like a form field: a WIF, an extended private key or a seed
+    phrase inside it is refused with the same error (DESIGN §3)."""
+    uploaded_file.seek(0)
+    text = b"".join(uploaded_file.chunks()).decode("utf-8", errors="replace")
+    refuse_private_keys({"file": text})
+
+
 def evidence_upload(*, case: SeizureCase, actor: Any, uploaded_file: UploadedFile,
                     description: str = "") -> Evidence:
     refuse_private_keys({"description": description, "name": uploaded_file.name})
-    if uploaded_file.size > settings.EVIDENCE_MAX_BYTES:
+    size = uploaded_file.size or 0
+    if size > settings.EVIDENCE_MAX_BYTES:
         raise ValidationFailed(
-            f"The file is {uploaded_file.size} bytes; the limit is "
-            f"{settings.EVIDENCE_MAX_BYTES}.", code=ErrorCode.FILE_TOO_LARGE, field="file")
-    if uploaded_file.size == 0:
+            f"The file is {size} bytes; the limit is {settings.EVIDENCE_MAX_BYTES}.",
+            code=ErrorCode.FILE_TOO_LARGE, field="file")
+    if size == 0:
         raise ValidationFailed("The file is empty.", code=ErrorCode.INVALID, field="file")
     digest, head = hashlib.sha256(), b""
     for chunk in uploaded_file.chunks():
@@ -61,6 +73,8 @@ def evidence_upload(*, case: SeizureCase, actor: Any, uploaded_file: UploadedFil
     if content_type not in settings.EVIDENCE_ALLOWED_TYPES:
         raise ValidationFailed(f"Files of type {content_type} are not accepted as evidence.",
                                code=ErrorCode.FILE_TYPE_NOT_ALLOWED, field="file")
+    if content_type in TEXT_TYPES:
+        _refuse_keys_in_text(uploaded_file)
     sha256 = digest.hexdigest()
     uploaded_file.seek(0)
     with transaction.atomic():
@@ -72,11 +86,12 @@ def evidence_upload(*, case: SeizureCase, actor: Any, uploaded_file: UploadedFil
         if Evidence.objects.filter(case=case, sha256=sha256).exists():
             raise ValidationFailed("This file is already attached to the case.",
                                    code=ErrorCode.DUPLICATE, field="file")
-        evidence = Evidence(case=case, original_name=uploaded_file.name[:255],
-                            content_type=content_type, size=uploaded_file.size, sha256=sha256,
-                            description=description, uploaded_by=actor)
-        evidence.file.save(uploaded_file.name, uploaded_file, save=False)
-        stored_name = evidence.file.name
+        name = uploaded_file.name or "evidence"
+        evidence = Evidence(case=case, original_name=name[:255], content_type=content_type,
+                            size=size, sha256=sha256, description=description,
+                            uploaded_by=actor)
+        evidence.file.save(name, uploaded_file, save=False)
+        stored_name = evidence.file.name or ""
         try:
             evidence.save()
             record_event(actor=actor, action=IntakeAction.EVIDENCE_UPLOADED, obj=evidence,
@@ -90,13 +105,13 @@ def evidence_upload(*, case: SeizureCase, actor: Any, uploaded_file: UploadedFil
 
 
 @transaction.atomic
-def custody_entry_add(*, case: SeizureCase, actor: Any, data: dict[str, Any]) -> CustodyEntry:
+def handover_add(*, case: SeizureCase, actor: Any, data: dict[str, Any]) -> HandoverEntry:
     refuse_private_keys(data)
     case = lock_case(case)
     require_agency_clerk(actor, case)
     if data.get("held_until") and data["held_until"] <= data["held_from"]:
         raise ValidationFailed("held_until must be after held_from.", field="held_until")
-    entry = CustodyEntry.objects.create(case=case, recorded_by=actor, **data)
+    entry = HandoverEntry.objects.create(case=case, recorded_by=actor, **data)
     record_event(actor=actor, action=IntakeAction.HANDOVER_RECORDED, obj=entry,
                  after={"case": str(case.public_id), **{k: str(v) for k, v in data.items()}})
     return entry

@@ -52,7 +52,7 @@ def custody_wallet_register(*, actor: Any, agency: Agency, network: str, label: 
 def allocate_custody_address(case: SeizureCase, network: str) -> str:
     """The case's own custody address, at its own index of the agency's wallet. Called
     with the case locked; the wallet row is locked so two cases never share an index."""
-    if case.custody_address:
+    if case.custody_address and case.custody_wallet is not None:
         if case.custody_wallet.network != network:
             raise Conflict("This case's custody address is on "
                            f"{case.custody_wallet.network}, not {network}.")

@@ -15,8 +15,8 @@ from chain.models import (
 from core.models import AuditEvent
 from intake.models import CaseAlert, VerificationStatus
 from intake.verification import verify_asset
-from tests.chain.helpers import fund_and_record, make_asset, output_index, script_of
-from tests.chain.spend import spend_custody
+from tests.support.chain import fund_and_record, make_asset, output_index, script_of
+from tests.support.spend import spend_custody
 
 pytestmark = pytest.mark.django_db
 

@@ -13,14 +13,14 @@ from chain.tasks import poll_chain, sweep_due
 from core.models import AuditEvent
 from intake.models import CaseAlert, SeizedAsset, VerificationStatus
 from intake.tasks import sweep_due_assets, verify_asset_task
-from tests.chain.helpers import (
+from tests.support.chain import (
     fund_and_record,
     make_asset,
     output_index,
     script_of,
     wait_for,
 )
-from tests.chain.spend import spend_custody
+from tests.support.spend import spend_custody
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 

@@ -270,7 +270,7 @@ def _settled_transfer(*, agency, legal, bank, bank2, bank3, admin, n, order_fina
         TransferStatus,
     )
     from intake.models import CaseStatus, ConfiscationOrder
-    from tests.factories import CaseFactory
+    from tests.support.factories import CaseFactory
 
     case = CaseFactory(agency=agency, status=CaseStatus.IN_RESERVE)
     if order_finality:

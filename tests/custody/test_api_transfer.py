@@ -5,8 +5,8 @@ from embit.psbt import PSBT
 
 from custody import chainio
 from custody.models import ReserveWallet, Transfer, TransferStatus
-from tests.custody.helpers import fake_utxos, sign
-from tests.keys import private_extended
+from tests.support.custody import fake_utxos, sign
+from tests.support.keys import private_extended
 from tools.demo_signer import key_expression
 
 pytestmark = pytest.mark.django_db
@@ -153,7 +153,8 @@ def test_a_wallet_that_is_not_approved_takes_no_transfers(api, admin_user, bank,
 
 
 def test_exports(api, auditor, bank, clerk):
-    assert api(auditor).get("/api/v1/reports/accounting.csv").content.startswith(b"section,")
+    accounting = api(auditor).get("/api/v1/reports/accounting.csv")
+    assert b"".join(accounting.streaming_content).startswith(b"section,")
     assert api(auditor).get("/api/v1/reports/proof-of-reserves/").json() == {"wallets": []}
     assert api(clerk).get("/api/v1/reports/accounting.csv").status_code == 404
 

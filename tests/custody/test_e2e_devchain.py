@@ -12,7 +12,7 @@ from custody.models import JournalEntry, Transfer, TransferStatus
 from custody.reconciliation import reconcile_all
 from custody.selectors import balances, ledger_is_balanced
 from intake.models import CaseAlert, CaseStatus
-from tests.custody.flow import confiscated_case_on_chain
+from tests.support.flow import confiscated_case_on_chain
 from tools.demo_signer import sign_psbt
 
 
@@ -39,8 +39,8 @@ def walk_to_broadcast(api, *, case, wallet, bank, bank2, bank3):
 @pytest.mark.django_db(transaction=True)
 def test_ceremony_and_deep_reorg_on_the_devchain_in_process(
         api, devchain, adapter, custody_wallet, clerk, legal, bank, bank2, bank3,
-        reserve_wallet, settings, eager_celery):
-    """Tasks run in-process (eager) and the watcher is polled by hand."""
+        reserve_wallet, settings, run_tasks_in_process):
+    """Tasks run in-process (opted in) and the watcher is polled by hand."""
     settings.CHAIN_MAX_REORG_DEPTH = 3
     case = confiscated_case_on_chain(devchain=devchain, clerk=clerk, legal=legal)
     watcher.poll(adapter)
@@ -79,7 +79,7 @@ def test_ceremony_with_a_real_worker(api, custody_worker, devchain, custody_wall
                                      bank3, reserve_wallet):
     from chain.tasks import poll_chain
     from custody.tasks import redrive_transfers_task
-    from tests.chain.helpers import wait_for
+    from tests.support.chain import wait_for
 
     case = confiscated_case_on_chain(devchain=devchain, clerk=clerk, legal=legal)
     started = time.monotonic()

@@ -6,8 +6,8 @@ from core.errors import PermissionRefused, TransitionNotAllowed
 from core.models import AuditEvent
 from custody import services
 from custody.models import ApprovalStatus, QuorumPolicy
-from tests.custody.helpers import make_reserve_wallet
-from tests.keys import key_expression
+from tests.support.custody import make_reserve_wallet
+from tests.support.keys import key_expression
 
 pytestmark = pytest.mark.django_db
 

@@ -12,12 +12,12 @@ from django.core.management.base import CommandError
 
 from core.errors import DomainError, ErrorCode
 from custody import chainio, services
+from custody.exporters import accounting_csv, proof_of_reserves
 from custody.models import Deposit, JournalEntry, ReconciliationRun, Valuation
 from custody.reconciliation import reconcile_all
-from custody.reports import accounting_csv, proof_of_reserves
 from custody.selectors import balances, ledger_is_balanced
 from intake.models import CaseAlert
-from tests.custody.helpers import fake_utxos, sign
+from tests.support.custody import fake_utxos, sign
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,10 @@ from core.models import AuditEvent
 from custody import services
 from custody.chain_handlers import is_approved_spend
 from custody.models import (
+    FundSource,
     JournalEntry,
     LedgerAccount,
+    LedgerLine,
     SignedPsbtUpload,
     Transfer,
     TransferApproval,
@@ -19,7 +21,7 @@ from custody.models import (
 )
 from custody.selectors import balances, counted_approvals, ledger_is_balanced
 from intake.models import CaseAlert, CaseStatus, ConfiscationOrder
-from tests.custody.helpers import (
+from tests.support.custody import (
     fake_utxos,
     forge_signature,
     make_confiscated_case,
@@ -346,8 +348,8 @@ def test_an_ambiguous_broadcast_is_resolved_by_asking_for_the_txid(approved, ban
 
 def test_amount_tiers_need_more_approvals(agency, custody_wallet, admin_user, bank, bank2,
                                           bank3, no_chain):
-    from tests.custody.helpers import make_reserve_wallet
-    from tests.factories import UserFactory
+    from tests.support.custody import make_reserve_wallet
+    from tests.support.factories import UserFactory
 
     wallet = make_reserve_wallet(admin=admin_user, approver=bank3, signers=("t1", "t2", "t3"),
                                  tiers=[{"min_amount_sats": 0, "approvals": 2},
@@ -372,5 +374,47 @@ def test_only_bank_officers_propose(case, reserve_wallet, clerk, no_chain):
             reserve_wallet=reserve_wallet, utxos=fake_utxos(case, 10_000_000))
 
 
-def test_ledger_accounts_balance(approved):
-    assert LedgerAccount.RESERVE == "RESERVE"
+def entry_lines(entry):
+    return sorted(entry.lines.values_list("account", "amount_sats"))
+
+
+def test_ledger_accounts_balance(approved, bank, no_chain):
+    """The rows a real settlement (and its reversal) writes: each entry's debits equal its
+    credits, line by line what moved; an entry that does not balance is detected."""
+    for signer in ("c1", "c3"):
+        services.transfer_upload_signed(transfer=approved, actor=bank,
+                                        psbt=sign(approved.unsigned_psbt, signer))
+    services.transfer_broadcast(transfer_id=approved.pk)  # the task's work, in-process
+    services.transfer_apply_chain_state(transfer_id=approved.pk, state="SETTLED",
+                                        confirmations=6, block_hash="33" * 32, block_height=300)
+    approved.refresh_from_db()
+    assert approved.status == TransferStatus.SETTLED
+    assert approved.fee_sats > 0
+    assert approved.amount_sats + approved.fee_sats == approved.input_total_sats == 150_000_000
+
+    settled = JournalEntry.objects.get(transfer=approved, kind=JournalEntry.Kind.TRANSFER_SETTLED)
+    assert entry_lines(settled) == sorted([
+        (LedgerAccount.CUSTODY, -approved.input_total_sats),
+        (LedgerAccount.NETWORK_FEES, approved.fee_sats),
+        (LedgerAccount.RESERVE, approved.amount_sats),
+    ])
+    debits = sum(amount for _, amount in entry_lines(settled) if amount > 0)
+    credits = -sum(amount for _, amount in entry_lines(settled) if amount < 0)
+    assert debits == credits == approved.input_total_sats
+    assert ledger_is_balanced()
+
+    # A reorg reverses it with a mirror entry, balanced too; the ledger nets to nothing.
+    services.transfer_apply_chain_state(transfer_id=approved.pk, state="MEMPOOL")
+    reversal = JournalEntry.objects.get(reverses=settled)
+    assert entry_lines(reversal) == sorted((account, -amount)
+                                           for account, amount in entry_lines(settled))
+    assert sum(amount for _, amount in entry_lines(reversal)) == 0
+    assert ledger_is_balanced()
+
+    # One line short of balanced: the check finds it.
+    unbalanced = JournalEntry.objects.create(kind=JournalEntry.Kind.TRANSFER_SETTLED,
+                                             network="regtest", transfer=approved,
+                                             txid=approved.txid)
+    LedgerLine.objects.create(entry=unbalanced, account=LedgerAccount.RESERVE,
+                              amount_sats=approved.amount_sats, source=FundSource.SEIZURE)
+    assert not ledger_is_balanced()

@@ -5,7 +5,7 @@ import pytest
 from core.audit import verify_chain
 from core.models import AuditEvent
 from intake.models import CaseStatus, SeizureCase, VerificationStatus
-from tests.intake.helpers import CASE_PAYLOAD, ORDER_PAYLOAD, url
+from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, url
 
 pytestmark = pytest.mark.django_db
 
@@ -148,6 +148,28 @@ def test_idempotency_key_replays_without_acting_twice(api, clerk, custody_wallet
     assert SeizureCase.objects.get().assets.count() == 1
     other = client.post(url(case["id"], sub="assets"), {**body, "declared_amount": 99},
                         format="json", HTTP_IDEMPOTENCY_KEY="k-1")
-    assert other.status_code == 409
+    assert other.status_code == 422
     assert other.json()["code"] == "idempotency_key_reused"
     assert SeizureCase.objects.get().assets.count() == 1
+
+
+@pytest.mark.parametrize(("status", "who", "offered"), [
+    (CaseStatus.UNDER_REVIEW, "legal", ["CONFISCATION_APPROVED", "ON_APPEAL", "REJECTED",
+                                        "RETURNED_FOR_CORRECTION"]),
+    (CaseStatus.UNDER_REVIEW, "auditor", []),
+    (CaseStatus.SUBMITTED, "clerk", []),
+    (CaseStatus.SUBMITTED, "legal", ["UNDER_REVIEW"]),
+    (CaseStatus.IN_TRANSFER, "bank", []),  # the reserve side's moves are never offered
+    (CaseStatus.IN_RESERVE, "bank", ["CLOSED"]),
+])
+def test_allowed_transitions_are_this_users_commands(api, clerk, legal, bank, auditor,
+                                                     status, who, offered):
+    from tests.support.factories import CaseFactory
+
+    case = CaseFactory(agency=clerk.agency, status=status)
+    user = {"clerk": clerk, "legal": legal, "bank": bank, "auditor": auditor}[who]
+    detail = api(user).get(url(case.public_id))
+    assert detail.status_code == 200, detail.json()
+    assert detail.json()["allowed_transitions"] == offered
+    listed = api(user).get(url(), {"status": status})
+    assert [c["allowed_transitions"] for c in listed.json()["results"]] == [offered]

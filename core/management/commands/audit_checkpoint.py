@@ -59,4 +59,4 @@ class Command(BaseCommand):
         with os.fdopen(fd, "w") as handle:
             handle.write(pem)
         key = serialization.load_pem_private_key(pem.encode(), password=None)
-        self.stdout.write(public_key_hex(key))
+        self.stdout.write(public_key_hex(key) or "")

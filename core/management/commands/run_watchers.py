@@ -5,6 +5,7 @@ settings.CELERY_BEAT_SCHEDULE and runs each task locally at its interval."""
 
 import logging
 import time
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         import config.celery  # noqa: F401 - registers the tasks
 
         current_app.loader.import_default_modules()
-        schedule = settings.CELERY_BEAT_SCHEDULE
+        schedule: dict[str, dict[str, Any]] = settings.CELERY_BEAT_SCHEDULE
         next_run = dict.fromkeys(schedule, 0.0)
         self.stdout.write(f"run_watchers: {', '.join(schedule)} (in-process)")
         while True:

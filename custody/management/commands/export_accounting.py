@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from custody.reports import accounting_csv
+from custody.exporters import accounting_csv
 
 
 class Command(BaseCommand):

@@ -12,13 +12,16 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.bitcoin import format_btc
 from core.models import Agency, User
 from core.roles import Role, sync_role_groups
+from core.second_factor import needs_second_factor
 from custody import services as custody
 from intake import services
 from intake.services import custody_wallet_register
+from tools.demo_otp import demo_key_hex
 from tools.demo_signer import key_expression
 
 DEMO_PASSWORD = "qazyna-demo"
@@ -73,6 +76,9 @@ class Command(BaseCommand):
                     agency=agencies.get(agency_code) if agency_code else None)
                 user.groups.set(Group.objects.filter(name__in=roles))
                 users[username] = user
+                if needs_second_factor(user):
+                    TOTPDevice.objects.create(user=user, name="demo authenticator",
+                                              key=demo_key_hex(username), confirmed=True)
         self.make_wallets(agencies, users)
         self.make_cases(users, fund=self.fund if fund_on_devchain else None)
         self.load_custody_demo(users)
@@ -194,3 +200,6 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for username, roles, agency_code, _ in PEOPLE:
             self.stdout.write(f"  {username:<14} {', '.join(roles):<16} {agency_code or ''}")
+        self.stdout.write("Legal officers, bank officers and the admin sign in with a second "
+                          "factor; their demo codes: .venv/bin/python -m tools.demo_otp USER "
+                          "(--uri for an authenticator app).")

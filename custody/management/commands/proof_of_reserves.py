@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand
 
+from custody.exporters import proof_of_reserves, proof_of_reserves_csv
 from custody.reconciliation import reconcile_all
-from custody.reports import proof_of_reserves, proof_of_reserves_csv
 
 
 class Command(BaseCommand):

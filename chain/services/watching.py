@@ -1,0 +1,70 @@
+"""Registering what to watch: transactions until they settle, addresses for coins arriving
+and leaving."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.audit import record_event
+from core.bitcoin import parse_outpoint, validate_txid
+from core.errors import ValidationFailed
+from core.tasks import enqueue
+
+from ..audit import ChainAction
+from ..models import WatchedAddress, WatchedInput, WatchedOutput, WatchedTransaction
+
+
+@transaction.atomic
+def watch_transaction(*, txid: str, purpose: str, ref: str, inputs: Iterable[Any] = (),
+                      expected_outputs: Iterable[Any] = (),
+                      network: str | None = None) -> WatchedTransaction:
+    """Watch a transaction until it settles. Idempotent on (txid, purpose, ref).
+    inputs: outpoints ("txid:vout" strings or (txid, vout) pairs) the tx spends, so a
+    conflict on any of them is seen."""
+    txid = validate_txid(txid)
+    if purpose not in WatchedTransaction.Purpose.values:
+        raise ValidationFailed(f"Unknown purpose {purpose!r}.", field="purpose")
+    existing = WatchedTransaction.objects.filter(txid=txid, purpose=purpose, ref=str(ref)).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            wtx = WatchedTransaction.objects.create(
+                txid=txid, purpose=purpose, ref=str(ref),
+                network=network or settings.BITCOIN_NETWORK,
+                expected_outputs=list(expected_outputs), next_check_at=timezone.now())
+    except IntegrityError:
+        return WatchedTransaction.objects.get(txid=txid, purpose=purpose, ref=str(ref))
+    outpoints = sorted({parse_outpoint(item) for item in inputs})
+    WatchedInput.objects.bulk_create(
+        [WatchedInput(watched_tx=wtx, txid=t, vout=v) for t, v in outpoints])
+    record_event(actor=None, action=ChainAction.TX_WATCHED, obj=wtx,
+                 after={"txid": txid, "purpose": purpose, "ref": str(ref),
+                        "inputs": [f"{t}:{v}" for t, v in outpoints]})
+    transaction.on_commit(lambda: enqueue("chain.track_transaction", wtx.pk))
+    return wtx
+
+
+def watch_address(*, address: str, purpose: str, ref: str = "") -> WatchedAddress:
+    """Watch an address for coins arriving and leaving. Idempotent."""
+    obj, created = WatchedAddress.objects.get_or_create(
+        address=address, defaults={"purpose": purpose, "ref": str(ref)})
+    if created:
+        with transaction.atomic():
+            record_event(actor=None, action=ChainAction.ADDRESS_WATCHED, obj=obj,
+                         after={"address": address, "purpose": purpose, "ref": str(ref)})
+    return obj
+
+
+def record_outputs(*, utxos: Iterable[Any]) -> None:
+    """Coins at watched addresses found by a scan (chain.adapter.Utxo values)."""
+    WatchedOutput.objects.bulk_create([
+        WatchedOutput(txid=u.txid, vout=u.vout, address=u.address or "",
+                      value_sats=u.value_sats, block_height=u.height)
+        for u in utxos if u.value_sats > 0
+    ], ignore_conflicts=True)
