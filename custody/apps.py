@@ -13,3 +13,6 @@ class CustodyConfig(AppConfig):
         registry.on_transaction(Purpose.DEPOSIT, "custody.chain_handlers.deposit_changed")
         registry.on_coins_received(AddressPurpose.RESERVE, "custody.chain_handlers.deposit_seen")
         registry.spend_check("custody.chain_handlers.is_approved_spend")
+        # Services queue tasks by name (core.tasks.enqueue): register them in every process,
+        # not only in workers that autodiscover them.
+        from . import tasks  # noqa: F401

@@ -9,15 +9,10 @@ import uuid
 from chain.events import CoinsReceived, TxStateChanged
 from chain.models import TxState
 
-from .models import ReserveAddress, Transfer, TransferStatus
+from .models import SIGNED_STATES, ReserveAddress, Transfer
 from .services import deposit_apply_chain_state, deposit_observe, transfer_apply_chain_state
 
 log = logging.getLogger(__name__)
-
-# A custody spend is approved when it is the transaction of a transfer the quorum approved
-# and the key holders signed (segwit txids do not change with signatures).
-APPROVED_SPEND_STATES = (TransferStatus.SIGNING, TransferStatus.BROADCAST,
-                         TransferStatus.CONFIRMING, TransferStatus.SETTLED)
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -61,10 +56,9 @@ def deposit_seen(event: CoinsReceived) -> None:
 
 def is_approved_spend(txid: str, outpoints: list[tuple[str, int]]) -> bool:
     """True when txid is an approved, signed transfer spending only custody coins it
-    locked."""
-    transfer = (Transfer.objects.filter(unsigned_txid=txid, status__in=APPROVED_SPEND_STATES)
-                .first())
+    locked. A custody spend is approved when it is the transaction of a transfer the quorum
+    approved and the key holders signed (segwit txids do not change with signatures)."""
+    transfer = Transfer.objects.filter(unsigned_txid=txid, status__in=SIGNED_STATES).first()
     if transfer is None:
         return False
-    ours = {(i.txid, i.vout) for i in transfer.inputs.all()}
-    return {(t, int(v)) for t, v in outpoints} <= ours
+    return set(outpoints) <= {i.outpoint for i in transfer.inputs.all()}

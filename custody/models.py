@@ -76,7 +76,7 @@ class QuorumPolicy(models.Model):
         ordering = ["id"]
         verbose_name_plural = "quorum policies"
         constraints = [
-            models.UniqueConstraint(fields=["wallet"], condition=Q(status="ACTIVE"),
+            models.UniqueConstraint(fields=["wallet"], condition=Q(status=ApprovalStatus.ACTIVE),
                                     name="one_active_policy_per_wallet"),
             models.CheckConstraint(
                 condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("proposed_by")),
@@ -124,9 +124,20 @@ class TransferStatus(models.TextChoices):
     CONFLICTED = "CONFLICTED", "Conflicted"
 
 
+# Groups of transfer states, each defined once (the transitions themselves are in
+# custody.transitions).
+_T = TransferStatus
+# Not yet sent to the node: the transfer may still be cancelled or rebuilt.
+PRE_BROADCAST_STATES = (_T.PROPOSED, _T.APPROVED, _T.SIGNING)
+# Open: a case has at most one open transfer (a partial unique index).
+OPEN_STATES = PRE_BROADCAST_STATES + (_T.BROADCAST, _T.CONFIRMING)
 # Transfers whose inputs are locked: a second transfer may not spend them.
-LOCKING_STATES = ("PROPOSED", "APPROVED", "SIGNING", "BROADCAST", "CONFIRMING", "SETTLED")
-PRE_BROADCAST_STATES = ("PROPOSED", "APPROVED", "SIGNING")
+LOCKING_STATES = OPEN_STATES + (_T.SETTLED,)
+# The key holders have started signing: a spend of the custody coins by this transaction
+# is an approved one.
+SIGNED_STATES = (_T.SIGNING, _T.BROADCAST, _T.CONFIRMING, _T.SETTLED)
+# Signed and not yet settled: the coins are in flight between custody and the reserve.
+IN_FLIGHT_STATES = (_T.SIGNING, _T.BROADCAST, _T.CONFIRMING)
 
 
 class Transfer(models.Model):
@@ -175,8 +186,7 @@ class Transfer(models.Model):
                 condition=Q(input_total_sats=F("amount_sats") + F("fee_sats")),
                 name="transfer_inputs_equal_amount_plus_fee"),
             models.UniqueConstraint(fields=["case"],
-                                    condition=Q(status__in=PRE_BROADCAST_STATES + (
-                                        "BROADCAST", "CONFIRMING")),
+                                    condition=Q(status__in=OPEN_STATES),
                                     name="one_open_transfer_per_case"),
         ]
 
@@ -186,6 +196,12 @@ class Transfer(models.Model):
     @property
     def is_locking(self):
         return self.status in LOCKING_STATES
+
+    @property
+    def may_be_on_the_node(self):
+        """A fully signed transaction was sent and the node's answer is not known: it may
+        be mined any time."""
+        return bool(self.final_tx_hex and self.broadcast_attempted_at)
 
 
 class TransferInput(models.Model):
@@ -208,6 +224,10 @@ class TransferInput(models.Model):
                                     name="transfer_input_once"),
             models.CheckConstraint(condition=Q(value_sats__gt=0), name="input_value_positive"),
         ]
+
+    @property
+    def outpoint(self):
+        return (self.txid, self.vout)
 
 
 class TransferApproval(models.Model):

@@ -20,7 +20,6 @@ from embit.psbt import PSBT, DerivationPath
 from embit.script import Script
 from embit.transaction import SIGHASH, Transaction, TransactionInput, TransactionOutput
 
-from core.bitcoin import embit_network
 from core.errors import ErrorCode, ValidationFailed
 
 # P2WSH outputs below this are dust for Bitcoin Core's relay policy.
@@ -96,9 +95,6 @@ def build_transfer_psbt(*, utxos, custody_descriptor, custody_index, destination
                                code=ErrorCode.NOTHING_TO_TRANSFER)
     derived = _derived(custody_descriptor, custody_index)
     custody_script = derived.script_pubkey()
-    witness_script = derived.witness_script()
-    derivations = {k.get_public_key(): DerivationPath(k.origin.fingerprint, k.origin.derivation)
-                   for k in derived.keys}
     utxos = sorted(utxos, key=lambda u: (u.txid, u.vout))
     for utxo in utxos:
         if utxo.script_pubkey != custody_script.data.hex():
@@ -119,24 +115,11 @@ def build_transfer_psbt(*, utxos, custody_descriptor, custody_index, destination
         vout=[TransactionOutput(amount, destination)],
     )
     psbt = PSBT(tx)
-    for scope, utxo in zip(psbt.inputs, utxos, strict=True):
-        scope.unknown = {}
-        scope.witness_utxo = TransactionOutput(utxo.value_sats, custody_script)
-        if utxo.prev_tx_hex:
-            prev = Transaction.from_string(utxo.prev_tx_hex)
-            if prev.txid().hex() != utxo.txid:
-                raise ValidationFailed("The previous transaction does not match its txid.")
-            scope.non_witness_utxo = prev
-        scope.witness_script = witness_script
-        scope.bip32_derivations = dict(derivations)
+    _describe_inputs(psbt, utxos, derived)
     for scope in psbt.outputs:
         scope.unknown = {}
         if reserve_descriptor is not None:
-            reserve = _derived(reserve_descriptor, reserve_index)
-            scope.witness_script = reserve.witness_script()
-            scope.bip32_derivations = {
-                k.get_public_key(): DerivationPath(k.origin.fingerprint, k.origin.derivation)
-                for k in reserve.keys}
+            _describe_script(scope, _derived(reserve_descriptor, reserve_index))
     psbt.unknown = {}
     psbt_base64 = psbt.to_string()
     txid = tx.txid().hex()
@@ -148,6 +131,30 @@ def build_transfer_psbt(*, utxos, custody_descriptor, custody_index, destination
     return BuiltTransfer(psbt_base64=psbt_base64, txid=txid, payload=payload,
                          payload_hash=payload_hash(payload), input_total_sats=total,
                          amount_sats=amount, fee_sats=fee, vsize=vsize)
+
+
+def _describe_script(scope, derived):
+    """What a hardware signer needs of a P2WSH multisig input or output: its witness script
+    and the bip32 derivations of its keys."""
+    scope.witness_script = derived.witness_script()
+    scope.bip32_derivations = {
+        k.get_public_key(): DerivationPath(k.origin.fingerprint, k.origin.derivation)
+        for k in derived.keys}
+
+
+def _describe_inputs(psbt, utxos, derived):
+    """Each input's witness_utxo, non_witness_utxo (when the previous transaction is known,
+    checked against its txid), witness script and key derivations."""
+    custody_script = derived.script_pubkey()
+    for scope, utxo in zip(psbt.inputs, utxos, strict=True):
+        scope.unknown = {}
+        scope.witness_utxo = TransactionOutput(utxo.value_sats, custody_script)
+        if utxo.prev_tx_hex:
+            prev = Transaction.from_string(utxo.prev_tx_hex)
+            if prev.txid().hex() != utxo.txid:
+                raise ValidationFailed("The previous transaction does not match its txid.")
+            scope.non_witness_utxo = prev
+        _describe_script(scope, derived)
 
 
 def parse_psbt(text):
@@ -258,9 +265,3 @@ def finalize(psbt_base64, threshold):
     if tx is None:
         return None
     return tx.serialize().hex()
-
-
-def descriptor_address_at(descriptor_text, index, network):
-    derived = _derived(descriptor_text, index)
-    return (derived.address(network=embit_network(network)),
-            derived.script_pubkey().data.hex())

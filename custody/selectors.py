@@ -2,12 +2,21 @@
 ledger are for bank officers, auditors and admins; clerks and legal officers never see them
 (404, as if they did not exist)."""
 
-from django.db.models import Q, Sum
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Model, Q, QuerySet, Sum
 
 from core.errors import NotFound
+from core.models import User
 from core.roles import Role, roles_of
 
 from .models import (
+    ApprovalStatus,
     Deposit,
     JournalEntry,
     LedgerAccount,
@@ -16,43 +25,47 @@ from .models import (
     QuorumPolicy,
     ReserveWallet,
     Transfer,
+    TransferApproval,
 )
+
+M = TypeVar("M", bound=Model)
 
 CUSTODY_READERS = {Role.BANK_OFFICER, Role.AUDITOR, Role.ADMIN}
 
 
-def can_see_custody(user):
+def can_see_custody(user: User) -> bool:
     return bool(user.is_superuser or roles_of(user) & CUSTODY_READERS)
 
 
-def _get(qs, public_id, what):
+def _get(qs: QuerySet[M], public_id: Any, what: str) -> M:
     try:
         return qs.get(public_id=public_id)
-    except (qs.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise NotFound(f"No such {what}.") from None
 
 
-def reserve_wallet_list_for_user(*, user):
+def reserve_wallet_list_for_user(*, user: User) -> QuerySet[ReserveWallet]:
     if not can_see_custody(user):
         return ReserveWallet.objects.none()
     return ReserveWallet.objects.select_related("entered_by", "approved_by").order_by("id")
 
 
-def reserve_wallet_get_for_user(*, user, public_id):
+def reserve_wallet_get_for_user(*, user: User, public_id: Any) -> ReserveWallet:
     return _get(reserve_wallet_list_for_user(user=user), public_id, "reserve wallet")
 
 
-def policy_get_for_user(*, user, public_id):
+def policy_get_for_user(*, user: User, public_id: Any) -> QuorumPolicy:
     if not can_see_custody(user):
         raise NotFound("No such policy.")
     return _get(QuorumPolicy.objects.select_related("wallet"), public_id, "policy")
 
 
-def active_policy(wallet):
-    return QuorumPolicy.objects.filter(wallet=wallet, status="ACTIVE").first()
+def active_policy(wallet: ReserveWallet) -> QuorumPolicy | None:
+    return QuorumPolicy.objects.filter(wallet=wallet, status=ApprovalStatus.ACTIVE).first()
 
 
-def transfer_list_for_user(*, user, filters=None):
+def transfer_list_for_user(*, user: User,
+                           filters: Mapping[str, Any] | None = None) -> QuerySet[Transfer]:
     """filters: validated values (TransferFilterSerializer): status a list of
     TransferStatus, case a case's public id (UUID)."""
     if not can_see_custody(user):
@@ -66,59 +79,61 @@ def transfer_list_for_user(*, user, filters=None):
     return qs
 
 
-def transfer_get_for_user(*, user, public_id):
+def transfer_get_for_user(*, user: User, public_id: Any) -> Transfer:
     return _get(transfer_list_for_user(user=user), public_id, "transfer")
 
 
-def counted_approvals(transfer):
+def counted_approvals(transfer: Transfer) -> QuerySet[TransferApproval]:
     """Approvals that count: of the current payload, never the proposer's."""
     return (transfer.approvals.filter(payload_hash=transfer.payload_hash)
             .exclude(approver_id=transfer.proposed_by_id))
 
 
-def deposit_list_for_user(*, user, filters=None):
+def deposit_list_for_user(*, user: User,
+                          filters: Mapping[str, Any] | None = None) -> QuerySet[Deposit]:
     """filters: validated values (DepositFilterSerializer): status one Deposit.Status."""
     if not can_see_custody(user):
         return Deposit.objects.none()
+    filters = filters or {}
     qs = Deposit.objects.select_related("reserve_address__wallet", "attributed_by")
-    if (filters or {}).get("status"):
+    if filters.get("status"):
         qs = qs.filter(status=filters["status"])
     return qs
 
 
-def deposit_get_for_user(*, user, public_id):
+def deposit_get_for_user(*, user: User, public_id: Any) -> Deposit:
     return _get(deposit_list_for_user(user=user), public_id, "deposit")
 
 
-def price_list_for_user(*, user):
+def price_list_for_user(*, user: User) -> QuerySet[PriceRecord]:
     if not can_see_custody(user):
         return PriceRecord.objects.none()
     return PriceRecord.objects.all()
 
 
-def price_at(asset, when):
+def price_at(asset: str, when: dt.datetime) -> PriceRecord | None:
     """The latest recorded price at or before when."""
     return (PriceRecord.objects.filter(asset=asset, observed_at__lte=when)
             .order_by("-observed_at", "-id").first())
 
 
-def journal_for_user(*, user):
+def journal_for_user(*, user: User) -> QuerySet[JournalEntry]:
     if not can_see_custody(user):
         return JournalEntry.objects.none()
     return JournalEntry.objects.prefetch_related("lines").select_related("transfer", "deposit")
 
 
 # --- balances -----------------------------------------------------------------------------
-def _reserve_lines():
+def _reserve_lines() -> QuerySet[LedgerLine]:
     return LedgerLine.objects.filter(account=LedgerAccount.RESERVE)
 
 
-def wallet_ledger_balance(wallet):
+def wallet_ledger_balance(wallet: ReserveWallet) -> int:
     return _reserve_lines().filter(reserve_wallet=wallet).aggregate(
         s=Sum("amount_sats"))["s"] or 0
 
 
-def balances():
+def balances() -> dict[str, Any]:
     """Reserve holdings by wallet, by case and by source (integer sats)."""
     lines = _reserve_lines()
     by_wallet = {
@@ -140,7 +155,7 @@ def balances():
             "by_source": by_source}
 
 
-def ledger_is_balanced():
+def ledger_is_balanced() -> bool:
     """Every journal entry's lines sum to zero."""
     return not (JournalEntry.objects.annotate(s=Sum("lines__amount_sats"))
                 .filter(~Q(s=0)).exists())

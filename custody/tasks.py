@@ -1,12 +1,19 @@
 """Celery edges of custody: take ids, do the network I/O outside locks, call services that are
 safe to run twice."""
 
+from __future__ import annotations
+
 import logging
 
 from celery import shared_task
 from django.db.models import Q
 
+from chain.models import TxState
+
+from . import chainio
 from .models import Transfer, TransferStatus
+from .reconciliation import reconcile_all
+from .services import transfer_apply_chain_state, transfer_broadcast
 
 log = logging.getLogger(__name__)
 
@@ -15,19 +22,14 @@ TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "time_limit": 
 
 
 @shared_task(**TASK_OPTIONS)
-def broadcast_transfer_task(transfer_id):
-    from .services import transfer_broadcast
-
+def broadcast_transfer_task(transfer_id: int) -> None:
     transfer_broadcast(transfer_id=transfer_id)
 
 
 @shared_task(**TASK_OPTIONS)
-def redrive_transfers_task():
+def redrive_transfers_task() -> None:
     """The sweeper: fully signed transfers not yet broadcast (a lost task, a node timeout)
     are sent again — the same bytes, never a new transaction."""
-    from . import chainio
-    from .services import transfer_apply_chain_state
-
     stuck = Transfer.objects.filter(Q(status=TransferStatus.SIGNING) & ~Q(final_tx_hex=""))
     for transfer_id in stuck.values_list("pk", flat=True):
         broadcast_transfer_task.delay(transfer_id)
@@ -35,7 +37,7 @@ def redrive_transfers_task():
     for transfer in Transfer.objects.filter(status__in=[TransferStatus.BROADCAST,
                                                         TransferStatus.CONFIRMING]):
         watched = chainio.watched_transfer_state(transfer)
-        if watched is not None and watched.state in ("CONFIRMED", "CONFIRMING"):
+        if watched is not None and watched.state in (TxState.CONFIRMED, TxState.CONFIRMING):
             transfer_apply_chain_state(
                 transfer_id=transfer.pk, state=watched.state,
                 confirmations=watched.confirmations_seen, block_hash=watched.block_hash,
@@ -43,8 +45,6 @@ def redrive_transfers_task():
 
 
 @shared_task(**{**TASK_OPTIONS, "time_limit": 600, "soft_time_limit": 540})
-def reconcile_reserves_task():
-    from .reconciliation import reconcile_all
-
+def reconcile_reserves_task() -> None:
     for run in reconcile_all():
         log.info("reconciled %s: difference %s", run.wallet, run.difference_sats)

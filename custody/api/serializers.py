@@ -16,8 +16,9 @@ from ..models import (
     Transfer,
     TransferStatus,
 )
+from ..psbt import signature_counts
 from ..selectors import counted_approvals
-from ..transitions import TRANSFER_TRANSITIONS
+from ..transitions import TRANSFER_TABLE
 
 
 class ReserveWalletInputSerializer(serializers.Serializer):
@@ -126,13 +127,13 @@ class TransferOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "array", "items": {"type": "integer"}})
     def get_signatures_per_input(self, obj):
-        from ..psbt import signature_counts
-
         return signature_counts(obj.combined_psbt) if obj.combined_psbt else []
 
     @extend_schema_field({"type": "array", "items": {"type": "string"}})
     def get_allowed_transitions(self, obj):
-        return sorted(TRANSFER_TRANSITIONS.allowed(obj.status))
+        """The states the requesting user's commands lead to (the request in the context)."""
+        request = self.context.get("request")
+        return TRANSFER_TABLE.targets_for(obj.status, request.user if request else None)
 
 
 class DepositFilterSerializer(PageFilterSerializer):

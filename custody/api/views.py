@@ -15,6 +15,7 @@ from intake.selectors import case_get_for_user
 
 from .. import exporters, selectors, services
 from ..psbt import MAX_PSBT_BYTES
+from ..transitions import takes_signatures
 from . import serializers as s
 
 
@@ -109,7 +110,7 @@ class TransferListCreateApi(QazynaApiView):
             actor=request.user, case=case, reserve_wallet=wallet,
             destination_address=values.get("destination") or None,
             fee_rate_sat_vb=values.get("fee_rate_sat_vb"))
-        return Response(s.TransferOutputSerializer(transfer).data,
+        return Response(s.TransferOutputSerializer(transfer, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
 
 
@@ -117,7 +118,7 @@ class TransferDetailApi(QazynaApiView):
     @extend_schema(responses=s.TransferOutputSerializer)
     def get(self, request, transfer_id):
         transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
-        return Response(s.TransferOutputSerializer(transfer).data)
+        return Response(s.TransferOutputSerializer(transfer, context={"request": request}).data)
 
 
 class TransferApproveApi(QazynaApiView):
@@ -131,7 +132,7 @@ class TransferApproveApi(QazynaApiView):
         services.transfer_approve(transfer=transfer, actor=request.user,
                                   payload_hash=data.validated_data["payload_hash"])
         transfer.refresh_from_db()
-        return Response(s.TransferOutputSerializer(transfer).data)
+        return Response(s.TransferOutputSerializer(transfer, context={"request": request}).data)
 
 
 class TransferCancelApi(QazynaApiView):
@@ -143,7 +144,7 @@ class TransferCancelApi(QazynaApiView):
         services.transfer_cancel(transfer=transfer, actor=request.user,
                                  reason=data.validated_data["reason"])
         transfer.refresh_from_db()
-        return Response(s.TransferOutputSerializer(transfer).data)
+        return Response(s.TransferOutputSerializer(transfer, context={"request": request}).data)
 
 
 class TransferRebuildApi(QazynaApiView):
@@ -159,7 +160,7 @@ class TransferRebuildApi(QazynaApiView):
                                   reason=data.validated_data["reason"],
                                   fee_rate_sat_vb=data.validated_data.get("fee_rate_sat_vb"))
         transfer.refresh_from_db()
-        return Response(s.TransferOutputSerializer(transfer).data)
+        return Response(s.TransferOutputSerializer(transfer, context={"request": request}).data)
 
 
 class TransferPsbtApi(QazynaApiView):
@@ -168,7 +169,7 @@ class TransferPsbtApi(QazynaApiView):
     @extend_schema(responses=dict)
     def get(self, request, transfer_id):
         transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
-        if transfer.status not in ("APPROVED", "SIGNING"):
+        if not takes_signatures(transfer.status):
             raise Conflict("The PSBT is handed out once the quorum has approved it.",
                            code=ErrorCode.INVALID_TRANSITION, current_status=transfer.status)
         if request.query_params.get("download") in ("1", "true"):
@@ -199,7 +200,7 @@ class TransferSignatureUploadApi(QazynaApiView):
         transfer = services.transfer_upload_signed(transfer=transfer, actor=request.user,
                                                    psbt=psbt)
         transfer.refresh_from_db()
-        return Response(s.TransferOutputSerializer(transfer).data)
+        return Response(s.TransferOutputSerializer(transfer, context={"request": request}).data)
 
 
 # --- deposits, prices, the ledger and reports ----------------------------------------------

@@ -1,0 +1,50 @@
+"""Writes of the custody side, cut by lifecycle. One action, one function, same shape every
+time: transaction → lock the row → ask the command table (core.statemachine, custody's
+tables in custody.transitions) → save → audit event in the same transaction → follow-up
+work on commit. Chain I/O (custody.chainio) happens before or after the transaction, never
+under a row lock.
+
+- wallets: reserve wallets and their quorum policies (four eyes)
+- transfers: propose, approve, rebuild, cancel
+- signing: signed PSBTs uploaded, the broadcast
+- chain_state: what the chain watchers report about a transfer (settle, reorg, conflict)
+- ledger: journal entries, never edited (compensating entries instead)
+- deposits: coins at a reserve address that no transfer sent
+- prices: recorded prices and the valuations made from them
+- cases: what custody asks of intake (case moves, alerts)
+"""
+
+from .chain_state import transfer_apply_chain_state
+from .deposits import deposit_apply_chain_state, deposit_attribute, deposit_observe
+from .prices import price_record, value_kzt
+from .signing import BROADCAST_TASK, queue_broadcast, transfer_broadcast, transfer_upload_signed
+from .transfers import transfer_approve, transfer_cancel, transfer_propose, transfer_rebuild
+from .wallets import (
+    quorum_policy_approve,
+    quorum_policy_propose,
+    reserve_wallet_approve,
+    reserve_wallet_register,
+    reserve_wallet_retire,
+)
+
+__all__ = [
+    "BROADCAST_TASK",
+    "deposit_apply_chain_state",
+    "deposit_attribute",
+    "deposit_observe",
+    "price_record",
+    "queue_broadcast",
+    "quorum_policy_approve",
+    "quorum_policy_propose",
+    "reserve_wallet_approve",
+    "reserve_wallet_register",
+    "reserve_wallet_retire",
+    "transfer_apply_chain_state",
+    "transfer_approve",
+    "transfer_broadcast",
+    "transfer_cancel",
+    "transfer_propose",
+    "transfer_rebuild",
+    "transfer_upload_signed",
+    "value_kzt",
+]

@@ -1,0 +1,275 @@
+"""A transfer from proposal to the quorum's approval: propose, approve, rebuild, cancel.
+Reserve addresses are the only destinations; the quorum approves a hash of the exact
+payload, and a rebuilt payload needs approving again."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.audit import record_event
+from core.bitcoin import refuse_private_keys, validate_address
+from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
+from core.models import User
+from core.roles import Role, require_reason, require_role
+from core.statemachine import apply_transition
+from intake.models import CaseStatus, ConfiscationOrder, CustodyWallet, SeizureCase
+
+from .. import chainio
+from .. import psbt as ceremony
+from ..audit import CustodyAction
+from ..models import (
+    ApprovalStatus,
+    QuorumPolicy,
+    ReserveAddress,
+    ReserveWallet,
+    Transfer,
+    TransferApproval,
+    TransferInput,
+)
+from ..psbt import BuiltTransfer, SpendableOutput
+from ..selectors import active_policy, counted_approvals
+from ..transitions import TRANSFER_TABLE, Command, check_command, require_command_role
+from .cases import CaseCommand, move_case
+from .wallets import allocate_reserve_address
+
+# What a rebuild writes: the payload and everything derived from it.
+PAYLOAD_FIELDS = ["payload", "payload_hash", "input_total_sats", "amount_sats", "fee_sats",
+                  "fee_rate_sat_vb", "unsigned_psbt", "unsigned_txid", "combined_psbt",
+                  "final_tx_hex", "txid", "approvals_required"]
+
+
+def transfer_propose(*, actor: User, case: SeizureCase, reserve_wallet: ReserveWallet,
+                     destination_address: str | None = None,
+                     utxos: list[SpendableOutput] | None = None,
+                     fee_rate_sat_vb: int | None = None) -> Transfer:
+    """A bank officer proposes moving a confiscated case's custody coins to a fresh address of
+    a reserve wallet. The UTXOs come from the node (or are given, for tests and re-drives);
+    the PSBT, its payload hash and the coin locks are written in one transaction with the
+    case's move to IN_TRANSFER."""
+    require_role(actor, Role.BANK_OFFICER)
+    refuse_private_keys({"destination": destination_address or ""})
+    _require_transferable(case)
+    if utxos is None:
+        utxos = chainio.custody_utxos(case.custody_address)
+    fee_rate = _fee_rate(fee_rate_sat_vb)
+    with transaction.atomic():
+        case = (SeizureCase.objects.select_for_update(of=("self",))
+                .select_related("custody_wallet").get(pk=case.pk))
+        _require_transferable(case)
+        wallet = ReserveWallet.objects.select_for_update().get(pk=reserve_wallet.pk)
+        policy = _require_active_wallet(wallet, custody_wallet_of(case).network)
+        reserve_address = _destination(wallet, destination_address)
+        built = _built(case, wallet, reserve_address, utxos, fee_rate)
+        transfer = _create(case=case, wallet=wallet, reserve_address=reserve_address,
+                           policy=policy, built=built, fee_rate=fee_rate, actor=actor)
+        _lock_inputs(transfer, utxos)
+        record_event(actor=actor, action=CustodyAction.TRANSFER_PROPOSED, obj=transfer, after={
+            "status": transfer.status, "case": str(case.public_id),
+            "reserve_wallet": str(wallet.public_id), "destination": reserve_address.address,
+            "payload": built.payload, "payload_hash": built.payload_hash,
+            "approvals_required": transfer.approvals_required, "fee_rate_sat_vb": fee_rate})
+        move_case(case, CaseCommand.TRANSFER_PROPOSED, actor=actor)
+    return transfer
+
+
+@transaction.atomic
+def transfer_approve(*, transfer: Transfer, actor: User, payload_hash: str) -> Transfer:
+    """One bank officer approves one exact payload. The proposer's approval never counts and
+    is refused; the same officer twice is refused; an approval of an older payload is
+    refused. At the policy's count the transfer is APPROVED; after that, approvals are
+    refused (409) like any command the table does not list from the transfer's state."""
+    require_command_role(actor, TRANSFER_TABLE, Command.APPROVE)
+    transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    if transfer.proposed_by_id == actor.pk:
+        raise PermissionRefused("You proposed this transfer: other officers approve it.",
+                                code=ErrorCode.OWN_TRANSFER)
+    check_command(TRANSFER_TABLE, transfer.status, Command.APPROVE)  # 409 before the rest
+    if payload_hash != transfer.payload_hash:
+        raise Conflict("The payload changed since you looked at it: review it again.",
+                       code=ErrorCode.PAYLOAD_CHANGED, payload_hash=transfer.payload_hash)
+    if TransferApproval.objects.filter(transfer=transfer, approver=actor,
+                                       payload_hash=payload_hash).exists():
+        raise Conflict("You have already approved this payload.",
+                       code=ErrorCode.ALREADY_APPROVED)
+    TransferApproval.objects.create(transfer=transfer, approver=actor, payload_hash=payload_hash)
+    count = counted_approvals(transfer).count()
+    record_event(actor=actor, action=CustodyAction.TRANSFER_APPROVAL_GIVEN, obj=transfer,
+                 after={"payload_hash": payload_hash, "approvals": count,
+                        "required": transfer.approvals_required})
+    if count >= transfer.approvals_required:
+        apply_transition(transfer, table=TRANSFER_TABLE, command=Command.APPROVE, actor=actor,
+                         action=CustodyAction.TRANSFER_APPROVED, after={"approvals": count})
+    return transfer
+
+
+def transfer_rebuild(*, transfer: Transfer, actor: User, reason: str,
+                     utxos: list[SpendableOutput] | None = None,
+                     fee_rate_sat_vb: int | None = None) -> Transfer:
+    """Build the payload again from the node's UTXOs and fee estimate (before broadcast).
+    If anything changed, every approval and signature so far stops counting (a re-entry of
+    PROPOSED, performed each time); if nothing did, nothing is written."""
+    require_command_role(actor, TRANSFER_TABLE, Command.REBUILD)
+    require_reason(reason)
+    if utxos is None:
+        utxos = chainio.custody_utxos(transfer.case.custody_address)
+    fee_rate = _fee_rate(fee_rate_sat_vb)
+    with transaction.atomic():
+        transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
+        check_command(TRANSFER_TABLE, transfer.status, Command.REBUILD)  # 409 before building
+        built = _built(transfer.case, transfer.reserve_wallet, transfer.destination, utxos,
+                       fee_rate)
+        if built.payload_hash == transfer.payload_hash:
+            return transfer
+        old_hash = transfer.payload_hash
+        transfer.inputs.all().delete()
+        _lock_inputs(transfer, utxos)
+        _write_payload(transfer, built, fee_rate)
+        apply_transition(transfer, table=TRANSFER_TABLE, command=Command.REBUILD, actor=actor,
+                         action=CustodyAction.TRANSFER_REBUILT, reason=reason,
+                         update_fields=PAYLOAD_FIELDS, before={"payload_hash": old_hash},
+                         after={"payload": built.payload, "payload_hash": built.payload_hash,
+                                "approvals_invalidated": True})
+    return transfer
+
+
+@transaction.atomic
+def transfer_cancel(*, transfer: Transfer, actor: User, reason: str) -> Transfer:
+    require_command_role(actor, TRANSFER_TABLE, Command.CANCEL)
+    require_reason(reason)
+    transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    check_command(TRANSFER_TABLE, transfer.status, Command.CANCEL)  # 409 before the rest
+    if transfer.may_be_on_the_node:
+        raise Conflict("A broadcast was attempted: the node may have the transaction. Wait "
+                       "for the chain to answer.", code=ErrorCode.INVALID_TRANSITION)
+    apply_transition(transfer, table=TRANSFER_TABLE, command=Command.CANCEL, actor=actor,
+                     action=CustodyAction.TRANSFER_CANCELLED, reason=reason)
+    release(transfer, actor=actor, reason=reason)
+    return transfer
+
+
+def release(transfer: Transfer, *, actor: User | None, reason: str) -> None:
+    """Cancelled or failed before broadcast: the coins are unlocked, the case goes back."""
+    transfer.inputs.update(locked=False)
+    move_case(transfer.case, CaseCommand.TRANSFER_RELEASED, actor=actor, reason=reason)
+
+
+# --- building and checking a proposal -------------------------------------------------------
+def _require_transferable(case: SeizureCase) -> None:
+    order = ConfiscationOrder.objects.filter(case=case).first()
+    if case.status != CaseStatus.CONFISCATION_APPROVED or order is None \
+            or order.finality != ConfiscationOrder.Finality.FINAL:
+        raise Conflict(f"A case in state {case.status} with "
+                       f"{'no order' if order is None else 'an order ' + order.finality} "
+                       "cannot be transferred: the confiscation order must be final.",
+                       code=ErrorCode.CASE_NOT_TRANSFERABLE, case_status=case.status)
+    if not case.custody_address:
+        raise Conflict("The case has no custody address on chain.",
+                       code=ErrorCode.NOTHING_TO_TRANSFER)
+    custody_wallet_of(case)
+
+
+def custody_wallet_of(case: SeizureCase) -> CustodyWallet:
+    """The agency's wallet the case's custody address is derived from."""
+    if case.custody_wallet is None:
+        raise Conflict("The case has no custody address on chain.",
+                       code=ErrorCode.NOTHING_TO_TRANSFER)
+    return case.custody_wallet
+
+
+def _require_active_wallet(wallet: ReserveWallet, network: str) -> QuorumPolicy:
+    if wallet.status != ApprovalStatus.ACTIVE:
+        raise Conflict("This reserve wallet is not approved for use.",
+                       code=ErrorCode.WALLET_NOT_ACTIVE)
+    if wallet.network != network:
+        raise Conflict(f"The reserve wallet is on {wallet.network}, the case on {network}.",
+                       code=ErrorCode.WALLET_NOT_ACTIVE)
+    policy = active_policy(wallet)
+    if policy is None:
+        raise Conflict("The reserve wallet has no approved quorum policy.",
+                       code=ErrorCode.NO_ACTIVE_POLICY)
+    return policy
+
+
+def _destination(wallet: ReserveWallet, destination_address: str | None) -> ReserveAddress:
+    """A fresh reserve address, or the given one if it is an unused address of the wallet.
+    Anything else is refused: reserve addresses are the only destinations."""
+    if not destination_address:
+        return allocate_reserve_address(wallet)
+    validate_address(destination_address, wallet.network)
+    reserve_address = ReserveAddress.objects.filter(wallet=wallet,
+                                                    address=destination_address).first()
+    if reserve_address is None:
+        raise ValidationFailed("The destination is not an address of this reserve wallet.",
+                               code=ErrorCode.DESTINATION_NOT_RESERVE, field="destination")
+    if hasattr(reserve_address, "transfer") or reserve_address.deposits.exists():
+        raise ValidationFailed("This reserve address is already used; each transfer gets a "
+                               "fresh one.", code=ErrorCode.DESTINATION_NOT_RESERVE,
+                               field="destination")
+    return reserve_address
+
+
+def _fee_rate(fee_rate_sat_vb: int | None) -> int:
+    rate = chainio.fee_rate_sat_vb() if fee_rate_sat_vb is None else fee_rate_sat_vb
+    if isinstance(rate, bool) or not isinstance(rate, int) or rate < 1:
+        raise ValidationFailed("A fee rate is a positive integer of sat/vB.",
+                               code=ErrorCode.INVALID_AMOUNT, field="fee_rate_sat_vb")
+    if rate > settings.MAX_FEE_RATE_SAT_VB:
+        raise ValidationFailed(f"{rate} sat/vB is above the ceiling of "
+                               f"{settings.MAX_FEE_RATE_SAT_VB}.",
+                               code=ErrorCode.INVALID_AMOUNT, field="fee_rate_sat_vb")
+    return rate
+
+
+def _built(case: SeizureCase, wallet: ReserveWallet, reserve_address: ReserveAddress,
+           utxos: list[SpendableOutput], fee_rate: int) -> BuiltTransfer:
+    custody = custody_wallet_of(case)
+    return ceremony.build_transfer_psbt(
+        utxos=utxos, custody_descriptor=custody.descriptor, custody_index=case.custody_index,
+        destination_address=reserve_address.address,
+        destination_script_pubkey=reserve_address.script_pubkey, fee_rate_sat_vb=fee_rate,
+        threshold=custody.threshold, key_count=custody.key_count, network=custody.network,
+        reserve_descriptor=wallet.descriptor, reserve_index=reserve_address.index)
+
+
+def _create(*, case: SeizureCase, wallet: ReserveWallet, reserve_address: ReserveAddress,
+            policy: QuorumPolicy, built: BuiltTransfer, fee_rate: int, actor: User) -> Transfer:
+    try:
+        with transaction.atomic():
+            return Transfer.objects.create(
+                case=case, reserve_wallet=wallet, destination=reserve_address,
+                network=wallet.network, proposed_by=actor, payload=built.payload,
+                payload_hash=built.payload_hash,
+                approvals_required=policy.approvals_for(built.amount_sats),
+                input_total_sats=built.input_total_sats, amount_sats=built.amount_sats,
+                fee_sats=built.fee_sats, fee_rate_sat_vb=fee_rate,
+                unsigned_psbt=built.psbt_base64, unsigned_txid=built.txid,
+                status_changed_at=timezone.now())
+    except IntegrityError:
+        raise Conflict("The case already has an open transfer.",
+                       code=ErrorCode.COINS_LOCKED) from None
+
+
+def _lock_inputs(transfer: Transfer, utxos: list[SpendableOutput]) -> None:
+    try:
+        with transaction.atomic():
+            TransferInput.objects.bulk_create([
+                TransferInput(transfer=transfer, txid=u.txid, vout=u.vout,
+                              value_sats=u.value_sats, script_pubkey=u.script_pubkey)
+                for u in utxos])
+    except IntegrityError:
+        raise Conflict("These custody coins are locked by another pending transfer.",
+                       code=ErrorCode.COINS_LOCKED) from None
+
+
+def _write_payload(transfer: Transfer, built: BuiltTransfer, fee_rate: int) -> None:
+    """A rebuilt payload on the (locked) transfer, unsaved: the signatures so far go."""
+    transfer.payload, transfer.payload_hash = built.payload, built.payload_hash
+    transfer.input_total_sats, transfer.amount_sats = built.input_total_sats, built.amount_sats
+    transfer.fee_sats, transfer.fee_rate_sat_vb = built.fee_sats, fee_rate
+    transfer.unsigned_psbt, transfer.unsigned_txid = built.psbt_base64, built.txid
+    transfer.combined_psbt, transfer.final_tx_hex, transfer.txid = "", "", ""
+    policy = active_policy(transfer.reserve_wallet)
+    if policy is not None:
+        transfer.approvals_required = policy.approvals_for(built.amount_sats)
