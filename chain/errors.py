@@ -6,7 +6,18 @@ class ChainError(Exception):
 
 
 class NodeUnavailable(ChainError):
-    """Down, timing out, refusing our credentials, still warming up: try again later."""
+    """Down, timing out, still warming up, busy: try again later."""
+
+
+class NodeMisconfigured(ChainError):
+    """Trying again will not help until an operator changes the configuration: the node
+    refuses our credentials (HTTP 401) or our address (403), is on another network, or is
+    the development chain where settings forbid it. Tasks do not retry it; the watcher
+    records it on the ChainCursor and /health/ shows it."""
+
+
+class ScanInProgress(NodeUnavailable):
+    """scantxoutset refused (-8): Bitcoin Core runs one UTXO-set scan at a time."""
 
 
 class UnknownTransaction(ChainError):
@@ -24,5 +35,5 @@ class TransactionRejected(ChainError):
         self.message = message
 
 
-class DevchainRefused(ChainError):
+class DevchainRefused(NodeMisconfigured):
     """Settings forbid the development chain (production) and the node is one."""

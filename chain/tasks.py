@@ -7,14 +7,18 @@ import logging
 from celery import shared_task
 
 from . import watcher
-from .errors import NodeUnavailable
+from .errors import NodeMisconfigured, NodeUnavailable
 
 log = logging.getLogger(__name__)
 
 TASK_OPTIONS = {
     "acks_late": True,
     "reject_on_worker_lost": True,
+    # A node that is down or slow comes back: retry. A wrong password, another network or
+    # the devchain in production does not fix itself: fail at once, and let the cursor's
+    # last_error and /health/ say why (NodeMisconfigured is deliberately not a NodeUnavailable).
     "autoretry_for": (NodeUnavailable,),
+    "dont_autoretry_for": (NodeMisconfigured,),
     "retry_backoff": 2,
     "retry_backoff_max": 60,
     "retry_jitter": True,
@@ -35,6 +39,13 @@ def poll_chain():
 def track_transaction_task(watched_tx_id):
     wtx = watcher.track(int(watched_tx_id))
     return wtx.state if wtx is not None else None
+
+
+@shared_task(name="chain.watch_on_node", **TASK_OPTIONS)
+def watch_on_node_task(watched_address_id):
+    """Register a newly watched address with the node's watch-only wallet. If this is lost,
+    adapter.address_utxos() imports the address itself on first use (a longer rescan)."""
+    return watcher.register_address(int(watched_address_id))
 
 
 @shared_task(name="chain.sweep_due", acks_late=True, reject_on_worker_lost=True,

@@ -16,8 +16,8 @@ from core.tasks import enqueue
 
 from . import services
 from .adapter import ChainAdapter, Outpoint, get_adapter
-from .errors import NodeUnavailable, UnknownTransaction
-from .models import ChainCursor, MempoolTx, SeenBlock, WatchedTransaction
+from .errors import NodeMisconfigured, NodeUnavailable, UnknownTransaction
+from .models import ChainCursor, MempoolTx, SeenBlock, WatchedAddress, WatchedTransaction
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,8 @@ def poll(adapter: ChainAdapter | None = None) -> PollResult:
         mempool_mark_seen([tx.txid for tx in mempool_new])
         _queue_due_rechecks()
         return PollResult(claimed=True, new_blocks=len(new_blocks), summary=summary)
-    except NodeUnavailable as exc:
-        services.record_poll_error(str(exc))
+    except (NodeUnavailable, NodeMisconfigured) as exc:
+        services.record_poll_error(f"{type(exc).__name__}: {exc}")
         raise
     finally:
         _release_cursor()
@@ -154,6 +154,18 @@ def track(watched_tx_id, adapter: ChainAdapter | None = None):
     except BaseException:
         WatchedTransaction.objects.filter(pk=watched_tx_id).update(claimed_until=None)
         raise
+
+
+# --- one watched address ------------------------------------------------------------------
+def register_address(watched_address_id, adapter: ChainAdapter | None = None) -> bool:
+    """Import the address into the node's watch-only wallet, rescanning from when we
+    started watching it (nothing could pay it before it was derived). Safe to repeat."""
+    adapter = adapter or get_adapter()
+    watched = WatchedAddress.objects.filter(pk=watched_address_id).first()
+    if watched is None:
+        return False
+    adapter.watch_addresses([watched.address], since=int(watched.created_at.timestamp()))
+    return True
 
 
 # --- the sweeper ---------------------------------------------------------------------------

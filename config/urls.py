@@ -1,16 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
-from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.api.views import TokenObtainApi
-
-
-def health(request):
-    return JsonResponse({"status": "ok"})
+from core.health import health_view
 
 
 def home(request):
@@ -34,5 +30,5 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("health/", health, name="health"),
+    path("health/", health_view, name="health"),
 ]

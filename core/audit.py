@@ -69,9 +69,6 @@ class AuditAction(StrEnum):
         return sorted(set(found), key=str)
 
 
-LEGACY_STRING_ACTIONS = True  # TEMPORARY, while the apps move to their enums
-
-
 class CoreAction(AuditAction):
     LOGIN = "auth.login"
     LOCKED_OUT = "auth.locked_out"
@@ -128,7 +125,7 @@ def record_event(*, actor, action, obj=None, object_type="", object_id="", befor
                  after=None, reason=""):
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event() must run inside the transaction of the change")
-    if not isinstance(action, AuditAction) and not LEGACY_STRING_ACTIONS:
+    if not isinstance(action, AuditAction):
         raise TypeError(f"audit actions are AuditAction members, not {action!r}")
     if obj is not None:
         object_type = object_type or obj._meta.label_lower

@@ -49,9 +49,6 @@ class TransitionTable:
         self.entity = entity
         self._by_source: dict[str, dict[str, Transition]] = {}
         self._targets: dict[str, set[str]] = {}
-        if isinstance(transitions, Mapping):  # TEMPORARY: {state: {targets}} during the move
-            transitions = [Transition(str(a), f"to_{b}", str(b)) for a, bs in
-                           transitions.items() for b in bs]
         for t in transitions:
             commands = self._by_source.setdefault(str(t.source), {})
             if t.command in commands:
@@ -90,17 +87,6 @@ class TransitionTable:
             if user is None or has_any_role(user, t.roles):
                 found.append(command)
         return found
-
-    # TEMPORARY, during the move to commands
-    def allowed(self, current: str) -> set[str]:
-        return {t.target for t in self._by_source.get(str(current), {}).values()}
-
-    def can(self, current: str, target: str) -> bool:
-        return str(target) in self.allowed(current)
-
-    def check(self, current: str, target: str) -> None:
-        if not self.can(current, target):
-            raise TransitionNotAllowed(entity=self.entity, current=current, target=target)
 
     def targets_for(self, current: str, user: Any = None) -> list[str]:
         """The states a user's commands lead to from current: the API's

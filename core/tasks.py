@@ -19,9 +19,12 @@ log = logging.getLogger(__name__)
 
 def enqueue(task_name: str, *args: Any) -> bool:
     """Queue task_name(*args); False (and a warning) when it could not be queued."""
-    try:
-        task = current_app.tasks[task_name]
-    except KeyError:
+    task = current_app.tasks.get(task_name)
+    if task is None:
+        # A web process has not imported the apps' tasks modules yet: autodiscover them.
+        current_app.loader.import_default_modules()
+        task = current_app.tasks.get(task_name)
+    if task is None:
         log.error("no task named %s is registered", task_name)
         return False
     try:

@@ -37,10 +37,10 @@ class ReserveWalletAdmin(admin.ModelAdmin):
     search_fields = ["label", "descriptor"]
     actions = ["approve"]
 
-    def get_form(self, request, obj=None, **kwargs):
+    def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
             kwargs["form"] = ReserveWalletAddForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -97,7 +97,7 @@ class TransferInputInline(admin.TabularInline):
     extra = 0
     can_delete = False
     readonly_fields = ["txid", "vout", "value_sats", "locked"]
-    fields = readonly_fields
+    fields = ["txid", "vout", "value_sats", "locked"]
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -108,7 +108,7 @@ class TransferApprovalInline(admin.TabularInline):
     extra = 0
     can_delete = False
     readonly_fields = ["approver", "payload_hash", "created_at"]
-    fields = readonly_fields
+    fields = ["approver", "payload_hash", "created_at"]
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -135,7 +135,7 @@ class LedgerLineInline(admin.TabularInline):
     extra = 0
     can_delete = False
     readonly_fields = ["account", "amount_sats", "reserve_wallet", "case", "source"]
-    fields = readonly_fields
+    fields = ["account", "amount_sats", "reserve_wallet", "case", "source"]
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -40,7 +40,7 @@ def custody_utxos(address: str) -> list[SpendableOutput]:
     errors = chain_errors()
     try:
         chain = adapter()
-        utxos = chain.scan_utxos([address])
+        utxos = chain.address_utxos([address])
         prev = {txid: chain.get_raw_transaction_hex(txid) for txid in {u.txid for u in utxos}}
     except errors.ChainError as exc:
         raise ValidationFailed(f"The node could not be asked for the custody UTXOs: {exc}",

@@ -283,11 +283,13 @@ class Chain:
         ]
         return Transaction(version=2, vin=[inp], vout=outs, locktime=height - 1)
 
-    def mine_block(self, script: bytes, txs=None, check=True):
+    def mine_block(self, script: bytes, txs=None, check=True, claim_fees=True):
         """Mine one block on the active tip paying ``script``.
 
         ``txs`` None means: take the whole mempool. Returns the new block hash. Raises Reject
         when an explicit tx does not fit (generateblock's "TestBlockValidity failed").
+        ``claim_fees`` False: the coinbase pays the subsidy only, as Core's generateblock
+        does (it builds the coinbase for an empty block, then adds the given txs).
         """
         parent = self.tip
         height = parent.height + 1
@@ -297,7 +299,7 @@ class Chain:
         view = {}
         for tx in txs:
             fees += self._check_block_tx(tx, view, height, verify_scripts=check)
-        value = block_subsidy(height) + fees
+        value = block_subsidy(height) + (fees if claim_fees else 0)
         wtxids = [b"\x00" * 32] + [bytes.fromhex(wtxid(t))[::-1] for t in txs]
         witness_root = merkle_root(wtxids)
         ntime = max(self.now(), self.median_time_past(parent) + 1)

@@ -1,5 +1,6 @@
 """RPC method handlers with Core's parameter checking, result shapes and error codes."""
 
+import threading
 from decimal import Decimal
 
 from embit.descriptor import Descriptor
@@ -19,6 +20,7 @@ from .chain import (
 from .encoding import Amount, RawNumber, btc_to_sats
 from .helptext import HELP
 from .network import address_from_script, script_from_address
+from .script import parse_multisig
 from .tx import DecodeError, is_coinbase, parse_tx, serialize, tx_to_json, txid, wtxid
 from .wallet import Wallet, WalletError, derived_descriptor
 
@@ -43,14 +45,19 @@ def _json_type(value):
 SPECS: dict[str, list] = {}
 HANDLERS: dict[str, object] = {}
 WALLET_METHODS: set[str] = set()
+# Handlers that take Chain.lock themselves, for as long as they need it (Core serves other
+# RPCs while a scantxoutset runs).
+SELF_LOCKING: set[str] = set()
 
 
-def rpc(name, *params, wallet=False):
+def rpc(name, *params, wallet=False, locks_itself=False):
     def register(fn):
         SPECS[name] = list(params)
         HANDLERS[name] = fn
         if wallet:
             WALLET_METHODS.add(name)
+        if locks_itself:
+            SELF_LOCKING.add(name)
         return fn
     return register
 
@@ -126,6 +133,8 @@ class Node:
     def __init__(self):
         self.chain = Chain()
         self.wallets: dict[str, Wallet] = {}
+        self.unloaded_wallets: dict[str, Wallet] = {}  # on "disk", after unloadwallet
+        self.scan = UtxoScan()
 
     # --- dispatch -------------------------------------------------------------------------
 
@@ -133,6 +142,8 @@ class Node:
         if method not in HANDLERS:
             raise RPCError(-32601, "Method not found")
         params = normalize_params(method, params if params is not None else [])
+        if method in SELF_LOCKING:
+            return HANDLERS[method](self, *params)
         with self.chain.lock:
             if method in WALLET_METHODS:
                 return HANDLERS[method](self, self._wallet(wallet_name), *params)
@@ -402,7 +413,7 @@ def generateblock(node, output, transactions, submit):
                 raise RPCError(-22, f"Transaction decode failed for {item}. Make sure the tx "
                                     "has at least one input.") from None
     try:
-        block_hash = node.chain.mine_block(script, txs=txs)
+        block_hash = node.chain.mine_block(script, txs=txs, claim_fees=False)
     except Reject as exc:
         raise RPCError(-25, f"TestBlockValidity failed: {exc.reason}") from None
     return {"hash": block_hash}
@@ -444,7 +455,8 @@ def getrawtransaction(node, tx_id, verbosity, blockhash):
     if verbosity <= 0:
         return serialize(tx).hex()
     fee, coins = (None, None)
-    if verbosity >= 2:
+    if verbosity >= 2 and blockhash is not None:
+        # Core takes fee and prevouts from the block's undo data: a mempool tx has neither
         fee, coins = node.tx_fee_and_prevouts(tx)
     result = {"in_active_chain": chain.in_active_chain(blockhash)} if explicit else {}
     result.update(tx_to_json(tx, prevouts=coins, fee=fee))
@@ -713,15 +725,56 @@ def validateaddress(node, address):
     return result
 
 
-@rpc("scantxoutset", ("action", "string", True), ("scanobjects", "array", False))
+class UtxoScan:
+    """Core's scantxoutset reservation: one scan at a time per node, with its progress and
+    abort flag. The scan itself runs without the chain lock (Core reads a snapshot of the
+    UTXO set), so other RPCs, `status` and `abort` are answered meanwhile."""
+
+    def __init__(self):
+        self._reserved = threading.Lock()
+        self.progress = 0
+        self.abort = False
+
+    @property
+    def in_progress(self):
+        return self._reserved.locked()
+
+    def reserve(self) -> bool:
+        if not self._reserved.acquire(blocking=False):
+            return False
+        self.progress = 0
+        return True
+
+    def release(self):
+        self.progress = 0
+        self._reserved.release()
+
+
+@rpc("scantxoutset", ("action", "string", True), ("scanobjects", "array", False),
+     locks_itself=True)
 def scantxoutset(node, action, scanobjects):
-    if action in ("status", "abort"):
-        return None if action == "status" else False
+    scan = node.scan
+    if action == "status":
+        return {"progress": scan.progress} if scan.in_progress else None
+    if action == "abort":
+        if not scan.in_progress:
+            return False
+        scan.abort = True
+        return True
     if action != "start":
         raise RPCError(-8, f"Invalid action '{action}'")
+    if not scan.reserve():
+        raise RPCError(-8, 'Scan already in progress, use action "abort" or "status"')
+    try:
+        return _scan_utxo_set(node, scanobjects)
+    finally:
+        scan.release()
+
+
+def _scan_utxo_set(node, scanobjects):
     if scanobjects is None:
-        raise RPCError(-8, "scanobjects argument is required for the start action")
-    wanted = {}
+        raise RPCError(-1, "scanobjects argument is required for the start action")
+    wanted = {}  # expanding ranged descriptors is the slow part, as in Core
     for obj in scanobjects:
         if isinstance(obj, dict):
             pairs = _derive_scripts(obj["desc"], obj.get("range", 1000))
@@ -729,27 +782,33 @@ def scantxoutset(node, action, scanobjects):
             pairs = _derive_scripts(obj, 1000)
         for desc, script in pairs:
             wanted[script] = desc
+    node.scan.abort = False  # as in Core, an abort sent before the UTXO walk is lost
     chain = node.chain
-    unspents = []
-    for (tid, n), coin in chain.utxo.items():
+    with chain.lock:
+        coins = list(chain.utxo.items())
+        height, best = chain.height, chain.tip.hash
+        active = list(chain.active)
+    unspents, success = [], True
+    for count, ((tid, n), coin) in enumerate(coins, 1):
+        if node.scan.abort:
+            success = False
+            break
+        node.scan.progress = count * 100 // len(coins)
         desc = wanted.get(coin.script)
         if desc is None:
             continue
-        if not desc.startswith("addr(") and "#" not in desc:
+        if "#" not in desc:
             desc = add_checksum(desc)
-        elif desc.startswith("addr(") and "#" not in desc:
-            desc = add_checksum(desc)
-        block_hash = chain.active[coin.height]
         unspents.append({
             "txid": tid, "vout": n, "scriptPubKey": coin.script.hex(), "desc": desc,
             "amount": Amount(coin.value), "coinbase": coin.coinbase, "height": coin.height,
-            "blockhash": block_hash, "confirmations": chain.height - coin.height + 1,
+            "blockhash": active[coin.height], "confirmations": height - coin.height + 1,
         })
     return {
-        "success": True,
-        "txouts": len(chain.utxo),
-        "height": chain.height,
-        "bestblock": chain.tip.hash,
+        "success": success,
+        "txouts": len(coins),
+        "height": height,
+        "bestblock": best,
         "unspents": unspents,
         "total_amount": Amount(sum(u["amount"].sats for u in unspents)),
     }
@@ -763,7 +822,7 @@ def scantxoutset(node, action, scanobjects):
      ("descriptors", "bool", False), ("load_on_startup", "bool", False),
      ("external_signer", "bool", False))
 def createwallet(node, name, disable_private_keys, blank, *_):
-    if name in node.wallets:
+    if name in node.wallets or name in node.unloaded_wallets:
         raise RPCError(-4, f"Wallet file verification failed. Failed to create database path "
                            f"'{name}'. Database already exists.")
     node.add_wallet(Wallet(node.chain, name, bool(disable_private_keys), bool(blank)))
@@ -774,8 +833,24 @@ def createwallet(node, name, disable_private_keys, blank, *_):
 def loadwallet(node, name, _load):
     if name in node.wallets:
         raise RPCError(-35, f"Wallet \"{name}\" is already loaded.")
-    raise RPCError(-18, f"Wallet file verification failed. Failed to load database path "
-                        f"'{name}'. Path does not exist.")
+    wallet = node.unloaded_wallets.pop(name, None)
+    if wallet is None:
+        raise RPCError(-18, f"Wallet file verification failed. Failed to load database path "
+                            f"'{name}'. Path does not exist.")
+    node.add_wallet(wallet)  # catches up with the blocks it missed, as Core does
+    return {"name": name}
+
+
+@rpc("unloadwallet", ("wallet_name", "string", False), ("load_on_startup", "bool", False))
+def unloadwallet(node, name, _load):
+    """Core's unloadwallet (the wallet stays on "disk": loadwallet brings it back)."""
+    wallet = node.wallets.get(name)
+    if wallet is None:
+        raise RPCError(-18, "Requested wallet does not exist or is not loaded")
+    del node.wallets[name]
+    node.chain.listeners.remove(wallet.on_chain_event)
+    node.unloaded_wallets[name] = wallet
+    return {}
 
 
 @rpc("listwallets")
@@ -851,6 +926,8 @@ def listunspent(node, wallet, minconf, maxconf, addresses, include_unsafe, _opts
             script = script_from_address(address)
             if script is None:
                 raise RPCError(-5, f"Invalid Bitcoin address: {address}")
+            if script in wanted:
+                raise RPCError(-8, f"Invalid parameter, duplicated address: {address}")
             wanted.add(script)
     result = []
     for (tid, n), value, script, conf, _tx in wallet.unspent(
@@ -879,22 +956,28 @@ def listunspent(node, wallet, minconf, maxconf, addresses, include_unsafe, _opts
     return result
 
 
-def _details(node, wallet, tx, fee):
+def _details(node, wallet, tx, fee, min_depth=0, include_change=False):
+    """Core's ListTransactions entries (without the wallet tx's own fields): a "send" per
+    output of a tx we paid for, a received entry per output to us at depth >= min_depth;
+    change outputs only with include_change."""
     details = []
     from_me = wallet.from_me(tx)
-    # Core lists received outputs only at depth >= 0: a conflicted receive has no details
+    # Core lists received outputs only at depth >= min_depth (0 for gettransaction): a
+    # conflicted receive has no details there, but listsinceblock's "removed" shows it
     conf = wallet.confirmations(txid(tx))
+    abandoned = wallet.is_abandoned(txid(tx))
     for n, out in enumerate(tx.vout):
         script = out.script_pubkey.data
         mine = wallet.is_mine(script)
+        change = mine and wallet.scripts[script]["change"] and not include_change
         address = address_from_script(script)
-        if from_me and not (mine and wallet.scripts[script]["change"]):
+        if from_me and not change:
             item = {"address": address, "category": "send", "amount": Amount(-out.value)}
             if script in wallet.labels:
                 item["label"] = wallet.labels[script]
-            item.update({"vout": n, "fee": Amount(-fee), "abandoned": False})
+            item.update({"vout": n, "fee": Amount(-fee), "abandoned": abandoned})
             details.append(item)
-        if mine and not wallet.scripts[script]["change"] and conf >= 0:
+        if mine and not change and conf >= min_depth:
             item = {"address": address, "parent_descs": [wallet.scripts[script]["parent"]]}
             if is_coinbase(tx):
                 category = "orphan" if conf <= 0 else (
@@ -904,31 +987,25 @@ def _details(node, wallet, tx, fee):
             item.update({"category": category, "amount": Amount(out.value)})
             if script in wallet.labels:
                 item["label"] = wallet.labels[script]
-            item.update({"vout": n, "abandoned": False})
+            item.update({"vout": n, "abandoned": abandoned})
             details.append(item)
     return details
 
 
-@rpc("gettransaction", ("txid", "string", True), ("include_watchonly", "bool", False),
-     ("verbose", "bool", False), wallet=True)
-def gettransaction(node, wallet, tx_id, include_watchonly, verbose):
-    tx_id = parse_hash(tx_id, "txid")
-    record = wallet.txs.get(tx_id)
-    if record is None:
-        raise RPCError(-5, "Invalid or non-wallet transaction id")
+def _wallet_fee(wallet, tx):
+    """What the wallet paid in fees: only known when every input is its own."""
+    if not wallet.from_me(tx):
+        return 0
+    return sum(c[0] for c in (wallet._input_coin(i) for i in tx.vin) if c) - sum(
+        o.value for o in tx.vout)
+
+
+def _wallet_tx_fields(node, wallet, tx_id):
+    """Core's WalletTxToJSON: a wallet tx's confirmations, block and conflicts."""
+    record = wallet.txs[tx_id]
     tx = record["tx"]
-    chain = node.chain
-    credit = sum(o.value for o in tx.vout if wallet.is_mine(o.script_pubkey.data))
-    debit = wallet.debit(tx)
-    from_me = wallet.from_me(tx)
-    fee = sum(c[0] for c in (wallet._input_coin(i) for i in tx.vin) if c) - sum(
-        o.value for o in tx.vout) if from_me else 0
-    amount = credit - debit + (fee if from_me else 0)
     conf = wallet.confirmations(tx_id)
-    result = {"amount": Amount(amount)}
-    if from_me:
-        result["fee"] = Amount(-fee)
-    result["confirmations"] = conf
+    result = {"confirmations": conf}
     if is_coinbase(tx):
         result["generated"] = True
     if conf <= 0:
@@ -944,6 +1021,75 @@ def gettransaction(node, wallet, tx_id, include_watchonly, verbose):
         "mempoolconflicts": wallet.mempool_conflicts(tx),
         "time": record["time"], "timereceived": record["time"],
         "bip125-replaceable": wallet.rbf_state(tx_id),
+    })
+    return result
+
+
+def _list_transactions(node, wallet, tx_id, min_depth, include_change=False):
+    """Core's ListTransactions(fLong=true): one entry per send/receive detail."""
+    tx = wallet.txs[tx_id]["tx"]
+    fields = _wallet_tx_fields(node, wallet, tx_id)
+    return [{**detail, **fields} for detail in _details(
+        node, wallet, tx, _wallet_fee(wallet, tx), min_depth, include_change)]
+
+
+@rpc("listsinceblock", ("blockhash", "string", False), ("target_confirmations", "number", False),
+     ("include_watchonly", "bool", False), ("include_removed", "bool", False),
+     ("include_change", "bool", False), ("label", "string", False), wallet=True)
+def listsinceblock(node, wallet, blockhash, target_confirmations, _watchonly, include_removed,
+                   include_change, label):
+    chain = node.chain
+    depth, detached = -1, []
+    if blockhash:
+        block = chain.blocks.get(parse_hash(blockhash, "blockhash"))
+        if block is None:
+            raise RPCError(-5, "Block not found")
+        while not chain.in_active_chain(block.hash):  # a stale branch: back to the fork
+            detached.append(block)
+            block = chain.blocks[block.prev]
+        depth = chain.height + 1 - block.height
+    target = 1 if target_confirmations is None else target_confirmations
+    if target < 1:
+        raise RPCError(-8, "Invalid parameter")
+    transactions = []
+    for tx_id in sorted(wallet.txs, key=lambda t: wallet.txs[t]["order"]):
+        if depth == -1 or abs(wallet.confirmations(tx_id)) < depth:
+            entries = _list_transactions(node, wallet, tx_id, 0, bool(include_change))
+            if label is not None:
+                entries = [e for e in entries if e.get("label") == label]
+            transactions.extend(entries)
+    result = {"transactions": transactions}
+    if include_removed is not False:
+        # every confirmation count, even negative: what the detached blocks held for us
+        result["removed"] = [entry for block in detached for tx in block.txs
+                             if txid(tx) in wallet.txs
+                             for entry in _list_transactions(node, wallet, txid(tx),
+                                                             -100_000_000,
+                                                             bool(include_change))]
+    target = min(target, chain.height + 1)
+    result["lastblock"] = chain.active[chain.height + 1 - target]
+    return result
+
+
+@rpc("gettransaction", ("txid", "string", True), ("include_watchonly", "bool", False),
+     ("verbose", "bool", False), wallet=True)
+def gettransaction(node, wallet, tx_id, include_watchonly, verbose):
+    tx_id = parse_hash(tx_id, "txid")
+    record = wallet.txs.get(tx_id)
+    if record is None:
+        raise RPCError(-5, "Invalid or non-wallet transaction id")
+    tx = record["tx"]
+    chain = node.chain
+    credit = sum(o.value for o in tx.vout if wallet.is_mine(o.script_pubkey.data))
+    debit = wallet.debit(tx)
+    from_me = wallet.from_me(tx)
+    fee = _wallet_fee(wallet, tx)
+    amount = credit - debit + (fee if from_me else 0)
+    result = {"amount": Amount(amount)}
+    if from_me:
+        result["fee"] = Amount(-fee)
+    result.update(_wallet_tx_fields(node, wallet, tx_id))
+    result.update({
         "details": _details(node, wallet, tx, fee),
         "hex": serialize(tx).hex(),
         "lastprocessedblock": {"hash": chain.tip.hash, "height": chain.height},
@@ -986,16 +1132,78 @@ def signrawtransactionwithwallet(node, wallet, hexstring, prevtxs, sighashtype):
 
 @rpc("importdescriptors", ("requests", "array", True), wallet=True)
 def importdescriptors(node, wallet, requests):
-    results = []
+    chain = node.chain
+    now = chain.median_time_past(chain.tip)  # Core's "now": the tip's median time past
+    timestamps = []
     for req in requests:
+        if "timestamp" not in req:  # the whole call fails, as in Core
+            raise RPCError(-3, "Missing required timestamp field for key")
+        timestamp = req["timestamp"]
+        if timestamp == "now":
+            timestamps.append(now)
+        elif isinstance(timestamp, int) and not isinstance(timestamp, bool):
+            timestamps.append(max(timestamp, 1))
+        else:
+            raise RPCError(-3, f"Expected number or \"now\" timestamp value for key. got type "
+                               f"{_json_type(timestamp)}")
+    results = []
+    for req, timestamp in zip(requests, timestamps, strict=True):
         try:
+            if "#" not in req["desc"]:
+                raise RPCError(-5, "Missing checksum")
+            _parse_descriptor(req["desc"])  # a wrong checksum or address fails here
             range_spec = req.get("range", 1000)
             end = range_spec[1] if isinstance(range_spec, list) else range_spec
-            wallet.import_descriptor(req["desc"], max(end, 1000), req.get("label"))
+            wallet.import_descriptor(req["desc"], max(end, 1000), req.get("label"),
+                                     timestamp=timestamp)
             results.append({"success": True})
+        except RPCError as exc:
+            results.append({"success": False, "error": {"code": exc.code,
+                                                        "message": exc.message}})
         except Exception as exc:  # report like Core: per-request error object
             results.append({"success": False, "error": {"code": -5, "message": str(exc)}})
     return results
+
+
+@rpc("getaddressinfo", ("address", "string", True), wallet=True)
+def getaddressinfo(node, wallet, address):
+    """What Core says of a script in a descriptor wallet, in its field order. Modelled: the
+    wallet's own HD keys, addr()/raw() imports, multisig imports and scripts not in the
+    wallet (the recorded cases); key details of other imported single-key descriptors are
+    not (Core adds pubkey, timestamp and HD fields for those)."""
+    script = script_from_address(address)
+    if script is None:
+        raise RPCError(-5, "Invalid or unsupported Segwit (Bech32) or Base58 encoding.")
+    info = wallet.scripts.get(script)
+    mine = info is not None
+    solvable = mine and info.get("desc") is not None
+    result = {"address": address, "scriptPubKey": script.hex(), "ismine": mine,
+              "solvable": solvable}
+    if solvable:
+        result["desc"] = info["desc"]
+    if mine:
+        result["parent_desc"] = info["parent"]
+    result["iswatchonly"] = False
+    result.update({k: v for k, v in validateaddress(node, address).items()
+                   if k in ("isscript", "iswitness", "witness_version", "witness_program")})
+    witness_script = info.get("witness_script") if mine else None
+    multisig = parse_multisig(witness_script) if witness_script is not None else None
+    if multisig is not None:
+        required, keys = multisig
+        result.update({"script": "multisig", "hex": witness_script.hex(),
+                       "sigsrequired": required, "pubkeys": [k.hex() for k in keys]})
+    elif mine and info.get("key") is not None:
+        result["pubkey"] = info["key"].get_public_key().sec().hex()
+    # Core: a script of the wallet without an address book entry counts as change.
+    result["ischange"] = mine and script not in wallet.labels
+    if mine and info.get("key") is not None:
+        desc = info["desc"]
+        origin = desc[desc.index("[") + 1:desc.index("]")].split("/")
+        result.update({"timestamp": wallet.birth_time, "hdkeypath": "m/" + "/".join(origin[1:]),
+                       "hdseedid": "0" * 40, "hdmasterfingerprint": origin[0]})
+    result["labels"] = [wallet.labels[script]] if script in wallet.labels else []
+    return result
+
 
 
 @rpc("getwalletinfo", wallet=True)

@@ -30,6 +30,7 @@ from .network import COINBASE_MATURITY, REGTEST, script_from_address
 from .tx import is_coinbase, signals_rbf, txid, vsize, wtxid
 
 FALLBACK_FEERATE = 10_000  # sat/kvB, like -fallbackfee=0.0001
+TIMESTAMP_WINDOW = 2 * 60 * 60  # Core rescans from this long before an import's timestamp
 
 
 class WalletError(Exception):
@@ -45,6 +46,7 @@ class Wallet:
         self.name = name
         self.private_keys_enabled = not disable_private_keys
         self.blank = blank
+        self.birth_time = chain.now()
         self.scripts: dict[bytes, dict] = {}  # script -> {"desc", "parent", "change", "key"}
         self.descriptors: list[dict] = []
         self.txs: dict[str, dict] = {}  # txid -> {"tx", "time"}
@@ -93,7 +95,11 @@ class Wallet:
         self.labels[script] = label
         return script
 
-    def import_descriptor(self, desc_text: str, range_end: int = 0, label=None):
+    def import_descriptor(self, desc_text: str, range_end: int = 0, label=None,
+                          timestamp=None):
+        """Import one descriptor, then rescan as Core does from ``timestamp`` (None: from
+        genesis). Like Core, a non-ranged descriptor's scripts get an address book entry
+        (label "" unless given), which is what makes them "not change"."""
         body = desc_text.split("#")[0]
         full = add_checksum(body)
         if body.startswith(("addr(", "raw(")) and body.endswith(")"):
@@ -103,10 +109,9 @@ class Wallet:
             if script is None:
                 raise WalletError(-5, "Address is not valid")
             self.scripts.setdefault(script, {"parent": full, "change": False, "key": None})
-            if label is not None:
-                self.labels[script] = label
+            self.labels[script] = label or ""
             self.descriptors.append({"desc": full, "internal": False})
-            self.rescan()
+            self.rescan(timestamp)
             return
         desc = Descriptor.from_string(body)
         children = [(desc.derive(i), i) for i in range(range_end + 1)] if desc.is_wildcard \
@@ -118,10 +123,10 @@ class Wallet:
                     "witness_script": child.witness_script().data if body.startswith("wsh(")
                     else None}
             self.scripts.setdefault(script, info)
-            if label is not None:
-                self.labels[script] = label
+            if label is not None or not desc.is_wildcard:
+                self.labels[script] = label or ""
         self.descriptors.append({"desc": full, "internal": False})
-        self.rescan()
+        self.rescan(timestamp)
 
     def is_mine(self, script: bytes) -> bool:
         return script in self.scripts
@@ -150,12 +155,21 @@ class Wallet:
         if self._relevant(tx):
             self.txs[tid] = {"tx": tx, "time": when or self.chain.now(), "order": len(self.txs)}
 
-    def rescan(self):
-        """Pick up every relevant tx in every known block (any branch) and the mempool."""
-        for block in sorted(self.chain.blocks.values(), key=lambda b: b.seq):
+    def rescan(self, timestamp=None):
+        """Pick up the relevant txs of the active chain and the mempool, as Core's rescan
+        after an import: from the first block whose time is at least the import's timestamp
+        (capped at the tip's time) less two hours; stale branches are not rescanned."""
+        chain = self.chain
+        start = 0
+        if timestamp is not None:
+            since = min(timestamp, chain.tip.time) - TIMESTAMP_WINDOW
+            start = next((h for h, block_hash in enumerate(chain.active)
+                          if chain.blocks[block_hash].time >= since), len(chain.active))
+        for block_hash in chain.active[start:]:
+            block = chain.blocks[block_hash]
             for tx in block.txs:
                 self.add_tx(tx, block.time)
-        for entry in self.chain.mempool.values():
+        for entry in chain.mempool.values():
             self.add_tx(entry.tx, entry.time)
 
     def on_chain_event(self, event, data):
@@ -202,6 +216,8 @@ class Wallet:
 
     @staticmethod
     def _conflicts(a, b) -> bool:
+        if is_coinbase(a) or is_coinbase(b):  # their null prevout is no coin to fight over
+            return False
         ins = {(i.txid.hex(), i.vout) for i in a.vin}
         return any((i.txid.hex(), i.vout) in ins for i in b.vin) and txid(a) != txid(b)
 
@@ -216,6 +232,11 @@ class Wallet:
             return 0
         depth = self.conflicting_in_chain(tx)
         return -depth if depth else 0
+
+    def is_abandoned(self, tid) -> bool:
+        """Core abandons the coinbase of a block that leaves the active chain (it can never
+        be relayed on its own); it is confirmed again if that block comes back."""
+        return is_coinbase(self.txs[tid]["tx"]) and self.tx_block(tid) is None
 
     def from_me(self, tx) -> bool:
         return not is_coinbase(tx) and all(self._input_coin(i) is not None for i in tx.vin)

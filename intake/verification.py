@@ -109,7 +109,7 @@ def verify_asset(asset_id: int, adapter: ChainAdapter | None = None) -> str | No
         watch_address(address=address, purpose=WatchedAddress.Purpose.CUSTODY,
                       ref=str(asset.case.public_id))
         seen = _look_at_sweeps(adapter, address, sweeps)
-        utxos = adapter.scan_utxos([address])
+        utxos = adapter.address_utxos([address])
         record_outputs(utxos=utxos)
         if seen.waiting:
             asset_reschedule(asset_id=asset_id,

@@ -13,6 +13,7 @@ for _name in ("CELERY_BROKER_URL", "CELERY_BROKER_READ_URL", "CELERY_BROKER_WRIT
 pytest_plugins = [
     "tests.fixtures.people",
     "tests.fixtures.chain",
+    "tests.fixtures.bitcoind",
     "tests.fixtures.worker",
     "tests.fixtures.celery",
 ]

@@ -51,13 +51,16 @@ def watch_transaction(*, txid: str, purpose: str, ref: str, inputs: Iterable[Any
 
 
 def watch_address(*, address: str, purpose: str, ref: str = "") -> WatchedAddress:
-    """Watch an address for coins arriving and leaving. Idempotent."""
+    """Watch an address for coins arriving and leaving. Idempotent. Once committed, the
+    address is also registered with the node's watch-only wallet (chain.watch_on_node), so
+    adapter.address_utxos() can answer for it without scanning the UTXO set."""
     obj, created = WatchedAddress.objects.get_or_create(
         address=address, defaults={"purpose": purpose, "ref": str(ref)})
     if created:
         with transaction.atomic():
             record_event(actor=None, action=ChainAction.ADDRESS_WATCHED, obj=obj,
                          after={"address": address, "purpose": purpose, "ref": str(ref)})
+            transaction.on_commit(lambda: enqueue("chain.watch_on_node", obj.pk))
     return obj
 
 

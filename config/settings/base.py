@@ -111,8 +111,17 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Writers wait for each other instead of failing at once with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The embedded default: the web server and run_watchers write at the same time.
+    # - IMMEDIATE: a transaction takes the write lock when it begins. SQLite's default
+    #   (DEFERRED) starts as a reader and fails at once with "database is locked" when it
+    #   must become a writer while another process writes: the busy timeout cannot help.
+    # - WAL: readers never block the writer, nor the writer the readers.
+    # - timeout: how long a writer waits for the other one (sqlite3's busy timeout).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL",
+        "timeout": 20,
+    })
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
@@ -239,6 +248,14 @@ CELERY_BEAT_SCHEDULE = {
 BITCOIN_NETWORK = env.str("BITCOIN_NETWORK", default="regtest")
 BITCOIN_RPC_URL = env_secret("BITCOIN_RPC_URL", default="http://qazyna:qazyna@127.0.0.1:18443")
 BITCOIN_RPC_TIMEOUT = env.int("BITCOIN_RPC_TIMEOUT", default=10)
+# The calls that walk the chain or the UTXO set (scantxoutset for reconciliation, a watch
+# wallet import's rescan) wait this long instead; the node keeps going if we stop waiting.
+BITCOIN_RPC_SCAN_TIMEOUT = env.int("BITCOIN_RPC_SCAN_TIMEOUT", default=300)
+# The node's watch-only descriptor wallet that knows every address Qazyna watches (created
+# on first use), and the earliest unix time coins could have reached one of them: an address
+# imported late (not registered when it was derived) is rescanned from there.
+BITCOIN_WATCH_WALLET = env.str("BITCOIN_WATCH_WALLET", default="qazyna-watch")
+BITCOIN_WATCH_RESCAN_FROM = env.int("BITCOIN_WATCH_RESCAN_FROM", default=0)
 # Confirmations before a transfer is settled / a sweep is verified, per network.
 SETTLEMENT_CONFIRMATIONS = {
     "mainnet": env.int("SETTLEMENT_CONFIRMATIONS_MAINNET", default=6),

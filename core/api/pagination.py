@@ -1,5 +1,7 @@
 """One way to answer with a page: {"count", "next", "previous", "results"}."""
 
+from typing import Any
+
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -13,6 +15,6 @@ def paginate(*, request, queryset, serializer_class, view):
     Response every paginated list endpoint returns. page_size was validated by the
     endpoint's FilterSerializer (a PageFilterSerializer); a page past the end is a 404."""
     paginator = DefaultPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: Any = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(
         serializer_class(page, many=True, context={"request": request}).data)

@@ -31,7 +31,7 @@ class QazynaApiView(APIView):
         # Every state-changing POST takes an Idempotency-Key (core.api.idempotency).
         super().__init_subclass__(**kwargs)
         if "post" in cls.__dict__:
-            cls.post = idempotent(cls.__dict__["post"])
+            setattr(cls, "post", idempotent(cls.__dict__["post"]))  # noqa: B010
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

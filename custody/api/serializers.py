@@ -23,7 +23,7 @@ from ..transitions import TRANSFER_TABLE
 
 class ReserveWalletInputSerializer(serializers.Serializer):
     network = serializers.CharField()
-    label = serializers.CharField(max_length=200)
+    label = serializers.CharField(max_length=200)  # type: ignore[assignment]
     threshold = StrictIntegerField(required=False, min_value=1, max_value=15)
     keys = serializers.ListField(child=serializers.CharField(), required=False)
     descriptor = serializers.CharField(required=False)
@@ -155,7 +155,8 @@ class DepositOutputSerializer(serializers.ModelSerializer):
 
 
 class DepositAttributeInputSerializer(serializers.Serializer):
-    source = serializers.ChoiceField(choices=[FundSource.STATE_MINING, FundSource.OTHER])
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=[FundSource.STATE_MINING, FundSource.OTHER])
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
@@ -163,7 +164,7 @@ class PriceInputSerializer(serializers.Serializer):
     asset = serializers.CharField(default="BTC", max_length=16)
     kzt_per_unit = serializers.DecimalField(max_digits=20, decimal_places=2,
                                             min_value=Decimal("0.01"))
-    source = serializers.CharField(max_length=200)
+    source = serializers.CharField(max_length=200)  # type: ignore[assignment]
     observed_at = serializers.DateTimeField()
 
 

@@ -2,8 +2,8 @@ from rest_framework import serializers
 
 from core.api.filters import ChoiceListField, FlagField, PageFilterSerializer
 from core.api.serializers import StrictIntegerField
-from core.bitcoin import NETWORK_NAMES
-from core.errors import ErrorCode
+from core.bitcoin import NETWORK_NAMES, parse_btc_amount
+from core.errors import ErrorCode, ValidationFailed
 
 from ..models import (
     AssetKind,
@@ -63,7 +63,8 @@ class OrderOutputSerializer(serializers.ModelSerializer):
 
 class CaseOutputSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
-    agency = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    agency: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True)
     filed_by = serializers.CharField(source="filed_by.username")
     reviewer = serializers.CharField(source="reviewer.username", default=None)
     allowed_transitions = serializers.SerializerMethodField()
@@ -119,9 +120,6 @@ class AssetInputSerializer(serializers.Serializer):
                                                 help_text="BTC as a decimal string, ≤ 8 places")
 
     def validate(self, attrs):
-        from core.bitcoin import parse_btc_amount
-        from core.errors import ValidationFailed
-
         if attrs["asset"] == AssetKind.BTC and attrs["network"] not in NETWORK_NAMES:
             raise serializers.ValidationError(
                 {"network": f"BTC networks: {', '.join(NETWORK_NAMES)}."},

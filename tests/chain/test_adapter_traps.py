@@ -1,4 +1,5 @@
-"""bitcoinlib's known traps and the node's legacy JSON-RPC style, each pinned."""
+"""bitcoinlib's known traps and the node's legacy JSON-RPC style, each pinned. The traps that
+are the node's run on the devchain and on a real Bitcoin Core (chain_node)."""
 
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ from bitcoinlib.transactions import Transaction
 from embit import ec
 
 from chain import adapter as adapter_module
-from chain.adapter import ChainAdapter, address_from_script, is_devchain, txid_of
+from chain.adapter import ChainAdapter, address_from_script, get_adapter, is_devchain, txid_of
 from chain.errors import (
     ChainError,
     DevchainRefused,
@@ -19,6 +20,12 @@ from chain.errors import (
     UnknownTransaction,
 )
 from core.bitcoin import embit_network
+
+
+@pytest.fixture
+def node_adapter(chain_node):
+    """The adapter for the node of this run (devchain or bitcoind)."""
+    return get_adapter()
 
 
 def test_bitcoinlib_regtest_has_mainnet_prefixes_ours_match_core():
@@ -37,16 +44,17 @@ def test_bitcoinlib_regtest_has_mainnet_prefixes_ours_match_core():
     assert embit_network("regtest")["wif"] == b"\xef"
 
 
-def test_node_reported_legacy_address_matches_ours(devchain, adapter):
+def test_node_reported_legacy_address_matches_ours(chain_node, node_adapter):
     key = ec.PrivateKey(b"\x02" * 32)
     from embit.script import p2pkh
 
     legacy = p2pkh(key.get_public_key()).address(embit_network("regtest"))
-    txid = devchain.fund(legacy, 1_000_000)
-    status = adapter.get_transaction(txid)
+    txid = chain_node.fund(legacy, 1_000_000)
+    status = node_adapter.get_transaction(txid)
     [out] = [o for o in status.outputs if o.value_sats == 1_000_000]
     assert out.address == legacy
-    node = devchain.rpc("getrawtransaction", txid, 1)["vout"][out.n]["scriptPubKey"]["address"]
+    node = chain_node.rpc("getrawtransaction", txid, 1)["vout"][out.n]["scriptPubKey"][
+        "address"]
     assert node == legacy
 
 
@@ -72,41 +80,33 @@ def test_no_cache_survives_a_chain_reset(devchain, adapter):
     assert not hasattr(adapter, "cache") and not hasattr(adapter._client, "cache")
 
 
-def test_tip_is_not_the_cached_block_count(devchain, adapter):
-    height = adapter.tip().height
+def test_tip_is_not_the_cached_block_count(chain_node, node_adapter):
+    height = node_adapter.tip().height
     for n in range(1, 4):
-        devchain.mine(1)
-        assert adapter.tip().height == height + n  # at once, not after 3 s
+        chain_node.mine(1)
+        assert node_adapter.tip().height == height + n  # at once, not after 3 s
 
 
-def test_estimatesmartfee_without_feerate_uses_our_fallback(devchain, adapter, settings):
+def test_estimatesmartfee_without_feerate_uses_our_fallback(chain_node, node_adapter,
+                                                             settings):
     client = BitcoindClient("regtest", settings.BITCOIN_RPC_URL, 100_000_000)
     with pytest.raises(Exception) as exc:  # noqa: PT011 - bitcoinlib raises JSONRPCException
         client.estimatefee(6)  # falls back to the removed estimatefee → HTTP 404
     assert "Method not found" in str(exc.value)
     settings.FALLBACK_FEE_RATE_SAT_VB = 12
-    assert adapter.estimate_fee_rate_sat_vb() == 12
+    assert node_adapter.estimate_fee_rate_sat_vb() == 12
     settings.FALLBACK_FEE_RATE_SAT_VB, settings.MAX_FEE_RATE_SAT_VB = 900, 500
-    assert adapter.estimate_fee_rate_sat_vb() == 500
+    assert node_adapter.estimate_fee_rate_sat_vb() == 500
 
 
-def test_wrong_password_is_node_unavailable_without_leaking_it(devchain, node_proxy):
-    bad = ChainAdapter(url=node_proxy.url(password="s3cret-wrong"), network="regtest")
-    with pytest.raises(NodeUnavailable) as exc:
-        bad.tip()
-    assert "401" in str(exc.value)
-    assert "s3cret-wrong" not in str(exc.value) and "s3cret-wrong" not in repr(bad)
-    assert "s3cret-wrong" not in repr(bad.endpoint)
-
-
-def test_rpc_errors_500_and_unknown_method_404(devchain, adapter):
+def test_rpc_errors_500_and_unknown_method_404(chain_node, node_adapter):
     with pytest.raises(UnknownTransaction):
-        adapter.get_transaction("ab" * 32)  # HTTP 500, code -5
+        node_adapter.get_transaction("ab" * 32)  # HTTP 500, code -5
     with pytest.raises(ChainError) as unknown:
-        adapter.call("estimatefee", 6)  # HTTP 404, code -32601
+        node_adapter.call("estimatefee", 6)  # HTTP 404, code -32601
     assert unknown.value.code == -32601
     with pytest.raises(TransactionRejected) as exc:
-        adapter.broadcast("0200000001" + "00" * 41 + "0000000000")
+        node_adapter.broadcast("0200000001" + "00" * 41 + "0000000000")
     assert exc.value.code in (-22, -25, -26)
 
 
@@ -123,18 +123,19 @@ def test_node_down_and_timeout_are_node_unavailable(devchain, node_proxy):
         node_proxy.mode = "pass"
 
 
-def test_broadcast_returns_the_txid_of_the_bytes_and_is_idempotent(devchain, adapter):
-    raw = devchain.rpc("getrawtransaction", devchain.fund(devchain.new_address(), 10_000))
-    first = adapter.broadcast(raw)
+def test_broadcast_returns_the_txid_of_the_bytes_and_is_idempotent(chain_node, node_adapter):
+    raw = chain_node.rpc("getrawtransaction",
+                         chain_node.fund(chain_node.new_address(), 10_000))
+    first = node_adapter.broadcast(raw)
     assert first.txid == txid_of(raw)
-    assert adapter.broadcast(raw).txid == first.txid
+    assert node_adapter.broadcast(raw).txid == first.txid
 
 
-def test_scan_utxos_needs_no_wallet(devchain, adapter):
-    address = devchain.new_address()
-    txid = devchain.fund(address, 2_000_000)
-    devchain.mine(1)
-    [utxo] = adapter.scan_utxos([address])
+def test_scan_utxos_needs_no_wallet(chain_node, node_adapter):
+    address = chain_node.new_address()
+    txid = chain_node.fund(address, 2_000_000)
+    chain_node.mine(1)
+    [utxo] = node_adapter.scan_utxos([address])
     assert (utxo.txid, utxo.value_sats, utxo.address, utxo.confirmations) == \
         (txid, 2_000_000, address, 1)
 

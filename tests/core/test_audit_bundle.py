@@ -19,6 +19,7 @@ from django.db import connection, transaction
 
 from core.audit import (
     GENESIS_HASH,
+    AuditAction,
     _normalise,
     canonical_event,
     chain_hash,
@@ -33,10 +34,16 @@ FIELDS = ("seq", "created_at", "actor_id", "actor_username", "action", "object_t
           "object_id", "before", "after", "reason")
 
 
+class BundleTestAction(AuditAction):
+    EVENT = "test.bundle_event"
+    NASTY = "test.bundle_nasty"
+
+
 def write_events(n, **extra):
     with transaction.atomic():
         for i in range(n):
-            record_event(actor=None, action="test.event", object_type="test", object_id=str(i),
+            record_event(actor=None, action=BundleTestAction.EVENT, object_type="test",
+                         object_id=str(i),
                          after={"i": i, "amount_sats": 10**i}, **extra)
 
 
@@ -87,10 +94,10 @@ NASTY = [
 def test_the_server_and_the_offline_verifier_hash_the_same_events_alike(clerk):
     with transaction.atomic():
         for i, value in enumerate(NASTY):
-            record_event(actor=clerk if i % 2 else None, action="test.nasty",
+            record_event(actor=clerk if i % 2 else None, action=BundleTestAction.NASTY,
                          object_type="test", object_id=f"id-\"{i}\"\n", before=value,
                          after=value, reason=f"reason {i}: «{value!r}»")
-    events = AuditEvent.objects.filter(action="test.nasty").order_by("seq")
+    events = AuditEvent.objects.filter(action=BundleTestAction.NASTY).order_by("seq")
     prev = events[0].prev_hash
     for event, value in zip(events, NASTY, strict=True):
         # What record_event hashed, rebuilt from what it was given ...
@@ -258,6 +265,7 @@ def test_signed_checkpoints_verify_offline_with_the_pinned_key_only(tmp_path, ca
 # --- the reserve ledger's legal basis --------------------------------------------------------
 def _settled_transfer(*, agency, legal, bank, bank2, bank3, admin, n, order_finality="FINAL",
                       approvers=None):
+    from custody.audit import CustodyAction
     from custody.models import (
         ApprovalStatus,
         JournalEntry,
@@ -302,7 +310,7 @@ def _settled_transfer(*, agency, legal, bank, bank2, bank3, admin, n, order_fina
                               source="SEIZURE")
     LedgerLine.objects.create(entry=entry, account=LedgerAccount.CUSTODY,
                               amount_sats=-99_000, case=case, source="SEIZURE")
-    record_event(actor=None, action="ledger.posted", obj=entry,
+    record_event(actor=None, action=CustodyAction.LEDGER_POSTED, obj=entry,
                  after={"kind": entry.kind, "transfer": str(transfer.public_id)})
     return entry
 

@@ -12,6 +12,7 @@ from django.db.utils import DatabaseError, IntegrityError
 from core.audit import (
     CANONICAL_CONSTRAINT,
     GENESIS_HASH,
+    AuditAction,
     canonical_event,
     chain_hash,
     record_event,
@@ -23,10 +24,14 @@ EVENT_FIELDS = ("seq", "created_at", "actor_id", "actor_username", "action", "ob
                 "object_id", "before", "after", "reason")
 
 
+class ChainTestAction(AuditAction):
+    EVENT = "test.event"
+
+
 def write_events(n, actor=None):
     with transaction.atomic():
         for i in range(n):
-            record_event(actor=actor, action="test.event", object_type="test",
+            record_event(actor=actor, action=ChainTestAction.EVENT, object_type="test",
                          object_id=str(i), after={"i": i, "amount_sats": 10**i})
 
 
@@ -240,7 +245,18 @@ def test_postgresql_refuses_update_and_delete(postgresql, statement):
 @pytest.mark.django_db(transaction=True)
 def test_record_event_outside_a_transaction_is_refused():
     with pytest.raises(RuntimeError):
-        record_event(actor=None, action="x")
+        record_event(actor=None, action=ChainTestAction.EVENT)
+
+
+@pytest.mark.django_db
+def test_an_action_is_an_enum_member_never_a_bare_string():
+    with pytest.raises(TypeError), transaction.atomic():
+        record_event(actor=None, action="case.submitted")
+    assert not AuditEvent.objects.exists()
+    names = {str(a) for a in AuditAction.all_actions()}
+    assert {"case.submitted", "transfer.approved", "chain.tx_confirmed",
+            "auth.login"} <= names
+    assert len(names) == len(AuditAction.all_actions())  # one value, one meaning
 
 
 @pytest.mark.django_db

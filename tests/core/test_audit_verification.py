@@ -6,7 +6,7 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
 import core.audit
-from core.audit import record_event, run_verification
+from core.audit import AuditAction, record_event, run_verification
 from core.models import AuditVerification
 from core.tasks import verify_audit_chain_task
 
@@ -14,10 +14,14 @@ URL = "/api/v1/audit/verify/"
 OLD_KEYS = {"ok", "checked", "broken_seq", "problem"}
 
 
+class VerificationTestAction(AuditAction):
+    EVENT = "test.verification_event"
+
+
 def write_events(n):
     with transaction.atomic():
         for i in range(n):
-            record_event(actor=None, action="test.event", object_type="test",
+            record_event(actor=None, action=VerificationTestAction.EVENT, object_type="test",
                          object_id=str(i), after={"i": i})
 
 

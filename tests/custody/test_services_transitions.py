@@ -12,7 +12,6 @@ import pytest
 from django.db import transaction
 
 from chain.errors import TransactionRejected
-from core import audit
 from core.errors import DomainError, ErrorCode, TransitionNotAllowed
 from core.models import AuditEvent
 from core.statemachine import apply_transition
@@ -513,7 +512,6 @@ def test_allowed_transitions_are_the_requesting_users(api, ceremony, auditor):
 
 
 def test_every_custody_event_is_an_audit_action_member(ceremony, monkeypatch):
-    monkeypatch.setattr(audit, "LEGACY_STRING_ACTIONS", False)
     settled = ceremony.walk_to(T.SETTLED)
     assert settled.journal_entries.count() == 1
     deposit = services.deposit_observe(reserve_address=settled.destination, txid="ce" * 32,

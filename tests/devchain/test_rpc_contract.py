@@ -9,15 +9,13 @@ import pytest
 from devchain.testing import DevChainServer
 from tests.support.replay import ORDER, Replayer, load
 
-# Watch-only descriptor-wallet listing calls are optional for the devchain (the project does not
-# use them) and not implemented; the 11 steps that call them are skipped by method name. All
-# other watch-only wallet calls (importdescriptors, listunspent, getbalances, gettransaction,
+# Two wallet listing calls are optional for the devchain (the project does not use them) and not
+# implemented; the 5 steps that call them are skipped by method name. All other wallet calls
+# (importdescriptors, getaddressinfo, listunspent, listsinceblock, getbalances, gettransaction,
 # getreceivedbyaddress, getwalletinfo) are replayed.
 SKIPPED_METHODS = {
     "listdescriptors": "watch-only wallet: descriptor listing not implemented",
-    "getaddressinfo": "watch-only wallet: address info not implemented",
     "listtransactions": "watch-only wallet: transaction listing not implemented",
-    "listsinceblock": "watch-only wallet: listsinceblock not implemented",
 }
 
 # Individual steps that cannot be replayed faithfully, with the reason. None at present: every

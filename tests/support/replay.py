@@ -45,8 +45,9 @@ VOLATILE = {"time", "mediantime", "blocktime", "timereceived", "nonce", "size_on
             "uptime", "networkhashps", "size", "weight", "strippedsize", "timestamp"}
 # methods whose whole (numeric) result depends on the clock: compared by type only
 VOLATILE_RESULTS = {"uptime": "uptime"}
-# methods whose result array comes from Core's unordered wallet map: compared item by item
-UNORDERED_METHODS = {"listunspent"}
+# methods whose result arrays come from Core's unordered wallet map: compared item by item
+# (listunspent's result; listsinceblock's "transactions", whose "removed" follow block order)
+UNORDERED_METHODS = {"listunspent", "listsinceblock"}
 # The one deliberate deviation: the devchain's user agent extends Core's with a marker
 # ("/Satoshi:30.0.0/qazyna-devchain:1.0/"), so production settings can refuse to use it.
 MARKED_PREFIX = {"subversion"}
@@ -363,17 +364,40 @@ class Replayer:
         Items are matched by their identity (mapped txid and vout); a recorded item without a
         live counterpart leaves the live order alone so the comparison reports it.
         """
-        if not isinstance(recorded.get("result"), list) or not isinstance(live.get("result"),
-                                                                           list):
+        recorded_result, live_result = recorded.get("result"), live.get("result")
+        if isinstance(recorded_result, dict) and isinstance(live_result, dict):
+            if isinstance(recorded_result.get("transactions"), list) and \
+                    isinstance(live_result.get("transactions"), list):
+                live_result = {**live_result, "transactions": self._order_like(
+                    recorded_result["transactions"], live_result["transactions"])}
+            return {**live, "result": live_result}
+        if not isinstance(recorded_result, list) or not isinstance(live_result, list):
             return live
-        by_key = {(item.get("txid"), item.get("vout")): item for item in live["result"]}
+        return {**live, "result": self._order_like(recorded_result, live_result)}
+
+    def _order_like(self, recorded_items, live_items):
+        """live_items in the order of recorded_items, matched by (txid, vout, category); an
+        item whose txid is not learned yet (a coinbase seen first here) by its place in the
+        chain instead (vout, category, confirmations, block height)."""
+        def identity(item, txid):
+            return (txid, item.get("vout"), item.get("category"))
+
+        def place(item):
+            return (item.get("vout"), item.get("category"), item.get("confirmations"),
+                    item.get("blockheight"))
+
+        remaining = list(live_items)
         ordered = []
-        for item in recorded["result"]:
-            key = (self.mapping.get(item["txid"], item["txid"]), item["vout"])
-            if key not in by_key:
-                return live
-            ordered.append(by_key.pop(key))
-        return {**live, "result": ordered + list(by_key.values())}
+        for item in recorded_items:
+            key = identity(item, self.mapping.get(item["txid"], item["txid"]))
+            match = next((v for v in remaining if identity(v, v.get("txid")) == key), None)
+            if match is None and item["txid"] not in self.mapping:
+                match = next((v for v in remaining if place(v) == place(item)), None)
+            if match is None:
+                return live_items
+            remaining.remove(match)
+            ordered.append(match)
+        return ordered + remaining
 
     def compare_reply(self, recorded, live, result_key=None):
         if isinstance(recorded, list):
