@@ -8,6 +8,13 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY . .
+# The pages' static files (our stylesheet, htmx, the API docs' Swagger UI and Redoc) are
+# collected at build time for WhiteNoise. The values only let the production settings load:
+# collectstatic connects to nothing.
+RUN DJANGO_SECRET_KEY=collectstatic-at-build-not-a-secret DJANGO_ALLOWED_HOSTS=localhost \
+    DATABASE_URL=postgres://build@localhost:5432/build CELERY_BROKER_URL=redis://localhost:6379/0 \
+    BITCOIN_NETWORK=mainnet BITCOIN_RPC_URL=http://build@localhost:8332 \
+    python manage.py collectstatic --noinput -v0
 RUN useradd --system --uid 10001 qazyna && mkdir -p /app/var && chown qazyna /app/var
 USER qazyna
 EXPOSE 8000

@@ -6,6 +6,10 @@ class CustodyConfig(AppConfig):
     verbose_name = "Reserve: reserve wallets, quorum, transfers, signing, ledger, deposits"
 
     def ready(self) -> None:
+        from core.web import registry as web
+
+        web.valuer("custody.web.hooks.kzt_value")  # KZT beside BTC on the pages
+
         from chain import registry
         from chain.events import AddressPurpose, Purpose
 

@@ -18,6 +18,7 @@ class CustodyAction(AuditAction):
     TRANSFER_REBUILT = "transfer.rebuilt"
     TRANSFER_CANCELLED = "transfer.cancelled"
     TRANSFER_SIGNATURE_UPLOADED = "transfer.signature_uploaded"
+    TRANSFER_PAYLOAD_MISMATCH = "transfer.payload_mismatch"
     TRANSFER_BROADCAST = "transfer.broadcast"
     TRANSFER_FAILED = "transfer.failed"
     TRANSFER_CONFIRMING = "transfer.confirming"

@@ -20,6 +20,7 @@ from embit.psbt import PSBT, DerivationPath
 from embit.script import Script
 from embit.transaction import SIGHASH, Transaction, TransactionInput, TransactionOutput
 
+from core.bitcoin import embit_network
 from core.errors import ErrorCode, ValidationFailed
 
 # P2WSH outputs below this are dust for Bitcoin Core's relay policy.
@@ -183,6 +184,32 @@ def parse_psbt(text):
 
 def psbt_txid(psbt):
     return psbt.tx.txid().hex()
+
+
+def payload_of_psbt(psbt_base64, network):
+    """The payload recomputed from a PSBT itself: its inputs with the values their
+    witness_utxo declares, its outputs, the fee they leave and its txid. Compared with the
+    approved payload hash, it binds what is signed to what the quorum approved."""
+    psbt = parse_psbt(psbt_base64)
+    inputs, total = [], 0
+    for vin, scope in zip(psbt.tx.vin, psbt.inputs, strict=True):
+        if scope.witness_utxo is None:
+            raise ValidationFailed("An input has no witness_utxo: its value is unknown.",
+                                   code=ErrorCode.PSBT_MISMATCH)
+        value = scope.witness_utxo.value
+        total += value
+        inputs.append({"txid": vin.txid.hex(), "vout": vin.vout, "value_sats": value})
+    outputs = [{"address": out.script_pubkey.address(embit_network(network)),
+                "script_pubkey": out.script_pubkey.data.hex(), "value_sats": out.value}
+               for out in psbt.tx.vout]
+    fee = total - sum(o["value_sats"] for o in outputs)
+    return payload_of(inputs=inputs, outputs=outputs, fee_sats=fee, txid=psbt_txid(psbt),
+                      network=network)
+
+
+def final_txid(final_tx_hex):
+    """The txid of a finalized transaction (witnesses do not change it)."""
+    return Transaction.from_string(final_tx_hex).txid().hex()
 
 
 @dataclass(frozen=True)

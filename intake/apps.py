@@ -15,3 +15,12 @@ class IntakeConfig(AppConfig):
         registry.on_coins_received(AddressPurpose.CUSTODY,
                                    "intake.chain_handlers.custody_coins_received")
         registry.on_blocks("intake.chain_handlers.blocks_connected")
+
+        # The pages people work in: intake's navigation and its "what needs me now".
+        from core.web import registry as web
+
+        from .web.home import NAV
+
+        for item in NAV:
+            web.nav(item)
+        web.work("intake.web.home.needs_me_now")

@@ -277,6 +277,7 @@ class CaseAlert(models.Model):
         REORG = "REORG", _("Reorganisation")
         CONFLICT = "CONFLICT", _("Conflicting transaction")
         RECONCILIATION = "RECONCILIATION", _("Reconciliation mismatch")
+        TAMPERING = "TAMPERING", _("Stored data differs from what was approved")
         OTHER = "OTHER", _("Other")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
+from chain.models import ChainCursor, WatchedTransaction
 from core.errors import NotFound
+from core.models import AuditEvent
 from core.roles import Role, roles_of
 
 from .models import CaseAlert, CaseStatus, SeizedAsset, SeizureCase
@@ -98,3 +101,31 @@ def alert_list_for_user(*, user: Any, open_only: bool = False) -> QuerySet[CaseA
     if open_only:
         qs = qs.filter(resolved_at__isnull=True)
     return qs
+
+
+def case_timeline(*, case: SeizureCase) -> QuerySet[AuditEvent]:
+    """The audit events of a case the caller may already see (case_get_for_user), and of
+    its assets, evidence, handovers and alerts, oldest first."""
+    object_ids = [str(case.public_id)]
+    for related in (case.assets, case.evidence, case.handovers, case.alerts):
+        object_ids.extend(str(i) for i in related.values_list("public_id", flat=True))
+    return AuditEvent.objects.filter(object_id__in=object_ids).order_by("seq")
+
+
+def sweep_progress(*, assets: Any) -> dict[int, list[tuple[str, str, int, int]]]:
+    """{asset id: [(txid, state, confirmations, needed)]}: what the chain watcher knows of
+    each recorded sweep. Confirmations are derived from the block height and our tip."""
+    assets = list(assets)
+    tip = ChainCursor.objects.filter(id=1).values_list("height", flat=True).first()
+    watched = {(w.txid, w.ref): w for w in WatchedTransaction.objects.filter(
+        purpose=WatchedTransaction.Purpose.SWEEP, ref__in=[str(a.public_id) for a in assets])}
+    needed = settings.INTAKE_CONFIRMATIONS
+    progress: dict[int, list[tuple[str, str, int, int]]] = {}
+    for asset in assets:
+        rows = []
+        for sweep in asset.sweeps.all():
+            w = watched.get((sweep.txid, str(asset.public_id)))
+            rows.append((sweep.txid, w.state if w else "PENDING",
+                         w.confirmations(tip) if w else 0, needed))
+        progress[asset.pk] = rows
+    return progress

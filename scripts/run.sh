@@ -41,7 +41,8 @@ if .venv/bin/python manage.py help run_watchers >/dev/null 2>&1; then
 fi
 
 echo
-echo "Qazyna: http://127.0.0.1:${PORT}/  (API docs /api/docs/, admin /admin/)"
+echo "Qazyna: http://127.0.0.1:${PORT}/  (sign in as clerk to file a case, as legal to review it;"
+echo "        legal's code: .venv/bin/python -m tools.demo_otp legal; API docs /api/docs/, admin /admin/)"
 echo "Development chain (regtest, NOT a Bitcoin node): ${BITCOIN_RPC_URL/qazyna:qazyna@/}"
 .venv/bin/python manage.py runserver "127.0.0.1:${PORT}" --noreload &
 server=$!

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/services.sh
+scripts/system_packages.sh
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/qazyna}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 # Celery reads CELERY_BROKER_URL from the environment before any setting: leave it to the

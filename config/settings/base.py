@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -96,9 +97,12 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "core.web.context.layout",
             ],
+            "libraries": {"qazyna": "core.web.templatetags.qazyna"},
         },
     },
 ]
@@ -138,6 +142,10 @@ LANGUAGES = [("en", "English"), ("ru", "Русский"), ("kk", "Қазақша
 TIME_ZONE = "Asia/Almaty"
 USE_I18N = True
 USE_TZ = True
+# One catalogue per language for the whole project (compiled .mo files are committed).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Django has no Kazakh formats module: dates and numbers for kk come from core.web.formats.
+FORMAT_MODULE_PATH = ["core.web.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -149,7 +157,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "web:sign-in"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:sign-in"
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -183,6 +193,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc served by Qazyna itself (drf-spectacular-sidecar): no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No call to validator.swagger.io from the docs page.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "intake.models.CaseStatus",
         "VerificationStatusEnum": "intake.models.VerificationStatus",

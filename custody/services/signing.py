@@ -12,16 +12,19 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import Conflict, ErrorCode
+from core.audit import record_event
+from core.errors import Conflict, DomainError, ErrorCode
 from core.models import User
 from core.statemachine import apply_transition
 from core.tasks import enqueue
+from intake.models import CaseAlert
 
 from .. import chainio
 from .. import psbt as ceremony
 from ..audit import CustodyAction
-from ..models import SignedPsbtUpload, Transfer
+from ..models import SignedPsbtUpload, Transfer, TransferApproval
 from ..transitions import TRANSFER_TABLE, Command, check_command, require_command_role
+from .cases import raise_alert
 from .transfers import custody_wallet_of, release
 
 if TYPE_CHECKING:
@@ -40,6 +43,7 @@ def transfer_upload_signed(*, transfer: Transfer, actor: User, psbt: str | bytes
     queued for broadcast after commit."""
     require_command_role(actor, TRANSFER_TABLE, Command.SIGN)
     signed = ceremony.parse_psbt(psbt)
+    refuse_if_unbound(Transfer.objects.get(pk=transfer.pk), at="signature upload")
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
         check_command(TRANSFER_TABLE, transfer.status, Command.SIGN)  # 409 before verifying
@@ -54,6 +58,49 @@ def transfer_upload_signed(*, transfer: Transfer, actor: User, psbt: str | bytes
         if transfer.final_tx_hex:
             transaction.on_commit(partial(queue_broadcast, transfer.pk))
     return transfer
+
+
+def unbound_reason(transfer: Transfer) -> str:
+    """"" when the transaction being signed (and, once finalized, the one to broadcast) is
+    the payload the quorum approved: its hash recomputed from the PSBT itself equals the
+    approved hash, enough approvals (never the proposer's) are bound to that hash, and the
+    final transaction has the PSBT's txid. Otherwise, what differs."""
+    try:
+        payload = ceremony.payload_of_psbt(transfer.unsigned_psbt, transfer.network)
+    except DomainError as exc:
+        return f"the stored PSBT cannot be read: {exc.detail}"
+    recomputed = ceremony.payload_hash(payload)
+    if recomputed != transfer.payload_hash:
+        return (f"the PSBT being signed hashes to {recomputed}, the approved payload to "
+                f"{transfer.payload_hash}")
+    bound = (TransferApproval.objects.filter(transfer=transfer, payload_hash=recomputed)
+             .exclude(approver_id=transfer.proposed_by_id).count())
+    if bound < max(transfer.approvals_required, 1):
+        return f"{bound} approvals are bound to this payload; {transfer.approvals_required} " \
+               "are required"
+    if transfer.final_tx_hex and ceremony.final_txid(transfer.final_tx_hex) != payload["txid"]:
+        return "the finalized transaction is not the approved one (another txid)"
+    return ""
+
+
+def refuse_if_unbound(transfer: Transfer, *, at: str) -> None:
+    """Refuse (409 psbt_mismatch), alarm and audit when the transfer is not bound to its
+    approvals. The alarm and its audit event commit on their own: the refusal rolls back
+    nothing of theirs."""
+    reason = unbound_reason(transfer)
+    if not reason:
+        return
+    with transaction.atomic():
+        record_event(actor=None, action=CustodyAction.TRANSFER_PAYLOAD_MISMATCH, obj=transfer,
+                     after={"at": at, "problem": reason, "payload_hash": transfer.payload_hash})
+        raise_alert(case=transfer.case, kind=CaseAlert.Kind.TAMPERING,
+                    dedup_key=f"payload-mismatch:{transfer.public_id}",
+                    message=f"Transfer {transfer.public_id} was refused at {at}: {reason}.",
+                    details={"transfer": str(transfer.public_id), "problem": reason,
+                             "at": at})
+    log.error("transfer %s refused at %s: %s", transfer.public_id, at, reason)
+    raise Conflict(f"This transfer is not what the quorum approved: {reason}.",
+                   code=ErrorCode.PSBT_MISMATCH)
 
 
 def _merge_signed_copy(transfer: Transfer, signed: PSBT, raw: str | bytes,
@@ -97,7 +144,14 @@ def queue_broadcast(transfer_id: int) -> None:
 def transfer_broadcast(*, transfer_id: int) -> Transfer:
     """Send the fully signed transaction (system command; safe to run twice). The node's
     refusal fails the transfer with its reason; a timeout is resolved by asking the node for
-    the txid, and the same bytes are sent again later — never a new transaction."""
+    the txid, and the same bytes are sent again later — never a new transaction. Just
+    before, the transaction is checked once more against the approved payload."""
+    current = Transfer.objects.get(pk=transfer_id)
+    if current.final_tx_hex and TRANSFER_TABLE.get(current.status, Command.BROADCAST):
+        try:
+            refuse_if_unbound(current, at="broadcast")
+        except Conflict:
+            return current  # alarmed; a person must look before anything is sent
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer_id)
         if TRANSFER_TABLE.get(transfer.status, Command.BROADCAST) is None \

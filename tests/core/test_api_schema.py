@@ -32,7 +32,9 @@ def test_errors_share_one_format(api, clerk):
     assert api(None).get("/api/v1/cases/").json()["code"] == "not_authenticated"
 
 
-def test_home_page_links_the_interfaces(client):
-    page = client.get("/")
+def test_home_page_is_the_application_and_links_the_api_docs(client):
+    home = client.get("/")
+    assert home.status_code == 302 and home["Location"].startswith("/sign-in/")
+    page = client.get(home["Location"])
     assert page.status_code == 200
-    assert b"/api/docs/" in page.content and b"/admin/" in page.content
+    assert b"/api/docs/" in page.content
