@@ -59,7 +59,7 @@ class AuditChainHead(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only. hash = SHA-256(prev_hash ‖ canonical event). Never updated or deleted."""
+    """Append-only. hash = SHA-256(prev_hash ‖ canonical). Never updated or deleted."""
 
     seq = models.BigIntegerField(unique=True)
     created_at = models.DateTimeField()
@@ -76,6 +76,11 @@ class AuditEvent(models.Model):
     reason = models.TextField(blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # The exact text hashed after prev_hash (core.audit.canonical_event of the fields above),
+    # written once by record_event. On PostgreSQL a CHECK constraint (migration 0007) refuses
+    # a row whose canonical text does not equal its fields, so verification hashes what is
+    # stored instead of rebuilding the JSON of every event.
+    canonical = models.TextField(editable=False)
 
     class Meta:
         ordering = ["seq"]
@@ -83,6 +88,33 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditVerification(models.Model):
+    """One run of the chain verifier, kept so that no web request ever walks the chain: the
+    API shows the latest run and its age, and an incremental run starts where the latest
+    one ended if it was good. Written once, never changed (PostgreSQL refuses UPDATE and
+    DELETE, as for the record itself)."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    full = models.BooleanField(help_text="From the first event, not from the previous run")
+    mode = models.CharField(max_length=16, help_text="stored: hashed the stored canonical "
+                            "text; recompute: rebuilt it from each event's fields")
+    start_seq = models.BigIntegerField(help_text="Verified the events after this one")
+    events_read = models.BigIntegerField()
+    ok = models.BooleanField()
+    checked = models.BigIntegerField(help_text="Events known intact, from the first")
+    last_hash = models.CharField(max_length=64, help_text="The hash of event #checked")
+    broken_seq = models.BigIntegerField(null=True, blank=True)
+    problem = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        state = "OK" if self.ok else f"BROKEN at #{self.broken_seq}"
+        return f"{state} through #{self.checked} ({self.finished_at:%Y-%m-%d %H:%M})"
 
 
 class IdempotencyRecord(models.Model):

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import current_app
+from celery import current_app, shared_task
+
+from .audit import run_verification
 
 log = logging.getLogger(__name__)
 
@@ -31,3 +33,11 @@ def enqueue(task_name: str, *args: Any) -> bool:
         log.warning("could not queue %s%s; the sweeper will", task_name, args)
         return False
     return True
+
+
+@shared_task(name="core.verify_audit_chain", acks_late=True, reject_on_worker_lost=True,
+             time_limit=3600, soft_time_limit=3300)
+def verify_audit_chain_task(full=False):
+    """Verify the audit chain (incrementally unless full) and store the result; safe to run
+    twice, and safe to lose: the next beat runs it again."""
+    run_verification(full=bool(full))

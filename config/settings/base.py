@@ -249,6 +249,15 @@ CELERY_BEAT_SCHEDULE = {
     "custody-reconcile-reserves": {"task": "custody.tasks.reconcile_reserves_task",
                                    "schedule": float(env.int("RECONCILE_SECONDS", default=3600)),
                                    "options": {"expires": 1800.0}},
+    # The audit chain, from the last verified point; and all of it once a day. The API only
+    # ever shows the latest stored result (core.audit.verification_report).
+    "audit-verify-incremental": {"task": "core.verify_audit_chain",
+                                 "schedule": float(env.int("AUDIT_VERIFY_SECONDS", default=300)),
+                                 "options": {"expires": 240.0}},
+    "audit-verify-full": {"task": "core.verify_audit_chain", "kwargs": {"full": True},
+                          "schedule": float(env.int("AUDIT_FULL_VERIFY_SECONDS",
+                                                    default=24 * 3600)),
+                          "options": {"expires": 3600.0}},
 }
 
 # --- Bitcoin ------------------------------------------------------------------
@@ -286,6 +295,12 @@ EVIDENCE_ALLOWED_TYPES = env.list(
     default=["application/pdf", "image/jpeg", "image/png", "text/plain", "application/json"],
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Audit record ---------------------------------------------------------------------------
+# Checkpoints (manage.py audit_checkpoint) and bundles are signed with this Ed25519 private
+# key (PEM, or its 32-byte seed in hex) when it is set; auditors pin the public key
+# (manage.py audit_checkpoint --public-key). Never a Bitcoin key.
+AUDIT_CHECKPOINT_KEY = env_secret("AUDIT_CHECKPOINT_KEY", default="")
 
 LOGGING = {
     "version": 1,

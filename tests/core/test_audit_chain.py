@@ -1,12 +1,27 @@
-"""The hash-chained audit record: it verifies, and tampering is found at the right link."""
+"""The hash-chained audit record: it verifies, and tampering is found at the right link.
+
+Tampering is done the way only the tables' owner or a superuser could: with the
+append-only triggers disabled, and either keeping each row consistent with its canonical
+text (the CHECK constraint stays) or dropping that constraint first."""
 
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.utils import DatabaseError
+from django.db.utils import DatabaseError, IntegrityError
 
-from core.audit import AuditAction, record_event, verify_chain
+from core.audit import (
+    CANONICAL_CONSTRAINT,
+    GENESIS_HASH,
+    AuditAction,
+    canonical_event,
+    chain_hash,
+    record_event,
+    verify_chain,
+)
 from core.models import AuditEvent
+
+EVENT_FIELDS = ("seq", "created_at", "actor_id", "actor_username", "action", "object_type",
+                "object_id", "before", "after", "reason")
 
 
 class ChainTestAction(AuditAction):
@@ -20,14 +35,32 @@ def write_events(n, actor=None):
                          object_id=str(i), after={"i": i, "amount_sats": 10**i})
 
 
-def tamper(sql, params):
-    """Bypass the append-only trigger the way only a database superuser could."""
+def _without_triggers(sql, params):
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER USER")
+        cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER USER")
         cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE core_auditevent ENABLE TRIGGER USER")
+        cursor.execute("ALTER TABLE core_auditevent ENABLE TRIGGER USER")
+
+
+def tamper(sql, params):
+    """An owner who drops the consistency constraint, then edits rows as they like."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE core_auditevent DROP CONSTRAINT {CANONICAL_CONSTRAINT}")
+    _without_triggers(sql, params)
+
+
+def rewrite(seq, *, rehash=False, **changes):
+    """An owner who edits an event and keeps it consistent with its canonical text (the
+    constraint stays in force); with rehash, its hash is recomputed too."""
+    event = AuditEvent.objects.get(seq=seq)
+    fields = {name: getattr(event, name) for name in EVENT_FIELDS} | changes
+    canonical = canonical_event(**fields)
+    digest = chain_hash(event.prev_hash, canonical) if rehash else event.hash
+    sets = ", ".join(f"{name} = %s" for name in changes)
+    values = [AuditEvent._meta.get_field(name).get_db_prep_save(value, connection)
+              for name, value in changes.items()]
+    _without_triggers(f"UPDATE core_auditevent SET {sets}, canonical = %s, hash = %s "
+                      "WHERE seq = %s", [*values, canonical, digest, seq])
 
 
 @pytest.mark.django_db
@@ -45,18 +78,56 @@ def test_chain_verifies_and_links(clerk):
 @pytest.mark.django_db
 def test_edited_event_is_found_at_its_link():
     write_events(6)
-    tamper("UPDATE core_auditevent SET after = %s WHERE seq = 4", ['{"i": 3, "amount_sats": 1}'])
+    rewrite(4, after={"i": 3, "amount_sats": 1})
     result = verify_chain()
-    assert not result.ok
+    assert not result.ok and result.mode == "stored"
     assert result.broken_seq == 4
     assert "edited" in result.problem
     assert result.checked == 3
 
 
 @pytest.mark.django_db
+def test_edit_behind_a_dropped_constraint_is_found_by_rebuilding(postgresql):
+    write_events(6)
+    tamper("UPDATE core_auditevent SET after = %s WHERE seq = 4", ['{"i": 3, "amount_sats": 1}'])
+    result = verify_chain()
+    assert not result.ok and result.mode == "recompute"
+    assert (result.broken_seq, result.checked) == (4, 3)
+    assert "edited" in result.problem
+
+
+@pytest.mark.django_db
+def test_a_weakened_constraint_is_not_trusted(postgresql):
+    """Same name, validated, but vouching for nothing: verification rebuilds every event."""
+    write_events(3)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE core_auditevent DROP CONSTRAINT {CANONICAL_CONSTRAINT}")
+        cursor.execute(f"ALTER TABLE core_auditevent ADD CONSTRAINT {CANONICAL_CONSTRAINT} "
+                       "CHECK (canonical::jsonb = canonical::jsonb OR true)")
+    _without_triggers("UPDATE core_auditevent SET reason = 'x' WHERE seq = 2", [])
+    result = verify_chain()
+    assert result.mode == "recompute" and not result.ok and result.broken_seq == 2
+
+
+@pytest.mark.django_db
+def test_canonical_text_is_stored_and_the_database_refuses_a_row_that_lies(postgresql):
+    write_events(2)
+    event = AuditEvent.objects.get(seq=2)
+    assert event.canonical == canonical_event(**{f: getattr(event, f) for f in EVENT_FIELDS})
+    assert event.hash == chain_hash(event.prev_hash, event.canonical)
+    with pytest.raises(IntegrityError, match=CANONICAL_CONSTRAINT):
+        with transaction.atomic():
+            AuditEvent.objects.create(
+                seq=3, created_at=event.created_at, action="test.event",
+                after={"amount_sats": 1}, prev_hash=event.hash, hash="f" * 64,
+                canonical=event.canonical.replace('"seq":2', '"seq":3'))
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db
 def test_deleted_event_is_found_at_its_link():
     write_events(6)
-    tamper("DELETE FROM core_auditevent WHERE seq = 3", [])
+    _without_triggers("DELETE FROM core_auditevent WHERE seq = 3", [])
     result = verify_chain()
     assert not result.ok
     assert result.broken_seq == 3
@@ -66,7 +137,7 @@ def test_deleted_event_is_found_at_its_link():
 @pytest.mark.django_db
 def test_deleted_last_event_is_found_by_the_head():
     write_events(4)
-    tamper("DELETE FROM core_auditevent WHERE seq = 4", [])
+    _without_triggers("DELETE FROM core_auditevent WHERE seq = 4", [])
     result = verify_chain()
     assert not result.ok and result.broken_seq == 4
 
@@ -74,18 +145,72 @@ def test_deleted_last_event_is_found_by_the_head():
 @pytest.mark.django_db
 def test_rehashed_edit_breaks_the_next_link():
     """An attacker who edits an event and recomputes its hash still breaks the next link."""
-    from core.audit import canonical_event, chain_hash
-
     write_events(5)
-    event = AuditEvent.objects.get(seq=2)
-    forged = chain_hash(event.prev_hash, canonical_event(
-        seq=2, created_at=event.created_at, actor_id=None, actor_username="",
-        action="test.event", object_type="test", object_id="1", before=None,
-        after={"i": 1, "amount_sats": 0}, reason=""))
-    tamper("UPDATE core_auditevent SET after = %s, hash = %s WHERE seq = 2",
-           ['{"i": 1, "amount_sats": 0}', forged])
+    rewrite(2, rehash=True, after={"i": 1, "amount_sats": 0})
     result = verify_chain()
     assert not result.ok and result.broken_seq == 3
+    assert "prev_hash" in result.problem
+
+
+@pytest.mark.django_db
+def test_incremental_verification_reads_only_what_is_new():
+    write_events(5)
+    first = verify_chain()
+    assert first.ok and first.checked == AuditEvent.objects.count() and first.start_seq == 0
+    write_events(3)
+    again = verify_chain(start=(first.checked, first.last_hash))
+    assert again.ok and again.events_read == 3 and again.checked == first.checked + 3
+    assert again.last_hash == AuditEvent.objects.get(seq=again.checked).hash
+
+
+@pytest.mark.django_db
+def test_incremental_verification_refuses_a_start_that_was_rewritten_or_wiped():
+    write_events(4)
+    point = verify_chain()
+    rewrite(point.checked, rehash=True, reason="rewritten")
+    result = verify_chain(start=(point.checked, point.last_hash))
+    assert not result.ok and result.broken_seq == point.checked and result.checked == 0
+    assert "rewritten" in result.problem
+    _without_triggers("DELETE FROM core_auditevent WHERE seq >= 2", [])
+    result = verify_chain(start=(point.checked, point.last_hash))
+    assert not result.ok and "is gone" in result.problem
+
+
+@pytest.mark.django_db
+def test_an_old_edit_escapes_incremental_runs_and_is_found_by_a_full_one():
+    write_events(5)
+    point = verify_chain()
+    rewrite(2, reason="edited long ago")
+    write_events(1)
+    assert verify_chain(start=(point.checked, point.last_hash)).ok
+    full = verify_chain()
+    assert not full.ok and full.broken_seq == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verification_split_between_processes_finds_the_same_links(postgresql):
+    write_events(40)
+    total = AuditEvent.objects.count()
+    result = verify_chain(batch_size=3, workers=2)
+    assert result.ok and result.checked == result.events_read == total
+    rewrite(30, reason="x")
+    result = verify_chain(batch_size=3, workers=2)
+    assert (result.ok, result.broken_seq, result.checked) == (False, 30, 29)
+    rewrite(30, reason="")  # undone; now break the seam between the two processes instead
+    assert verify_chain(batch_size=3, workers=2).ok
+    seam = total // 2 + 1
+    event = AuditEvent.objects.get(seq=seam)
+    _without_triggers("UPDATE core_auditevent SET prev_hash = %s, hash = %s WHERE seq = %s",
+                      ["a" * 64, chain_hash("a" * 64, event.canonical), seam])
+    result = verify_chain(batch_size=3, workers=2)
+    assert (result.ok, result.broken_seq) == (False, seam)
+    assert "prev_hash" in result.problem
+
+
+@pytest.mark.django_db
+def test_an_empty_record_verifies():
+    result = verify_chain()
+    assert result.ok and result.checked == 0 and result.last_hash == GENESIS_HASH
 
 
 @pytest.mark.django_db
@@ -93,9 +218,11 @@ def test_verify_command_names_the_broken_link(capsys):
     write_events(3)
     call_command("verify_audit_chain")
     assert "OK" in capsys.readouterr().out
-    tamper("UPDATE core_auditevent SET reason = 'x' WHERE seq = 2", [])
+    rewrite(2, reason="x")
+    call_command("verify_audit_chain")  # incremental: nothing new after #3, an old edit unseen
+    assert "nothing new" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_info:
-        call_command("verify_audit_chain")
+        call_command("verify_audit_chain", full=True)
     assert exit_info.value.code == 1
     assert "#2" in capsys.readouterr().err
 
