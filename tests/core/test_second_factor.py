@@ -22,7 +22,16 @@ def test_who_needs_a_second_factor(clerk, legal, bank, auditor, admin_user):
         False, True, True, False, True]
 
 
-def test_enrolment_confirms_with_a_code_and_issues_one_time_backup_codes(bank):
+@pytest.fixture
+def newcomer(db):
+    """A bank officer on their first day: not enrolled yet."""
+    from tests.support.factories import UserFactory
+
+    return UserFactory(username="newcomer", roles=["bank_officer"])
+
+
+def test_enrolment_confirms_with_a_code_and_issues_one_time_backup_codes(newcomer):
+    bank = newcomer
     device = second_factor.enrol_start(bank)
     assert second_factor.enrol_start(bank).pk == device.pk  # the same until confirmed
     assert second_factor.provisioning_uri(device).startswith("otpauth://totp/Qazyna")
@@ -44,7 +53,8 @@ def test_enrolment_confirms_with_a_code_and_issues_one_time_backup_codes(bank):
     assert reused.value.code == "second_factor_invalid"
 
 
-def test_step_up_needs_enrolment_a_code_and_the_right_code(bank):
+def test_step_up_needs_enrolment_a_code_and_the_right_code(newcomer):
+    bank = newcomer
     with pytest.raises(PermissionRefused) as not_enrolled:
         second_factor.step_up(bank, "123456")
     assert not_enrolled.value.code == "second_factor_required"
@@ -59,7 +69,8 @@ def test_step_up_needs_enrolment_a_code_and_the_right_code(bank):
     assert second_factor.require_step_up(bank, proof) is proof
 
 
-def test_a_step_up_is_bound_to_the_person_who_gave_it(bank, bank2):
+def test_a_step_up_is_bound_to_the_person_who_gave_it(newcomer, bank2):
+    bank = newcomer
     device = second_factor.enrol_start(bank)
     second_factor.enrol_confirm(bank, current_code(device))
     proof = second_factor.step_up(bank, current_code(device, drift=1))
