@@ -15,7 +15,8 @@ RUN DJANGO_SECRET_KEY=collectstatic-at-build-not-a-secret DJANGO_ALLOWED_HOSTS=l
     DATABASE_URL=postgres://build@localhost:5432/build CELERY_BROKER_URL=redis://localhost:6379/0 \
     BITCOIN_NETWORK=mainnet BITCOIN_RPC_URL=http://build@localhost:8332 \
     python manage.py collectstatic --noinput -v0
-RUN useradd --system --uid 10001 qazyna && mkdir -p /app/var && chown qazyna /app/var
+RUN useradd --system --uid 10001 qazyna && mkdir -p /app/var /app/media \
+    && chown qazyna /app/var /app/media
 USER qazyna
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \

@@ -70,3 +70,16 @@ def test_compose_file_is_coherent():
     assert "-txindex=1" in services["bitcoind"]["command"]
     assert services["worker"]["command"][:3] == ["celery", "-A", "config"]
     assert (ROOT / services["web"]["build"] / "Dockerfile").exists()
+
+
+def test_compose_keeps_evidence_on_a_volume_and_shares_rate_limits():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for name in ("web", "worker"):
+        service = compose["services"][name]
+        media = service["environment"]["QAZYNA_MEDIA_ROOT"]
+        mounts = dict(v.split(":", 1) for v in service["volumes"])
+        assert mounts.get("evidence") == media, name  # a named volume, at the media root
+        assert service["environment"]["REDIS_URL"].startswith("redis://redis:")
+    assert "evidence" in compose["volumes"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "collectstatic" in dockerfile and "/app/media" in dockerfile
