@@ -91,6 +91,12 @@ class SeizureCase(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The case lists' order, alone and under each role's visibility filter.
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="case_newest_first"),
+            models.Index(fields=["agency", "-created_at", "-id"], name="case_agency_newest"),
+            models.Index(fields=["status", "-created_at", "-id"], name="case_status_newest"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["agency", "case_number"],
                                     name="case_number_unique_per_agency"),

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from chain.models import ChainCursor, WatchedTransaction
 from core.errors import NotFound
@@ -49,16 +50,25 @@ def case_queryset_for_user(*, user: Any) -> QuerySet[SeizureCase]:
     return SeizureCase.objects.filter(visible)
 
 
+def _count_of(related: QuerySet[Any]) -> Coalesce:
+    rows = (related.filter(case=OuterRef("pk")).order_by().values("case")
+            .annotate(n=Count("*")).values("n"))
+    return Coalesce(Subquery(rows), Value(0))
+
+
 def case_list_for_user(*, user: Any,
                        filters: Mapping[str, Any] | None = None) -> QuerySet[SeizureCase]:
     """filters: validated values (CaseFilterSerializer): status a list of CaseStatus, agency
     an agency code, q a search term."""
     filters = filters or {}
+    # The counts are correlated subqueries: PostgreSQL evaluates them for the page's rows
+    # only, after ORDER BY … LIMIT (a COUNT(DISTINCT) with GROUP BY would aggregate the whole
+    # visible set first), and the paginator's count() leaves them out.
     qs = (case_queryset_for_user(user=user)
           .select_related("agency", "filed_by", "reviewer", "confiscation_order")
-          .annotate(asset_count=Count("assets", distinct=True),
-                    open_alert_count=Count("alerts", filter=Q(alerts__resolved_at__isnull=True),
-                                           distinct=True))
+          .annotate(asset_count=_count_of(SeizedAsset.objects.all()),
+                    open_alert_count=_count_of(CaseAlert.objects.filter(
+                        resolved_at__isnull=True)))
           .order_by("-created_at", "-id"))
     if filters.get("status"):
         qs = qs.filter(status__in=filters["status"])
