@@ -15,12 +15,13 @@ inside the watcher's transaction, in registration order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
+
+from core.dotted import check_paths, resolve
 
 from .events import (
     AddressPurpose,
@@ -36,7 +37,6 @@ _spent: dict[str, list[str]] = {}
 _received: dict[str, list[str]] = {}
 _blocks: list[str] = []
 _spend_checks: list[str] = []
-_resolved: dict[str, Callable[..., Any]] = {}
 
 
 def _add(bucket: list[str], path: str) -> None:
@@ -78,17 +78,11 @@ def all_paths() -> list[str]:
     return [*paths, *_blocks, *_spend_checks]
 
 
-def _resolve(path: str) -> Callable[..., Any]:
-    func = _resolved.get(path)
-    if func is None:
-        func = import_string(path)
-        _resolved[path] = func
-    return func
 
 
 def _call_all(paths: Iterable[str], event: object) -> None:
     for path in paths:
-        _resolve(path)(event)
+        resolve(path)(event)
 
 
 # --- dispatch (called by chain.services) ---------------------------------------------------
@@ -111,18 +105,9 @@ def blocks_connected(event: BlocksConnected) -> None:
 def is_spend_approved(txid: str, outpoints: list[tuple[str, int]]) -> bool:
     """True when any registered check recognises the spend; with none registered, no spend
     is approved (every spend from a watched custody address is an alarm)."""
-    return any(bool(_resolve(path)(txid, outpoints)) for path in _spend_checks)
+    return any(bool(resolve(path)(txid, outpoints)) for path in _spend_checks)
 
 
 @checks.register()
 def check_handlers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    errors: list[checks.CheckMessage] = []
-    for path in all_paths():
-        try:
-            _resolve(path)
-        except ImportError as exc:
-            errors.append(checks.Error(
-                f"chain handler {path!r} cannot be imported: {exc}",
-                hint="Fix the dotted path registered in the app's AppConfig.ready().",
-                id="chain.E001"))
-    return errors
+    return check_paths(all_paths(), what="chain handler", check_id="chain.E001")

@@ -288,3 +288,13 @@ def parse_multisig_descriptor(text, network):
                                    code=ErrorCode.WRONG_NETWORK)
     threshold = desc.miniscript.args[0].num
     return MultisigDescriptor(text=with_checksum, threshold=threshold, key_count=len(keys))
+
+
+def multisig_from(*, network, descriptor=None, threshold=None, keys=None):
+    """A watch-only M-of-N wallet as an admin enters it: a ready wsh(sortedmulti(...))
+    descriptor, or M and the keys. Any private key in any of them is refused first."""
+    refuse_private_keys({"keys": keys or [], "descriptor": descriptor or ""})
+    if descriptor:
+        return parse_multisig_descriptor(descriptor, network)
+    return build_multisig_descriptor(threshold=threshold, keys=keys or [], network=network)
+

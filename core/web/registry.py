@@ -15,14 +15,14 @@ visibility themselves: they call their app's selectors.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.core import checks
-from django.utils.module_loading import import_string
 
+from core.dotted import check_paths, resolve
 from core.roles import has_any_role
 
 
@@ -63,7 +63,6 @@ class KztValue:
 _nav: list[NavItem] = []
 _work: list[str] = []
 _valuers: list[str] = []
-_resolved: dict[str, Callable[..., Any]] = {}
 
 
 def nav(item: NavItem) -> None:
@@ -81,12 +80,6 @@ def valuer(path: str) -> None:
         _valuers.append(path)
 
 
-def _resolve(path: str) -> Callable[..., Any]:
-    func = _resolved.get(path)
-    if func is None:
-        func = import_string(path)
-        _resolved[path] = func
-    return func
 
 
 # --- what the pages ask ----------------------------------------------------------------------
@@ -97,14 +90,14 @@ def nav_for(user: Any) -> list[NavItem]:
 def work_for(user: Any) -> list[WorkItem]:
     items: list[WorkItem] = []
     for path in _work:
-        items.extend(_resolve(path)(user))
+        items.extend(resolve(path)(user))
     return items
 
 
 def value_in_kzt(user: Any, asset: str, amount: int) -> KztValue | None:
     """The first registered valuer's answer, or None (no price, or not for this person)."""
     for path in _valuers:
-        found = _resolve(path)(user=user, asset=asset, amount=amount)
+        found = resolve(path)(user=user, asset=asset, amount=amount)
         if found is not None:
             return found
     return None
@@ -116,13 +109,4 @@ def all_paths() -> Iterable[str]:
 
 @checks.register()
 def check_providers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    errors: list[checks.CheckMessage] = []
-    for path in all_paths():
-        try:
-            _resolve(path)
-        except ImportError as exc:
-            errors.append(checks.Error(
-                f"web provider {path!r} cannot be imported: {exc}",
-                hint="Fix the dotted path registered in the app's AppConfig.ready().",
-                id="core.E101"))
-    return errors
+    return check_paths(all_paths(), what="web provider", check_id="core.E101")

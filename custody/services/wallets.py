@@ -9,12 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.audit import record_event
-from core.bitcoin import (
-    MultisigDescriptor,
-    build_multisig_descriptor,
-    parse_multisig_descriptor,
-    refuse_private_keys,
-)
+from core.bitcoin import MultisigDescriptor, multisig_from, refuse_private_keys
 from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
 from core.models import User
 from core.roles import Role, require_reason, require_role
@@ -33,11 +28,9 @@ def reserve_wallet_register(*, actor: User, network: str, label: str,
     """An admin enters a reserve wallet's public descriptor; it stays PENDING until a second
     person approves it."""
     require_role(actor, Role.ADMIN)
-    refuse_private_keys({"label": label, "keys": keys or [], "descriptor": descriptor or ""})
-    if descriptor:
-        parsed = parse_multisig_descriptor(descriptor, network)
-    else:
-        parsed = build_multisig_descriptor(threshold=threshold, keys=keys or [], network=network)
+    refuse_private_keys({"label": label})
+    parsed = multisig_from(network=network, descriptor=descriptor, threshold=threshold,
+                           keys=keys)
     try:
         with transaction.atomic():
             wallet = ReserveWallet.objects.create(

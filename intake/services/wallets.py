@@ -9,12 +9,7 @@ from django.db import IntegrityError, transaction
 from chain.models import WatchedAddress
 from chain.services import watch_address
 from core.audit import record_event
-from core.bitcoin import (
-    MultisigDescriptor,
-    build_multisig_descriptor,
-    parse_multisig_descriptor,
-    refuse_private_keys,
-)
+from core.bitcoin import MultisigDescriptor, multisig_from, refuse_private_keys
 from core.errors import Conflict, ErrorCode
 from core.models import Agency
 from core.roles import Role, require_role
@@ -29,11 +24,9 @@ def custody_wallet_register(*, actor: Any, agency: Agency, network: str, label: 
     """Register an agency's watch-only custody wallet from xpubs (M-of-N) or a ready
     wsh(sortedmulti(...)) descriptor. Public keys only; any private key is refused."""
     require_role(actor, Role.ADMIN)
-    refuse_private_keys({"label": label, "keys": keys or [], "descriptor": descriptor or ""})
-    if descriptor:
-        parsed = parse_multisig_descriptor(descriptor, network)
-    else:
-        parsed = build_multisig_descriptor(threshold=threshold, keys=keys or [], network=network)
+    refuse_private_keys({"label": label})
+    parsed = multisig_from(network=network, descriptor=descriptor, threshold=threshold,
+                           keys=keys)
     try:
         with transaction.atomic():
             wallet = CustodyWallet.objects.create(
