@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from core.audit import record_event
 from core.bitcoin import refuse_private_keys
@@ -43,6 +44,16 @@ def _duplicate_number() -> ValidationFailed:
                             code=ErrorCode.DUPLICATE, field="case_number")
 
 
+def refuse_future_dates(**dates: dt.date | None) -> None:
+    """The law's dates (warrant, seizure, court order) are facts: none lies in the future
+    (as of today in the project's time zone)."""
+    today = timezone.localdate()
+    for field, value in dates.items():
+        if isinstance(value, dt.date) and value > today:
+            raise ValidationFailed(f"{field.replace('_', ' ')} {value} is in the future.",
+                                   code=ErrorCode.DATE_IN_FUTURE, field=field)
+
+
 def _perform(case: SeizureCase, command: str, *, actor: Any, action: IntakeAction,
              reason: str = "", **kwargs: Any) -> SeizureCase:
     apply_transition(case, table=CASE_TABLE, command=command, actor=actor, action=action,
@@ -56,6 +67,8 @@ def case_create(*, actor: Any, data: dict[str, Any]) -> SeizureCase:
         raise PermissionRefused("A clerk must belong to an agency to file cases.")
     refuse_private_keys(data)
     fields = {k: data[k] for k in CASE_FIELDS if k in data}
+    refuse_future_dates(warrant_date=fields.get("warrant_date"),
+                        seizure_date=fields.get("seizure_date"))
     try:
         with transaction.atomic():
             case = SeizureCase.objects.create(agency_id=actor.agency_id, filed_by=actor,
@@ -70,6 +83,8 @@ def case_create(*, actor: Any, data: dict[str, Any]) -> SeizureCase:
 
 def case_update(*, case: SeizureCase, actor: Any, data: dict[str, Any]) -> SeizureCase:
     refuse_private_keys(data)
+    refuse_future_dates(warrant_date=data.get("warrant_date"),
+                        seizure_date=data.get("seizure_date"))
     try:
         with transaction.atomic():
             case = lock_case(case)
@@ -139,6 +154,7 @@ def case_approve_confiscation(*, case: SeizureCase, actor: Any, court: str, orde
     """Record the court's confiscation order. A final order approves confiscation; an
     order under appeal puts the case ON_APPEAL, which freezes transfers."""
     refuse_private_keys({"court": court, "order_number": order_number, "reason": reason})
+    refuse_future_dates(order_date=order_date)
     case = lock_case(case)
     require_own_review(actor, case)
     command = (CaseCommand.RECORD_FINAL_ORDER if finality == ConfiscationOrder.Finality.FINAL

@@ -257,3 +257,30 @@ def test_custody_wallet_refuses_private_keys_and_bad_descriptors(admin_user, oth
         custody_wallet_register(actor=admin_user, agency=other_agency, network="regtest",
                                 label="w", threshold=1, keys=[xpub])
     assert refused.value.code == "wrong_network"
+
+
+def test_attack_a_final_order_dated_2099_is_refused_and_moves_nothing(api, legal, agency):
+    """The review: a final confiscation order dated 2099 was accepted and moved the case."""
+    case = CaseFactory(agency=agency, status="UNDER_REVIEW", reviewer=None)
+    events = AuditEvent.objects.count()
+    reply = api(legal).post(url(case.public_id, "approve"),
+                            {**ORDER_PAYLOAD, "order_date": "2099-01-01"}, format="json")
+    assert (reply.status_code, reply.json()["code"]) == (400, "date_in_future")
+    case.refresh_from_db()
+    assert case.status == "UNDER_REVIEW" and not hasattr(case, "confiscation_order")
+    assert AuditEvent.objects.count() == events
+
+
+@pytest.mark.parametrize("field", ["warrant_date", "seizure_date"])
+def test_a_warrant_or_seizure_in_the_future_is_refused(api, clerk, field):
+    import datetime as dt
+
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    body = {**CASE_PAYLOAD, field: tomorrow}
+    if field == "seizure_date":
+        body["warrant_date"] = dt.date.today().isoformat()
+    else:
+        body.pop("seizure_date")
+    reply = api(clerk).post(url(), body, format="json")
+    assert (reply.status_code, reply.json()["code"]) == (400, "date_in_future")
+    assert not SeizureCase.objects.exists()
