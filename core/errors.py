@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     OWN_CASE = "own_case"
     SECOND_FACTOR_REQUIRED = "second_factor_required"
     SECOND_FACTOR_INVALID = "second_factor_invalid"
+    SECOND_FACTOR_LOCKED = "second_factor_locked"
     LOGIN_FAILED = "login_failed"
     LOCKED_OUT = "locked_out"
     # 404

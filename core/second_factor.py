@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import segno
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -119,16 +121,32 @@ class StepUp:
         return {"second_factor": self.device, "at": self.at.isoformat()}
 
 
+def _failures_key(actor: Any) -> str:
+    return f"qazyna:second-factor-failures:{actor.pk}"
+
+
 def step_up(actor: Any, code: Any) -> StepUp:
-    """Check a fresh code from actor; 403 second_factor_required / second_factor_invalid."""
+    """Check a fresh code from actor; 403 second_factor_required / second_factor_invalid /
+    second_factor_locked.
+
+    Wrong codes are counted in the cache, not the database: a service checks the code
+    inside its own transaction, and the refusal rolls that transaction back, django-otp's
+    own failure counter with it. After SECOND_FACTOR_FAILURE_LIMIT wrong codes, every code
+    is refused for SECOND_FACTOR_LOCK_SECONDS."""
     if not is_enrolled(actor):
         raise PermissionRefused("Set up your second factor before making decisions.",
                                 code=ErrorCode.SECOND_FACTOR_REQUIRED)
     if not _clean(code):
         raise PermissionRefused("This decision needs a fresh code from your authenticator.",
                                 code=ErrorCode.SECOND_FACTOR_REQUIRED, field="otp")
+    key = _failures_key(actor)
+    if cache.get(key, 0) >= settings.SECOND_FACTOR_FAILURE_LIMIT:
+        raise PermissionRefused("Too many wrong codes: decisions are locked for a while.",
+                                code=ErrorCode.SECOND_FACTOR_LOCKED, field="otp")
     device = verify(actor, code)
     if device is None:
+        cache.add(key, 0, timeout=settings.SECOND_FACTOR_LOCK_SECONDS)
+        cache.incr(key)
         raise PermissionRefused("The code is wrong or was already used.",
                                 code=ErrorCode.SECOND_FACTOR_INVALID, field="otp")
     kind = "totp" if isinstance(device, TOTPDevice) else "backup"

@@ -23,3 +23,12 @@ pytest_plugins = [
 def postgresql(db):
     """Tests of locking and triggers mean nothing on SQLite: they need PostgreSQL."""
     require_postgresql(connection, why="locks and triggers mean nothing on SQLite")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit and second-factor failure counts are keyed by ids the database reuses
+    between tests: each test starts with an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -83,6 +83,9 @@ AXES_LOCKOUT_CALLABLE = "core.api.exceptions.lockout_response"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 OFFICER_IDLE_SECONDS = env.int("OFFICER_IDLE_SECONDS", default=15 * 60)
 API_TOKEN_HOURS = env.int("API_TOKEN_HOURS", default=12)
+# Wrong second-factor codes before decisions lock, and for how long (counted in the cache).
+SECOND_FACTOR_FAILURE_LIMIT = env.int("SECOND_FACTOR_FAILURE_LIMIT", default=5)
+SECOND_FACTOR_LOCK_SECONDS = env.int("SECOND_FACTOR_LOCK_SECONDS", default=15 * 60)
 
 OTP_TOTP_ISSUER = "Qazyna"
 

@@ -169,3 +169,4 @@ def test_exports_and_verification_are_throttled(api, auditor, monkeypatch):
     client = api(auditor)
     assert [client.get("/api/v1/cases/export.csv").status_code for _ in range(2)] == [200, 429]
     assert [client.get("/api/v1/audit/verify/").status_code for _ in range(2)] == [200, 429]
+
