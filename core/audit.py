@@ -72,6 +72,7 @@ class AuditAction(StrEnum):
 class CoreAction(AuditAction):
     LOGIN = "auth.login"
     LOCKED_OUT = "auth.locked_out"
+    TOKEN_ISSUED = "auth.token_issued"
     ADMIN_ADD = "admin.add"
     ADMIN_CHANGE = "admin.change"
     ADMIN_DELETE = "admin.delete"

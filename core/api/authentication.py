@@ -11,10 +11,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from core.audit import CoreAction, record_event
 from core.models import ApiToken
 
 PREFIX = "qz_"
@@ -29,9 +31,15 @@ def issue_token(*, user: Any, name: str = "", second_factor: bool = False,
     """A new token for user: (the token, shown once; its row)."""
     key = PREFIX + secrets.token_urlsafe(32)
     lifetime = timedelta(hours=hours or settings.API_TOKEN_HOURS)
-    token = ApiToken.objects.create(key_hash=_digest(key), user=user, name=name[:100],
-                                    second_factor=second_factor,
-                                    expires_at=timezone.now() + lifetime)
+    with transaction.atomic():
+        token = ApiToken.objects.create(key_hash=_digest(key), user=user, name=name[:100],
+                                        second_factor=second_factor,
+                                        expires_at=timezone.now() + lifetime)
+        # A sign-in like any other (never the token itself: only its row's id).
+        record_event(actor=user, action=CoreAction.TOKEN_ISSUED, obj=user,
+                     after={"token": token.pk, "name": token.name,
+                            "second_factor": second_factor,
+                            "expires_at": token.expires_at.isoformat()})
     return key, token
 
 

@@ -95,6 +95,9 @@ def test_an_officer_token_needs_a_code_and_carries_the_second_factor(officer):
     token = reply.json()["token"]
     assert token.startswith("qz_") and reply.json()["second_factor"] is True
     assert not ApiToken.objects.filter(key_hash=token).exists()  # stored hashed
+    issued = AuditEvent.objects.get(action="auth.token_issued")
+    assert issued.actor_username == "officer" and issued.after["second_factor"] is True
+    assert token not in str(issued.after)
     me = APIClient().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert me.json()["second_factor"] == {"required": True, "given": True}
     assert APIClient().get("/api/v1/transfers/",
@@ -169,4 +172,3 @@ def test_exports_and_verification_are_throttled(api, auditor, monkeypatch):
     client = api(auditor)
     assert [client.get("/api/v1/cases/export.csv").status_code for _ in range(2)] == [200, 429]
     assert [client.get("/api/v1/audit/verify/").status_code for _ in range(2)] == [200, 429]
-

@@ -51,6 +51,18 @@ def test_attack_one_admin_alone_cannot_create_a_bank_officer(admin_user):
     assert Role.BANK_OFFICER not in User.objects.get(pk=officer.pk).role_names
 
 
+@pytest.mark.parametrize(("role", "action"), [("superuser", "GRANT"), ("", "GRANT"),
+                                              ("bank_officer", "PROMOTE")])
+def test_an_unknown_role_or_action_is_refused_and_changes_nothing(admin_user, role, action):
+    from core.errors import ValidationFailed
+
+    officer = UserFactory(username="officer")
+    with pytest.raises(ValidationFailed):
+        role_grant_request(actor=admin_user, user=officer, role=role, action=action,
+                           reason="x", step_up=fresh_step_up(admin_user))
+    assert not RoleGrant.objects.exists()
+
+
 def test_nobody_asks_for_their_own_role(admin_user):
     with pytest.raises(PermissionRefused) as own:
         role_grant_request(actor=admin_user, user=admin_user, role=Role.BANK_OFFICER,
