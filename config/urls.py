@@ -23,6 +23,7 @@ urlpatterns = [
     # The web application people work in (server-rendered pages).
     path("", include("core.web.urls")),
     path("", include("intake.web.urls")),
+    path("", include("custody.web.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/auth/token/", TokenObtainApi.as_view(), name="api-token"),

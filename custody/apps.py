@@ -9,6 +9,10 @@ class CustodyConfig(AppConfig):
         from core.web import registry as web
 
         web.valuer("custody.web.hooks.kzt_value")  # KZT beside BTC on the pages
+        from .web import auditor, bank
+
+        bank.register_pages()
+        auditor.register_pages()
 
         from chain import registry
         from chain.events import AddressPurpose, Purpose
