@@ -1,12 +1,15 @@
-"""DEVELOPMENT ONLY: walk one transfer from proposal to settlement on the development chain,
-through Qazyna's API, the way the people would — with tools/demo_signer standing in for the
-key holders' hardware wallets.
+"""DEVELOPMENT ONLY: walk one transfer from proposal to settlement on a regtest chain (the
+development chain, or a Bitcoin Core regtest node with a "demo-funding" wallet), through
+Qazyna's API, the way the people would, with tools/demo_signer standing in for the key
+holders' hardware wallets.
 
     .venv/bin/python scripts/demo_transfer.py --case AFM-2026-0004
 
 bank1 proposes, bank2 and bank3 approve the payload hash, the custody key holders
 custody-1 and custody-2 sign the unsigned PSBT offline, the signed PSBTs are uploaded, Qazyna
-broadcasts, and six blocks are mined on the development chain; the watchers settle it."""
+broadcasts, and six blocks are mined on that chain; the watchers settle it. The script asks
+the node what it is (getnetworkinfo) and names it: never "the development chain" for a real
+node."""
 
 import argparse
 import base64
@@ -116,6 +119,15 @@ def rpc(url, method, *params, wallet=None):
         return json.loads(error.read())["result"]
 
 
+def chain_name(url):
+    """What the RPC URL points at, in words: never "development chain" for a real node."""
+    info = rpc(url, "getnetworkinfo") or {}
+    version = str(info.get("subversion", ""))
+    if "devchain" in version:
+        return "the development chain"
+    return f"the Bitcoin node {version or url.split('@')[-1]}"
+
+
 def step(text):
     print(f"  · {text}", flush=True)
 
@@ -130,7 +142,8 @@ def main():
     args = parser.parse_args()
     api = Api(args.base)
     started = time.monotonic()
-    print(f"Walking one transfer for {args.case} (development chain, demo keys)")
+    chain = chain_name(args.rpc)
+    print(f"Walking one transfer for {args.case} ({chain}, demo keys)")
 
     cases = api.call("bank1", "GET", f"/api/v1/cases/?q={args.case}")["results"]
     if not cases:
@@ -172,7 +185,7 @@ def main():
     step(f"broadcast {transfer.get('txid')}")
     miner = rpc(args.rpc, "getnewaddress", wallet="demo-funding")
     rpc(args.rpc, "generatetoaddress", 6, miner)
-    step("mined 6 blocks on the development chain")
+    step(f"mined 6 blocks on {chain}")
     while transfer["status"] != "SETTLED":
         if time.monotonic() > deadline or transfer["status"] in ("FAILED", "CONFLICTED"):
             sys.exit(f"not settled: {transfer['status']}")

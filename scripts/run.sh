@@ -14,6 +14,12 @@ export BITCOIN_RPC_URL="http://qazyna:qazyna@127.0.0.1:${DEVCHAIN_PORT}"
 # The embedded default has no broker: Celery tasks run in-process.
 unset DATABASE_URL CELERY_BROKER_URL REDIS_URL
 mkdir -p "$QAZYNA_DATA_DIR"
+# Operators' commands (manage.py ...) in another terminal read this, so they talk to the chain
+# this server talks to (config/settings/base.py).
+cat > "$QAZYNA_DATA_DIR/embedded.env" <<ENV
+BITCOIN_NETWORK=$BITCOIN_NETWORK
+BITCOIN_RPC_URL=$BITCOIN_RPC_URL
+ENV
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null; }

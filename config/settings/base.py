@@ -14,6 +14,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
+# The embedded default (scripts/run.sh) writes the chain it started (its port may be set) to
+# <data dir>/embedded.env, so that an operator's command in another terminal reads the same
+# configuration as the server. Only under these base settings: tests and production never.
+EMBEDDED_ENV_FILE = Path(env.str("QAZYNA_DATA_DIR", default=str(BASE_DIR / "var"))) / "embedded.env"
+if env.str("DJANGO_SETTINGS_MODULE", default="") == "config.settings.base" and \
+        EMBEDDED_ENV_FILE.exists():
+    environ.Env.read_env(EMBEDDED_ENV_FILE, overwrite=False)
 
 
 def env_secret(name, default=environ.Env.NOTSET):
