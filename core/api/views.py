@@ -84,6 +84,8 @@ class TokenObtainApi(QazynaApiView):
     permission_classes = [AllowAny]
     throttle_scope = "login"
     second_factor_exempt = True
+    # django-axes answers a locked-out account or address before the view runs.
+    extra_error_codes = {403: {ErrorCode.LOCKED_OUT.value}}
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import django_otp
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
@@ -137,7 +137,18 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 # --- error pages for what no view answered ---------------------------------------------------
+def _api_error(request: HttpRequest, code: str, detail: str, status: int) -> HttpResponse | None:
+    """Under /api/ the error pages answer in the API's one error format, so a machine client
+    never gets HTML (a path that matches no route, a 500 outside DRF)."""
+    if not request.path.startswith("/api/"):
+        return None
+    return JsonResponse({"code": code, "detail": detail}, status=status)
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    api = _api_error(request, "not_found", "No such resource.", 404)
+    if api is not None:
+        return api
     return render(request, "web/error.html", {
         "title": _("Page not found"), "code": "not_found",
         "message": _("Check the address, or go back to the home page."),
@@ -145,6 +156,9 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    api = _api_error(request, "forbidden", "You do not have permission.", 403)
+    if api is not None:
+        return api
     return render(request, "web/error.html", {
         "title": _("You cannot do this"), "code": "forbidden",
         "message": _("Your role does not give access to this page."),
@@ -152,6 +166,9 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    api = _api_error(request, "server_error", "Server error.", 500)
+    if api is not None:
+        return api
     return render(request, "web/error.html", {
         "title": _("Sorry, there is a problem with the service"), "code": "server_error",
         "message": _("Try again in a few minutes. If it happens again, tell IT what you were "

@@ -75,9 +75,28 @@ def test_no_5xx_and_no_4xx_changes_state(case, role_tokens, same_connection, cus
             CALLS["by_status"].get(response.status_code, 0) + 1
         case.validate_response(response, checks=[not_a_server_error])
         if 400 <= response.status_code < 500:
+            assert_code_documented(case, response)
             assert changes.count() == before, (
                 f"{case.method} {case.formatted_path} as {role}: "
                 f"{response.status_code} but the audit record grew")
+
+
+def assert_code_documented(case, response):
+    """Every error carries a stable code, and the schema lists it for this operation and
+    status (core.api.schema reads them from the code; this is the check that it found
+    them)."""
+    if case.method.upper() != case.operation.method.upper():
+        return  # the coverage phase's unsupported-method probe (405): no operation of ours
+    content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+    content_type = content_type[0] if isinstance(content_type, list) else content_type
+    assert content_type.startswith("application/json"), (
+        f"{case.method} {case.formatted_path}: {response.status_code} is not in the API's "
+        "error format")
+    code = response.json().get("code")
+    documented = case.operation.definition.raw["responses"].get(str(response.status_code), {})
+    assert code in documented.get("x-error-codes", []), (
+        f"{case.method} {case.operation.path}: {response.status_code} {code!r} is not among "
+        f"the codes documented for it: {documented.get('x-error-codes')}")
 
 
 def test_the_schemathesis_budget_was_spent():
