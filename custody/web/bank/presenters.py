@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from chain.models import ChainCursor
 from intake import selectors as intake_selectors
 from intake.models import CaseStatus, SeizureCase
 
@@ -131,7 +132,17 @@ class Progress:
 
 
 def progress(transfer: Transfer) -> Progress:
-    return Progress(status=transfer.status, confirmations=transfer.confirmations or 0,
+    """The watchers report a transaction's block when it changes, not each block on top of
+    it: between the first confirmation and settlement, the count is derived the chain's way
+    (WatchedTransaction.confirmations) from the block the watchers recorded and the tip they
+    last polled."""
+    confirmations = transfer.confirmations or 0
+    if transfer.txid and transfer.status in (T.CONFIRMING, T.SETTLED):
+        watched = chainio.watched_transfer_state(transfer)
+        cursor = ChainCursor.objects.filter(id=1).first()
+        if watched is not None and watched.block_hash and cursor is not None:
+            confirmations = max(confirmations, watched.confirmations(cursor.height))
+    return Progress(status=transfer.status, confirmations=confirmations,
                     needed=confirmations_needed(transfer.network), txid=transfer.txid,
                     block_height=transfer.block_height,
                     live=transfer.status in LIVE_STATES)
