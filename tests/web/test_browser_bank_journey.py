@@ -164,7 +164,7 @@ def test_bank_officers_propose_approve_sign_and_watch_a_transfer_settle(
         # The transfer page in Russian, at tablet width.
         page.get_by_label("Language").select_option("ru")
         page.get_by_role("button", name="Change").click()
-        page.get_by_test_id("transfer-status").get_by_text("Зачислен в резерв").wait_for()
+        page.get_by_test_id("transfer-status").get_by_text("Зачтено в резерв").wait_for()
         page.set_viewport_size({"width": 820, "height": 1180})
         shot(page, "bank-09-settled-ru-tablet")
 
