@@ -5,6 +5,7 @@ services; the pages show their refusals beside the fields, with their codes, and
 was typed."""
 
 import base64
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -25,7 +26,9 @@ from tests.support.custody import (
     sign_with_foreign_key,
 )
 from tests.support.keys import signer
-from tests.support.second_factor import login_verified, otp
+from tests.support.second_factor import fresh_step_up, login_verified, otp
+
+from .test_offline import external_references
 
 pytestmark = pytest.mark.django_db
 
@@ -308,7 +311,8 @@ def test_the_progress_partial_reloads_the_page_when_the_state_changes(bank, appr
 @pytest.fixture
 def deposit(reserve_wallet):
     with transaction.atomic():
-        address = allocate_reserve_address(reserve_wallet)
+        wallet = type(reserve_wallet).objects.select_for_update().get(pk=reserve_wallet.pk)
+        address = allocate_reserve_address(wallet)
     return services.deposit_observe(reserve_address=address, txid="cd" * 32, vout=0,
                                     amount_sats=312_500_000, confirmations=6, block_height=200)
 
@@ -376,3 +380,64 @@ def test_the_breaker_state_and_why_is_shown_and_urgent_at_home(bank):
     assert "<form" not in tripped.split('<main')[1].split("</main>")[0]  # read-only
     home = page(bank).get("/").content.decode()
     assert "work-list__item--urgent" in home and "circuit breaker is tripped" in home
+
+
+def test_a_second_officer_rejects_an_attribution_with_a_reason_and_a_code(
+        bank, bank2, deposit):
+    services.deposit_attribute(deposit=deposit, actor=bank, source="OTHER", note="Unknown",
+                               step_up=otp(bank))
+    decide = f"/reserve/deposits/{deposit.public_id}/decide/"
+    empty = page(bank2).post(decide, {"decision": "reject", "reason": "",
+                                      "otp": otp(bank2)}).content.decode()
+    assert "Enter why the attribution is rejected" in empty
+    wrong = page(bank2).post(decide, {"decision": "reject", "reason": "Not ours to say",
+                                      "otp": "000000"}).content.decode()
+    assert "second_factor_invalid" in wrong and "Not ours to say" in wrong
+    deposit.refresh_from_db()
+    assert deposit.status == Deposit.Status.PROPOSED
+    time.sleep(1.1)  # django-otp throttles after the wrong code: 1 s, then doubling
+    done = page(bank2).post(decide, {"decision": "reject", "reason": "Not ours to say",
+                                     "otp": otp(bank2)})
+    assert done.status_code == 302
+    deposit.refresh_from_db()
+    assert deposit.status == Deposit.Status.UNATTRIBUTED
+
+
+# --- languages, values, no external URL --------------------------------------------------------
+def test_the_transfer_page_shows_kzt_beside_btc_at_the_approved_price(bank, bank2, proposed):
+    price = services.price_record(actor=bank, kzt_per_unit=45_000_000, source="KASE fixing",
+                                  observed_at=timezone.now(), step_up=fresh_step_up(bank))
+    services.price_approve(price=price, actor=bank2, step_up=fresh_step_up(bank2))
+    html = page(bank2).get(f"/reserve/transfers/{proposed.public_id}/").content.decode()
+    kzt = f"{proposed.amount_sats * 45_000_000 / 100_000_000:,.2f}"
+    assert f"≈ {kzt} KZT" in html and "KASE fixing" in html
+
+
+def test_the_bank_pages_speak_kazakh_and_russian(bank, proposed):
+    client = page(bank)
+    url = f"/reserve/transfers/{proposed.public_id}/"
+    client.post("/i18n/setlang/", {"language": "kk", "next": url})
+    kk = client.get(url).content.decode()
+    assert '<html lang="kk">' in kk
+    assert "Не бекітіледі" in kk and "2 бекітудің 0" in kk and "Аударымдар" in kk
+    client.post("/i18n/setlang/", {"language": "ru", "next": url})
+    ru = client.get(url).content.decode()
+    assert "Что утверждается" in ru and "0 из 2 утверждений" in ru
+    assert "Предложен, ждёт утверждений" in ru
+    refused = client.post(f"{url}approve/", {"payload_hash": proposed.payload_hash,
+                                             "otp": otp(bank)}).content.decode()
+    assert "other bank officers approve it" not in refused.split("<main")[1].split(
+        'lang="en"')[0]
+    assert "own_transfer" in refused and "утверждают другие сотрудники" in refused
+
+
+def test_no_bank_page_references_an_external_url(bank, proposed, deposit, case):
+    client = page(bank)
+    for url in ("/", "/reserve/ready/", "/reserve/transfers/",
+                f"/reserve/transfers/{proposed.public_id}/",
+                f"/reserve/transfers/{proposed.public_id}/progress/",
+                "/reserve/deposits/", f"/reserve/deposits/{deposit.public_id}/attribute/",
+                "/reserve/prices/", "/reserve/chain/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert external_references(response.content.decode()) == [], url
