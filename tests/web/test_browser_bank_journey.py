@@ -157,7 +157,8 @@ def test_bank_officers_propose_approve_sign_and_watch_a_transfer_settle(
             assert bar.get_attribute("aria-valuenow") == str(k)
             if k in (1, 3):
                 shot(page, f"bank-07-confirming-{k}")
-        assert page.get_by_test_id("transfer-status").text_content().strip() == "Settled in the reserve"
+        status = page.get_by_test_id("transfer-status").text_content()
+        assert status.strip() == "Settled in the reserve"
         assert page.get_by_test_id("transfer-progress").get_attribute("hx-trigger") is None
         shot(page, "bank-08-settled")
 

@@ -166,6 +166,8 @@ def test_a_refused_destination_is_shown_beside_the_field_and_the_input_is_kept(
     html = response.content.decode()
     assert response.status_code == 200
     assert "There is a problem" in html and "invalid_address" in html
+    beside = html.split('id="id_destination-error"')[1].split("</p>")[0]
+    assert "invalid_address" in beside  # beside the field, not only in the summary
     assert 'value="bc1qnotanaddress"' in html and 'value="12"' in html
     assert not Transfer.objects.exists()
     bad_rate = propose(bank, case, reserve_wallet, fee_rate_sat_vb="100000").content.decode()
@@ -441,3 +443,21 @@ def test_no_bank_page_references_an_external_url(bank, proposed, deposit, case):
         response = client.get(url)
         assert response.status_code == 200, url
         assert external_references(response.content.decode()) == [], url
+
+
+def test_the_demo_bank_officer_signs_in_with_the_development_code_and_finds_the_work(client):
+    from django.core.management import call_command
+
+    from tools.demo_otp import demo_code
+
+    call_command("load_demo_data", verbosity=0)
+    client.post("/sign-in/", {"username": "bank1", "password": "qazyna-demo"})
+    verify = client.get("/")["Location"]
+    assert verify.startswith("/second-factor/")
+    assert client.post(verify, {"code": demo_code("bank1"), "next": "/"})["Location"] == "/"
+    home = client.get("/").content.decode()
+    assert "Cases ready for transfer to the reserve" in home
+    ready = client.get("/reserve/ready/").content.decode()
+    assert "AFM-2026-0004" in ready  # confiscated in the demo data, waiting for a transfer
+    prices = client.get("/reserve/prices/").content.decode()
+    assert "52,000,000.00" in prices  # the demo's approved price

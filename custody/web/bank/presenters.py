@@ -74,8 +74,6 @@ BREAKER_CAUSES: dict[str, Any] = {
     "deep_reorg": _("A chain reorganisation deeper than the threshold was seen."),
 }
 
-# While the transfer is in one of these, the page polls its progress (the watchers move it).
-LIVE_STATES = frozenset({T.SIGNING, T.BROADCAST, T.CONFIRMING})
 # Transfers whose coins are in flight or waiting for people, for the home page.
 AWAITING_SIGNATURES = (T.APPROVED, T.SIGNING)
 ON_THE_CHAIN = (T.BROADCAST, T.CONFIRMING)
@@ -145,7 +143,8 @@ def progress(transfer: Transfer) -> Progress:
     return Progress(status=transfer.status, confirmations=confirmations,
                     needed=confirmations_needed(transfer.network), txid=transfer.txid,
                     block_height=transfer.block_height,
-                    live=transfer.status in LIVE_STATES)
+                    live=transfer.status in ON_THE_CHAIN
+                    or (transfer.status == T.SIGNING and bool(transfer.final_tx_hex)))
 
 
 @dataclass(frozen=True)
@@ -201,7 +200,8 @@ class TransferView:
 
     @property
     def psbt_available(self) -> bool:
-        return takes_signatures(self.transfer.status)
+        """The unsigned PSBT is handed to the bank officers once the quorum approved it."""
+        return Command.SIGN in self.commands and takes_signatures(self.transfer.status)
 
     @property
     def waiting_for_broadcast(self) -> bool:

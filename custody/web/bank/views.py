@@ -31,7 +31,7 @@ from intake import selectors as intake_selectors
 from intake.web import presenters as case_presenters
 
 from ... import chainio, selectors, services
-from ...models import ApprovalStatus, Deposit, PriceRecord, Transfer
+from ...models import IN_FLIGHT_STATES, ApprovalStatus, Deposit, PriceRecord, Transfer
 from ...psbt import MAX_PSBT_BYTES
 from ...transitions import takes_signatures
 from . import presenters
@@ -58,6 +58,7 @@ class PersonRequest(HttpRequest):
 BANK = frozenset({Role.BANK_OFFICER})
 PRICE_KEEPERS = frozenset({Role.BANK_OFFICER, Role.ADMIN})
 READERS = frozenset({Role.BANK_OFFICER, Role.AUDITOR, Role.ADMIN})
+ADDRESS_CODES = frozenset({ErrorCode.INVALID_ADDRESS, ErrorCode.WRONG_NETWORK})
 PAGE_SIZE = 25
 POLL_SECONDS = 2
 
@@ -98,6 +99,8 @@ def propose_transfer(request: PersonRequest, case_id: Any) -> HttpResponse:
                 destination_address=data.get("destination") or None,
                 fee_rate_sat_vb=data.get("fee_rate_sat_vb"))
         except DomainError as exc:
+            if exc.code in ADDRESS_CODES and not exc.extra.get("field"):
+                exc.extra["field"] = "destination"  # core.bitcoin names no field
             form.add_domain_error(exc)
         else:
             messages.success(request, _(
@@ -419,5 +422,5 @@ def chain_status(request: PersonRequest) -> HttpResponse:
         "cause": presenters.BREAKER_CAUSES.get(breaker.cause, "") if breaker else "",
         "paused": chainio.settlement_paused(),
         "in_flight": selectors.transfer_list_for_user(
-            user=request.user, filters={"status": list(presenters.LIVE_STATES)}),
+            user=request.user, filters={"status": list(IN_FLIGHT_STATES)}),
     })
