@@ -226,6 +226,19 @@ def test_an_approval_of_an_older_payload_is_refused(bank2, proposed):
                                 {"payload_hash": "f" * 64, "otp": otp(bank2)})
     assert "payload_changed" in response.content.decode()
     assert not proposed.approvals.exists()
+    # The page now carries the current payload's hash for the next try.
+    assert f'value="{proposed.payload_hash}"' in response.content.decode()
+
+
+def test_bad_filters_are_shown_never_a_500(bank, proposed):
+    for url in ("/reserve/transfers/?status=BOGUS", "/reserve/transfers/?case=nope",
+                "/reserve/deposits/?status=BOGUS", "/reserve/transfers/?page=abc"):
+        response = page(bank).get(url)
+        assert response.status_code == 200, url
+    assert "There is a problem" in page(bank).get(
+        "/reserve/transfers/?status=BOGUS").content.decode()
+    assert page(bank).get("/reserve/transfers/00000000-0000-0000-0000-000000000000/"
+                          ).status_code == 404
 
 
 def test_rejecting_cancels_with_a_reason_and_a_code(bank2, proposed, case):

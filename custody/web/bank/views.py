@@ -179,6 +179,11 @@ def transfer_approve(request: PersonRequest, transfer_id: Any) -> HttpResponse:
                                       step_up=form.cleaned_data.get("otp") or None)
         except DomainError as exc:
             form.add_domain_error(exc)
+            if exc.code == ErrorCode.PAYLOAD_CHANGED:
+                # The page now shows the new payload: its button approves that one.
+                data = form.data.copy()
+                data["payload_hash"] = exc.extra.get("payload_hash", "")
+                form.data = data
         else:
             transfer.refresh_from_db()
             messages.success(request, _("You approved the transfer of %(amount)s BTC "
@@ -316,6 +321,11 @@ def deposit_attribute(request: PersonRequest, deposit_id: Any) -> HttpResponse:
                                        step_up=form.cleaned_data.get("otp") or None)
         except DomainError as exc:
             form.add_domain_error(exc)
+            if exc.code == ErrorCode.PAYLOAD_CHANGED:
+                # The page now shows the new payload: its button approves that one.
+                data = form.data.copy()
+                data["payload_hash"] = exc.extra.get("payload_hash", "")
+                form.data = data
         else:
             messages.success(request, _("Attribution proposed: another bank officer must "
                                         "approve it before the deposit enters the ledger."))
