@@ -474,3 +474,23 @@ def test_the_demo_bank_officer_signs_in_with_the_development_code_and_finds_the_
     assert "AFM-2026-0004" in ready  # confiscated in the demo data, waiting for a transfer
     prices = client.get("/reserve/prices/").content.decode()
     assert "52,000,000.00" in prices  # the demo's approved price
+
+
+def test_valuations_at_reserve_entry_show_with_their_price(bank, bank2, approved, case):
+    from custody.services.prices import value_at_settlement
+
+    price = services.price_record(actor=bank, kzt_per_unit=40_000_000, source="NBK rate",
+                                  observed_at=timezone.now() - timezone.timedelta(days=400),
+                                  step_up=fresh_step_up(bank))
+    services.price_approve(price=price, actor=bank2, step_up=fresh_step_up(bank2))
+    # As settlement leaves it (the chain-state service's own tests drive it end to end).
+    Transfer.objects.filter(pk=approved.pk).update(status=TransferStatus.SETTLED,
+                                                   settled_at=timezone.now())
+    approved.refresh_from_db()
+    value_at_settlement(approved)
+    detail = page(bank).get(f"/reserve/transfers/{approved.public_id}/").content.decode()
+    kzt = f"{approved.amount_sats * 40_000_000 / 100_000_000:,.2f}"
+    assert "Valuations in KZT" in detail and "At reserve entry (settlement)" in detail
+    assert kzt in detail and "NBK rate" in detail
+    prices = page(bank).get("/reserve/prices/").content.decode()
+    assert "Latest valuations" in prices and case.case_number in prices and kzt in prices

@@ -29,6 +29,7 @@ from ...models import (
     Transfer,
     TransferApproval,
     TransferStatus,
+    Valuation,
 )
 from ...psbt import estimate_vsize, signature_counts
 from ...transitions import TRANSFER_TABLE, Command, takes_signatures
@@ -67,6 +68,11 @@ PRICE_STATUS_LABELS: dict[str, Any] = {
     PriceRecord.Status.PENDING: _("Waiting for a second person"),
     PriceRecord.Status.ACTIVE: _("Approved"),
     PriceRecord.Status.REJECTED: _("Rejected"),
+}
+VALUATION_POINTS: dict[str, Any] = {
+    Valuation.Point.SEIZURE: _("At seizure"),
+    Valuation.Point.CONFISCATION: _("At confiscation"),
+    Valuation.Point.SETTLEMENT: _("At reserve entry (settlement)"),
 }
 BREAKER_CAUSES: dict[str, Any] = {
     "stale_tip": _("The node's newest block is too old: the node may be cut off from the "
@@ -180,7 +186,7 @@ class TransferView:
     progress: Progress
     breaker: tuple[bool, str]
     payload_json: str = ""
-    notes: list[str] = field(default_factory=list)
+    valuations: list[tuple[str, Valuation]] = field(default_factory=list)
 
     @property
     def approvals_missing(self) -> int:
@@ -244,7 +250,14 @@ def transfer_view(transfer: Transfer, user: Any) -> TransferView:
             uploads=uploads, fully_signed=bool(transfer.final_tx_hex)),
         progress=progress(transfer),
         breaker=chainio.settlement_paused(),
-        payload_json=json.dumps(payload, sort_keys=True, indent=2))
+        payload_json=json.dumps(payload, sort_keys=True, indent=2),
+        valuations=valuations(transfer.valuations.all()))
+
+
+def valuations(rows: Any) -> list[tuple[str, Valuation]]:
+    """Valuations in KZT with the point in words, each with its price (and its source)."""
+    return [(str(VALUATION_POINTS.get(v.point, v.point)), v)
+            for v in rows.select_related("price", "case").order_by("id")]
 
 
 # --- lists and counts ---------------------------------------------------------------------------

@@ -31,7 +31,14 @@ from intake import selectors as intake_selectors
 from intake.web import presenters as case_presenters
 
 from ... import chainio, selectors, services
-from ...models import IN_FLIGHT_STATES, ApprovalStatus, Deposit, PriceRecord, Transfer
+from ...models import (
+    IN_FLIGHT_STATES,
+    ApprovalStatus,
+    Deposit,
+    PriceRecord,
+    Transfer,
+    Valuation,
+)
 from ...psbt import MAX_PSBT_BYTES
 from ...transitions import takes_signatures
 from . import presenters
@@ -60,6 +67,7 @@ PRICE_KEEPERS = frozenset({Role.BANK_OFFICER, Role.ADMIN})
 READERS = frozenset({Role.BANK_OFFICER, Role.AUDITOR, Role.ADMIN})
 ADDRESS_CODES = frozenset({ErrorCode.INVALID_ADDRESS, ErrorCode.WRONG_NETWORK})
 PAGE_SIZE = 25
+VALUATIONS_SHOWN = 25
 POLL_SECONDS = 2
 
 
@@ -181,7 +189,7 @@ def transfer_approve(request: PersonRequest, transfer_id: Any) -> HttpResponse:
             form.add_domain_error(exc)
             if exc.code == ErrorCode.PAYLOAD_CHANGED:
                 # The page now shows the new payload: its button approves that one.
-                data = form.data.copy()
+                data = form.data.copy()  # type: ignore[attr-defined]  # a QueryDict
                 data["payload_hash"] = exc.extra.get("payload_hash", "")
                 form.data = data
         else:
@@ -323,7 +331,7 @@ def deposit_attribute(request: PersonRequest, deposit_id: Any) -> HttpResponse:
             form.add_domain_error(exc)
             if exc.code == ErrorCode.PAYLOAD_CHANGED:
                 # The page now shows the new payload: its button approves that one.
-                data = form.data.copy()
+                data = form.data.copy()  # type: ignore[attr-defined]  # a QueryDict
                 data["payload_hash"] = exc.extra.get("payload_hash", "")
                 form.data = data
         else:
@@ -397,8 +405,11 @@ def price_list(request: PersonRequest) -> HttpResponse:
         "recorded_by", "approved_by"))
     context["rows"] = [{"price": p, "label": presenters.PRICE_STATUS_LABELS.get(p.status)}
                        for p in context["rows"]]
+    recent = (Valuation.objects.filter(case__in=intake_selectors.case_list_for_user(
+        user=request.user)).order_by("-id")[:VALUATIONS_SHOWN])
     return render(request, "custody/bank/price_list.html", {
-        **context, "form": form,
+        **context, "form": form, "valuations": presenters.valuations(
+            Valuation.objects.filter(pk__in=[v.pk for v in recent])),
         "may_record": has_any_role(request.user, PRICE_KEEPERS)})
 
 
