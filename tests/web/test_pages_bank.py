@@ -52,8 +52,7 @@ def chain_calls(monkeypatch, case):
     calls = {"broadcast": []}
     monkeypatch.setattr(chainio, "custody_utxos", lambda address: fake_utxos(case, *UTXO_SATS))
     monkeypatch.setattr(chainio, "fee_rate_sat_vb", lambda: 10)
-    monkeypatch.setattr(services.signing, "queue_broadcast",
-                        lambda pk: calls["broadcast"].append(pk))
+    monkeypatch.setattr(services, "queue_broadcast", lambda pk: calls["broadcast"].append(pk))
     return calls
 
 
@@ -261,6 +260,8 @@ def test_rejecting_cancels_with_a_reason_and_a_code(bank2, proposed, case):
 def test_the_psbt_is_handed_out_only_once_approved(bank, proposed):
     response = page(bank).get(f"/reserve/transfers/{proposed.public_id}/psbt/")
     assert response.status_code == 409
+    early = page(bank).post(f"/reserve/transfers/{proposed.public_id}/broadcast/")
+    assert early.status_code == 409 and "invalid_transition" in early.content.decode()
 
 
 def test_signed_copies_are_uploaded_and_show_who_signed(bank, approved, chain_calls):
@@ -306,6 +307,11 @@ def test_signed_copies_are_uploaded_and_show_who_signed(bank, approved, chain_ca
     assert "fully signed" in detail
     assert "Upload the signed PSBT" not in detail
     assert 'hx-trigger="every' in detail  # the progress is live from now on
+    # Fully signed and not yet sent: the broadcast can be queued again from the page (the
+    # task is safe to run twice); a clerk cannot.
+    assert "Send it to the network now" in detail
+    sent = client.post(f"/reserve/transfers/{approved.public_id}/broadcast/")
+    assert sent.status_code == 302 and chain_calls["broadcast"] == [approved.pk]
 
 
 def test_the_progress_partial_reloads_the_page_when_the_state_changes(bank, approved):
