@@ -121,6 +121,11 @@ def test_navigation_and_what_needs_me_now(bank, bank2, proposed):
     for label in ("Ready for transfer", "Transfers", "Deposits", "Prices", "Chain status"):
         assert f">{label}</a>" in home
     assert "Transfers waiting for your approval" in home
+    assert "/reserve/transfers/?awaiting_me=on" in home
+    waiting = page(bank2).get("/reserve/transfers/?awaiting_me=on").content.decode()
+    assert f"/reserve/transfers/{proposed.public_id}/" in waiting
+    not_mine = page(bank).get("/reserve/transfers/?awaiting_me=on").content.decode()
+    assert f"/reserve/transfers/{proposed.public_id}/" not in not_mine
     assert '<span class="work-list__count">1</span>' in home
     # The proposer is never asked to approve their own proposal.
     mine = page(bank).get("/").content.decode()

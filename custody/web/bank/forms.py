@@ -149,12 +149,16 @@ class TransferFilterForm(BankForm):
                  *[(s.value, presenters.TRANSFER_STATUS_LABELS[s]) for s in TransferStatus]],
         widget=forms.Select(attrs={"class": "select"}))
     case = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    awaiting_me = forms.BooleanField(label=_("Only those waiting for my approval"),
+                                     required=False)
 
     def filters(self) -> dict[str, Any]:
         """The selector's filters (custody.selectors.transfer_list_for_user)."""
         if not self.is_valid():
             return {}
         found: dict[str, Any] = {}
+        if self.cleaned_data.get("awaiting_me"):
+            found["awaiting_me"] = True
         if self.cleaned_data.get("status"):
             found["status"] = [self.cleaned_data["status"]]
         if self.cleaned_data.get("case"):

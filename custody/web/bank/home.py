@@ -46,7 +46,7 @@ def needs_me_now(user: Any) -> list[WorkItem]:
     transfers = selectors.transfer_list_for_user(user=user)
     mine = presenters.transfers_awaiting_my_approval(user)
     items.append(WorkItem(_("Transfers waiting for your approval"),
-                          _url("custody:transfer-list", status="PROPOSED"), mine.count()))
+                          _url("custody:transfer-list", awaiting_me="on"), mine.count()))
     signing = transfers.filter(status__in=presenters.AWAITING_SIGNATURES).count()
     if signing:
         items.append(WorkItem(_("Approved transfers waiting for signatures"),

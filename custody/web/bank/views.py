@@ -132,6 +132,8 @@ def transfer_list(request: PersonRequest) -> HttpResponse:
     form = TransferFilterForm(request.GET or None)
     filters = form.filters()
     rows = selectors.transfer_list_for_user(user=request.user, filters=filters)
+    if filters.get("awaiting_me"):
+        rows = rows.filter(pk__in=presenters.transfers_awaiting_my_approval(request.user))
     context = _page(request, rows)
     context["rows"] = [{"transfer": t, "label": presenters.transfer_status_label(t.status),
                         "colour": presenters.TRANSFER_STATUS_COLOURS.get(t.status, "grey"),
