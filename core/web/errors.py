@@ -39,6 +39,31 @@ CODE_TEXT = {
     ErrorCode.INVALID_TRANSITION: _("The case is no longer in a state that allows this. "
                                     "Reload the page to see where it is now."),
     ErrorCode.CONFLICT: _("This conflicts with the current state of the record."),
+    # The reserve's codes (custody's services).
+    ErrorCode.OWN_TRANSFER: _("You proposed this transfer: other bank officers approve it."),
+    ErrorCode.OWN_ENTRY: _("You entered this yourself: another person must approve it."),
+    ErrorCode.ALREADY_APPROVED: _("You have already approved this."),
+    ErrorCode.PAYLOAD_CHANGED: _("The transaction changed since you looked at it: review it "
+                                 "again before approving."),
+    ErrorCode.CASE_NOT_TRANSFERABLE: _("This case cannot be transferred: its confiscation "
+                                       "order must be final."),
+    ErrorCode.NOTHING_TO_TRANSFER: _("The case's custody address holds nothing to transfer."),
+    ErrorCode.DESTINATION_NOT_RESERVE: _("Only an unused address of the chosen reserve wallet "
+                                         "can be the destination."),
+    ErrorCode.COINS_LOCKED: _("These custody coins are already in another open transfer."),
+    ErrorCode.WALLET_NOT_ACTIVE: _("This reserve wallet is not approved for use on this "
+                                   "network."),
+    ErrorCode.NO_ACTIVE_POLICY: _("The reserve wallet has no approved quorum policy."),
+    ErrorCode.INVALID_PSBT: _("This is not a PSBT Qazyna can read."),
+    ErrorCode.PSBT_MISMATCH: _("This PSBT is not the transaction the quorum approved."),
+    ErrorCode.SIGNATURE_FOREIGN_KEY: _("A signature in this PSBT is from a key outside the "
+                                       "custody wallet."),
+    ErrorCode.SIGNATURE_INVALID: _("A signature in this PSBT does not verify."),
+    ErrorCode.NO_NEW_SIGNATURES: _("This PSBT adds no new signatures."),
+    ErrorCode.NOT_SETTLED: _("Not enough confirmations yet."),
+    ErrorCode.CHAIN_UNAVAILABLE: _("The Bitcoin node could not be asked. Try again in a "
+                                   "minute."),
+    ErrorCode.SETTLEMENT_PAUSED: _("Settlement is paused by the circuit breaker."),
 }
 
 
