@@ -22,6 +22,7 @@ from tests.support.custody import make_reserve_wallet
 from tests.support.flow import confiscated_case_on_chain
 from tools.demo_signer import sign_psbt
 
+from .a11y import assert_accessible
 from .test_browser_journeys import SHOTS, chromium, new_page, shot, sign_in  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.worker,
@@ -85,6 +86,7 @@ def test_bank_officers_propose_approve_sign_and_watch_a_transfer_settle(
         assert re.fullmatch(r"[0-9a-f]{64}", payload_hash)
         assert page.get_by_test_id("approval-count").get_by_text("0 of 2 approvals").is_visible()
         shot(page, "bank-02-proposed")
+        assert_accessible(page, "transfer page, proposed")
         # The proposer's own approval is refused by the service, its code beside the form.
         form = page.get_by_test_id("approve-form")
         form.get_by_label("Code from your authenticator app").fill(apps["bank"].code())
@@ -161,6 +163,7 @@ def test_bank_officers_propose_approve_sign_and_watch_a_transfer_settle(
         assert status.strip() == "Settled in the reserve"
         assert page.get_by_test_id("transfer-progress").get_attribute("hx-trigger") is None
         shot(page, "bank-08-settled")
+        assert_accessible(page, "transfer page, settled")
 
         # The transfer page in Russian, at tablet width.
         page.get_by_label("Language").select_option("ru")
@@ -168,6 +171,7 @@ def test_bank_officers_propose_approve_sign_and_watch_a_transfer_settle(
         page.get_by_test_id("transfer-status").get_by_text("Зачтено в резерв").wait_for()
         page.set_viewport_size({"width": 820, "height": 1180})
         shot(page, "bank-09-settled-ru-tablet")
+        assert_accessible(page, "transfer page in Russian on a tablet")
 
     transfer = Transfer.objects.get(case=case)
     case.refresh_from_db()
