@@ -202,6 +202,38 @@ def test_the_verify_button_queues_the_workers_task(web, auditor, filled_reserve,
     assert not AuditVerification.objects.exists()  # the request itself verified nothing
     assert "Verification queued" in client.get("/audit/chain/").content.decode()
     assert client.get("/audit/chain/verify/").status_code == 405
+    # A second click (anyone's) within the minute queues nothing more.
+    again = client.post("/audit/chain/verify/", {"full": "1"}, follow=True)
+    assert "queued less than a minute ago" in again.content.decode()
+    assert len(queued) == 1
+    client.post("/audit/chain/verify/", {"full": "0"})  # an incremental run is its own
+    assert queued[1] == ("core.verify_audit_chain", (False,))
+
+
+def test_a_queue_that_cannot_be_reached_is_said_and_leaves_the_button_usable(
+        web, auditor, filled_reserve, monkeypatch):
+    from custody.web.auditor import chain
+
+    answers = [False, True]
+    monkeypatch.setattr(chain, "enqueue", lambda name, *args: answers.pop(0))
+    client = web(auditor)
+    refused = client.post("/audit/chain/verify/", {"full": "0"}, follow=True)
+    assert "could not be queued" in refused.content.decode()
+    retried = client.post("/audit/chain/verify/", {"full": "0"}, follow=True)
+    assert "Verification queued" in retried.content.decode() and answers == []
+
+
+def test_kzt_values_use_approved_prices_only(web, auditor, admin_user, filled_reserve):
+    from django.utils import timezone
+
+    from custody import services
+    from tests.support.second_factor import fresh_step_up
+
+    # A newer price recorded by one person and not yet approved values nothing.
+    services.price_record(actor=admin_user, kzt_per_unit=99_000_000, source="Unapproved feed",
+                          observed_at=timezone.now(), step_up=fresh_step_up(admin_user))
+    page = web(auditor).get("/audit/accounting/").content.decode()
+    assert "Unapproved feed" not in page and PRICE_SOURCE in page
 
 
 def test_the_verify_button_runs_the_verification_through_the_task(web, auditor, filled_reserve,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -28,6 +29,9 @@ from .common import csv_name, page_context, paged
 from .forms import AuditEventFilterForm
 
 VERIFY_TASK = "core.verify_audit_chain"
+# One verification queued at a time from the pages: a second click within this window
+# (anyone's) queues nothing more; the scheduled runs go on regardless.
+VERIFY_QUEUE_SECONDS = 60
 EVENTS_PAGE_SIZE = 50
 RUNS_SHOWN = 20
 
@@ -53,10 +57,15 @@ def audit_verify(request: HttpRequest) -> HttpResponse:
     """Queue a verification (incremental, or from the first event) for the worker."""
     require_audit_reader(request.user)
     full = request.POST.get("full") == "1"
-    if enqueue(VERIFY_TASK, full):
+    key = f"qazyna:audit-verify-queued:{int(full)}"
+    if not cache.add(key, 1, VERIFY_QUEUE_SECONDS):
+        messages.info(request, _("A verification was queued less than a minute ago: its "
+                                 "result appears here when the worker has finished."))
+    elif enqueue(VERIFY_TASK, full):
         messages.success(request, _("Verification queued. The result appears here when the "
                                     "worker has finished; reload the page."))
     else:
+        cache.delete(key)
         messages.error(request, _("The verification could not be queued: the task queue is "
                                   "not reachable. The scheduled verification will run."))
     return redirect("custody:auditor-chain")
