@@ -174,3 +174,14 @@ def test_a_report_fetches_nothing_from_anywhere():
     for url in ("https://example.com/x.css", "file:///etc/passwd", "http://127.0.0.1/"):
         with pytest.raises(ReportFetchRefused):
             _no_fetching(url)
+
+
+def test_the_accounting_pdf_keeps_the_latest_entries_and_points_to_the_csv(
+        web, auditor, filled_reserve, monkeypatch):
+    from custody.web.auditor import reports
+
+    monkeypatch.setattr(reports, "PDF_JOURNAL_ENTRIES", 1)
+    text, _fonts = pdf_text(web(auditor).get("/audit/accounting.pdf"))
+    assert "The latest 1 of 2 journal entries" in text
+    assert MINED_TXID in flat(text)  # the newest entry: the deposit's attribution
+    assert filled_reserve.transfer.txid not in flat(text)

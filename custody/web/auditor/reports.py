@@ -17,6 +17,11 @@ from ... import exporters, selectors
 from . import presenters
 from .common import person, require_reader
 
+# The PDF is for people: the holdings, the proof and the latest entries. Every entry is in
+# the CSV (streamed); WeasyPrint lays a long table out at about half a second a page on the
+# development machine (1,000 entries: 127 pages, 78 s under load), too long for a request.
+PDF_JOURNAL_ENTRIES = 100
+
 
 @person_required
 @require_GET
@@ -40,9 +45,11 @@ def transfer_certificate(request: HttpRequest, transfer_id: str) -> HttpResponse
 @require_GET
 def accounting_pdf(request: HttpRequest) -> HttpResponse:
     require_reader(request.user)
-    entries = (selectors.journal_for_user(user=person(request))
-               .prefetch_related("lines__case", "lines__reserve_wallet").order_by("id"))
+    journal = selectors.journal_for_user(user=person(request))
+    entries = list(journal.prefetch_related("lines__case", "lines__reserve_wallet")
+                   .order_by("-id")[:PDF_JOURNAL_ENTRIES])
     return render_pdf("custody/auditor/reports/accounting.html", {
+        "entry_count": journal.count(), "entries_shown": len(entries),
         "holdings": presenters.holdings(), "wallets": exporters.proof_of_reserves()["wallets"],
         "entries": entries, "entry_labels": presenters.ENTRY_LABELS,
         "account_labels": presenters.ACCOUNT_LABELS,
