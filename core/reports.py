@@ -10,18 +10,27 @@ through anything a report quotes); the charts are SVG drawn inline by the server
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+log = logging.getLogger(__name__)
 
 PDF_CONTENT_TYPE = "application/pdf"
 
 
 class ReportFetchRefused(ValueError):
     pass
+
+
+class ReportsUnavailable(RuntimeError):
+    """WeasyPrint cannot load here (Pango missing): the machine needs its Debian packages."""
 
 
 def _no_fetching(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -40,7 +49,10 @@ def render_html(template_name: str, context: dict[str, Any],
 
 def pdf_bytes(template_name: str, context: dict[str, Any],
               request: HttpRequest | None = None) -> bytes:
-    from weasyprint import HTML
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as exc:  # OSError: libpango not found by cffi
+        raise ReportsUnavailable(str(exc)) from exc
 
     html = render_html(template_name, context, request)
     return HTML(string=html, url_fetcher=_no_fetching).write_pdf()
@@ -48,9 +60,18 @@ def pdf_bytes(template_name: str, context: dict[str, Any],
 
 def render_pdf(template_name: str, context: dict[str, Any], request: HttpRequest | None = None,
                *, filename: str) -> HttpResponse:
-    """The report as a PDF download named filename."""
-    response = HttpResponse(pdf_bytes(template_name, context, request),
-                            content_type=PDF_CONTENT_TYPE)
+    """The report as a PDF download named filename; a page saying what to install (503)
+    when this machine cannot make PDFs."""
+    try:
+        content = pdf_bytes(template_name, context, request)
+    except ReportsUnavailable as exc:
+        log.error("PDF reports are unavailable: %s", exc)
+        return render(request, "web/error.html", {
+            "title": _("PDF reports are not available on this server"),
+            "message": _("The server lacks the libraries that make PDF files (Pango and the "
+                         "DejaVu fonts). Ask IT to install them; the CSV exports work."),
+            "code": "reports_unavailable"}, status=503)
+    response = HttpResponse(content, content_type=PDF_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response

@@ -185,3 +185,14 @@ def test_the_accounting_pdf_keeps_the_latest_entries_and_points_to_the_csv(
     assert "The latest 1 of 2 journal entries" in text
     assert MINED_TXID in flat(text)  # the newest entry: the deposit's attribution
     assert filled_reserve.transfer.txid not in flat(text)
+
+
+def test_a_server_without_pango_says_so_instead_of_failing(web, clerk, kazakh_case,
+                                                           monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import fails, as without Pango
+    response = web(clerk).get(f"/cases/{kazakh_case.public_id}/seizure-receipt.pdf")
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "reports_unavailable" in page and "PDF reports are not available" in page
