@@ -309,3 +309,27 @@ def test_no_auditor_page_references_an_external_url(web, auditor, filled_reserve
         html = client.get(url).content.decode()
         assert external_references(html) == [], url
         assert "http://" not in html and "https://" not in html, url
+
+
+def test_the_ledger_and_events_pages_read_a_page_in_a_fixed_number_of_queries(
+        web, auditor, filled_reserve):
+    from custody.models import FundSource, JournalEntry, LedgerAccount, LedgerLine
+
+    client = web(auditor)
+
+    def queries(url):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    before = {url: queries(url) for url in ("/audit/ledger/", "/audit/events/")}
+    entries = JournalEntry.objects.bulk_create([
+        JournalEntry(kind=JournalEntry.Kind.DEPOSIT_ATTRIBUTED, network="regtest",
+                     txid=f"{n:064x}") for n in range(30)])
+    LedgerLine.objects.bulk_create([line for entry in entries for line in (
+        LedgerLine(entry=entry, account=LedgerAccount.RESERVE, amount_sats=1_000,
+                   reserve_wallet=filled_reserve.wallet, case=filled_reserve.case,
+                   source=FundSource.OTHER),
+        LedgerLine(entry=entry, account=LedgerAccount.EXTERNAL, amount_sats=-1_000,
+                   source=FundSource.OTHER))])
+    assert {url: queries(url) for url in before} == before
