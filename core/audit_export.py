@@ -160,6 +160,22 @@ def read_checkpoints(path) -> list[tuple[int, str]]:
         return [parse_checkpoint(line) for line in handle if line.strip()]
 
 
+# --- the audit events as CSV -----------------------------------------------------------------
+AUDIT_EVENT_COLUMNS = ["seq", "created_at", "actor_username", "action", "object_type",
+                       "object_id", "reason", "before", "after", "prev_hash", "hash"]
+
+
+def audit_event_rows(events) -> Iterator[list]:
+    """The header, then one row per event of the queryset (audit_events_for_user, so the
+    export shows exactly what the list shows); before and after as canonical JSON."""
+    yield AUDIT_EVENT_COLUMNS
+    for e in events.iterator(chunk_size=2000):
+        yield [e.seq, _iso(e.created_at), e.actor_username, e.action, e.object_type,
+               e.object_id, e.reason,
+               canonical_json(e.before) if e.before is not None else "",
+               canonical_json(e.after) if e.after is not None else "", e.prev_hash, e.hash]
+
+
 # --- the reserve ledger, with its legal basis -------------------------------------------------
 def reserve_ledger_entries() -> Iterator[dict]:
     """Every reserve ledger entry with what makes it lawful: its transfer (approvals, signed

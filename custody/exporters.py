@@ -6,7 +6,7 @@ from core.api.exports import csv_lines
 from core.bitcoin import format_btc
 
 from .models import LedgerAccount, LedgerLine, ReconciliationRun, ReserveWallet
-from .selectors import balances
+from .selectors import balances, counted_approvals
 
 PROOF_OF_RESERVES_COLUMNS = ["wallet", "label", "address", "balance_sats", "balance_btc",
                              "tip_height", "tip_hash", "checked_at"]
@@ -78,3 +78,50 @@ def accounting_rows():
 
 def accounting_csv():
     return "".join(csv_lines(accounting_rows()))
+
+
+TRANSFER_COLUMNS = ["id", "case", "status", "reserve_wallet", "destination", "amount_sats",
+                    "amount_btc", "fee_sats", "payload_hash", "approvals_required",
+                    "approvals", "txid", "block_height", "block_hash", "created_at",
+                    "settled_at"]
+DEPOSIT_COLUMNS = ["id", "reserve_wallet", "address", "txid", "vout", "amount_sats",
+                   "amount_btc", "status", "source", "confirmations", "block_height",
+                   "attributed_by", "seen_at"]
+VALUATION_COLUMNS = ["case", "transfer", "point", "amount_sats", "amount_btc", "value_kzt",
+                     "kzt_per_unit", "price_source", "price_observed_at"]
+
+
+def _iso(value):
+    return value.isoformat() if value else ""
+
+
+def transfer_rows(transfers):
+    """The header, then one row per transfer of the queryset (from transfer_list_for_user,
+    so the export shows exactly what the list shows)."""
+    yield TRANSFER_COLUMNS
+    for t in transfers.iterator(chunk_size=500):
+        yield [t.public_id, t.case.case_number, t.status, t.reserve_wallet.label,
+               t.destination.address, t.amount_sats, format_btc(t.amount_sats), t.fee_sats,
+               t.payload_hash, t.approvals_required, counted_approvals(t).count(), t.txid,
+               t.block_height or "", t.block_hash, _iso(t.created_at), _iso(t.settled_at)]
+
+
+def deposit_rows(deposits):
+    """The header, then one row per deposit of the queryset (deposit_list_for_user)."""
+    yield DEPOSIT_COLUMNS
+    for d in deposits.iterator(chunk_size=500):
+        yield [d.public_id, d.reserve_address.wallet.label, d.reserve_address.address, d.txid,
+               d.vout, d.amount_sats, format_btc(d.amount_sats), d.status, d.source,
+               d.confirmations, d.block_height or "",
+               d.attributed_by.get_username() if d.attributed_by else "", _iso(d.seen_at)]
+
+
+def valuation_rows(valuations):
+    """The header, then one row per valuation (valuation_list_for_user), with its price's
+    source."""
+    yield VALUATION_COLUMNS
+    for v in valuations.iterator(chunk_size=500):
+        yield [v.case.case_number if v.case else "",
+               v.transfer.public_id if v.transfer else "", v.point, v.amount_sats,
+               format_btc(v.amount_sats), v.value_kzt, v.price.kzt_per_unit, v.price.source,
+               _iso(v.price.observed_at)]

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from core.errors import NotFound
 from core.models import User
@@ -26,6 +27,7 @@ from .models import (
     ReserveWallet,
     Transfer,
     TransferApproval,
+    Valuation,
 )
 
 M = TypeVar("M", bound=Model)
@@ -161,6 +163,35 @@ def balances() -> dict[str, Any]:
     total = lines.aggregate(s=Sum("amount_sats"))["s"] or 0
     return {"total_sats": total, "by_wallet": by_wallet, "by_case": by_case,
             "by_source": by_source}
+
+
+def holdings_by_agency() -> list[dict[str, Any]]:
+    """Reserve holdings by the agency whose case they came from (integer sats); coins that
+    came from no case (state mining, other deposits) have agency None."""
+    rows = (_reserve_lines().values("case__agency__code", "case__agency__name")
+            .annotate(s=Sum("amount_sats")).order_by("case__agency__code"))
+    return [{"agency": row["case__agency__code"], "name": row["case__agency__name"] or "",
+             "sats": row["s"]} for row in rows]
+
+
+def holdings_over_time() -> list[tuple[dt.date, int]]:
+    """The reserve's balance at the end of each day an entry was posted (integer sats,
+    compensating entries included), oldest first."""
+    daily = (_reserve_lines().annotate(day=TruncDate("entry__created_at"))
+             .values("day").annotate(s=Sum("amount_sats")).order_by("day"))
+    series, running = [], 0
+    for row in daily:
+        running += row["s"]
+        series.append((row["day"], running))
+    return series
+
+
+def valuation_list_for_user(*, user: User) -> QuerySet[Valuation]:
+    """The KZT valuations at each milestone, each with the price it used (and its source)."""
+    if not can_see_custody(user):
+        return Valuation.objects.none()
+    return (Valuation.objects.select_related("case", "transfer", "price")
+            .order_by("case__case_number", "transfer_id", "id"))
 
 
 def ledger_is_balanced() -> bool:

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.bitcoind",
     "tests.fixtures.worker",
     "tests.fixtures.celery",
+    "tests.fixtures.reserve",
 ]
 
 

@@ -1,5 +1,5 @@
 """What custody puts on the shared pages (core.web.registry): the value in KZT beside an
-amount, at the latest recorded price this person may see (custody.selectors decides who
+amount, at the latest approved price this person may see (custody.selectors decides who
 sees prices)."""
 
 from __future__ import annotations
@@ -12,13 +12,17 @@ from django.utils import timezone
 from core.bitcoin import SATS_PER_BTC
 from core.web.registry import KztValue
 
+from ..models import PriceRecord
 from ..selectors import price_list_for_user
 
 
 def kzt_value(*, user: Any, asset: str, amount: int) -> KztValue | None:
     if asset != "BTC":
         return None
-    price = (price_list_for_user(user=user).filter(asset=asset, observed_at__lte=timezone.now())
+    # Only an approved price values anything (four eyes: PriceRecord), as in valuations.
+    price = (price_list_for_user(user=user)
+             .filter(asset=asset, observed_at__lte=timezone.now(),
+                     status=PriceRecord.Status.ACTIVE)
              .order_by("-observed_at", "-id").first())
     if price is None:
         return None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import cases, filing, review
+from . import cases, filing, reports, review
 
 app_name = "intake"
 
@@ -10,6 +10,11 @@ urlpatterns = [
     path("cases/<uuid:case_id>/", cases.case_detail, name="case-detail"),
     path("cases/<uuid:case_id>/evidence/<uuid:evidence_id>/download/",
          cases.evidence_download, name="evidence-download"),
+    path("cases.csv", reports.case_list_csv, name="case-list-csv"),
+    path("cases/<uuid:case_id>/seizure-receipt.pdf", reports.seizure_receipt,
+         name="seizure-receipt"),
+    path("cases/<uuid:case_id>/chain-of-custody.pdf", reports.custody_report,
+         name="custody-report"),
     path("cases/check/address/", cases.check_address, name="check-address"),
     path("cases/check/txid/", cases.check_txid, name="check-txid"),
     # Filing (clerks)
