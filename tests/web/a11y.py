@@ -16,4 +16,18 @@ def assert_accessible(page, name):
              for v in violations if v["impact"] in GRAVE]
     assert grave == [], f"{name}: {grave}"
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, f"{name}: {overflow} px wider than the window"
+    assert overflow <= 1, f"{name}: {overflow} px wider than the window: {too_wide(page)}"
+
+
+def too_wide(page):
+    """The outermost elements reaching past the window's right edge (for the message)."""
+    return page.evaluate("""() => {
+        const out = [];
+        for (const el of document.body.querySelectorAll('*')) {
+            if (el.getBoundingClientRect().right <= window.innerWidth + 1) continue;
+            if (out.some(o => o.el.contains(el))) continue;
+            out.push({el, text: el.tagName.toLowerCase() + (el.className ? '.' +
+                String(el.className).split(' ').join('.') : '')});
+        }
+        return out.slice(0, 5).map(o => o.text);
+    }""")

@@ -26,6 +26,9 @@ def pages_for(role, case):
         "legal": [("review-queue", reverse("intake:review-queue")), ("case-detail", detail)],
         "bank": [(name, reverse(f"custody:{name}")) for name in (
             "ready-cases", "transfer-list", "deposit-list", "price-list", "chain-status")],
+        "auditor": [(name, reverse(f"custody:auditor-{name}")) for name in (
+            "dashboard", "accounting", "proof", "valuations", "transfers", "deposits", "ledger",
+            "chain", "events")],
     }[role]
     return [("home", reverse("web:home")), *pages]
 
@@ -37,11 +40,12 @@ def check_page(page, url, name):
     assert_accessible(page, name)
 
 
-@pytest.mark.parametrize("role", ["clerk", "legal", "bank"])
+@pytest.mark.parametrize("role", ["clerk", "legal", "bank", "auditor"])
 def test_the_pages_pass_axe_and_fit_a_laptop_and_a_tablet(chromium, live_server, web, role,  # noqa: F811
-                                                         clerk, legal, bank, custody_wallet):
+                                                         clerk, legal, bank, auditor,
+                                                         custody_wallet, filled_reserve):
     case = file_case(clerk, number="AFM-2026-0701", submit=role == "legal")
-    person = {"clerk": clerk, "legal": legal, "bank": bank}[role]
+    person = {"clerk": clerk, "legal": legal, "bank": bank, "auditor": auditor}[role]
     session = web(person).cookies[settings.SESSION_COOKIE_NAME].value
     with chromium() as browser:
         for width in WIDTHS:

@@ -16,6 +16,7 @@ from core.models import AuditVerification
 from tests.fixtures.reserve import PRICE_SOURCE, TIP, btc
 
 from . import test_browser_journeys as journeys
+from .a11y import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -57,6 +58,7 @@ def test_an_auditor_opens_the_dashboard_verifies_the_chain_and_exports_the_accou
         assert page.get_by_role("img", name=re.compile("Holdings by source")).count() == 1
         assert page.get_by_role("row", name=re.compile("State mining")).first.is_visible()
         journeys.shot(page, "auditor-02-dashboard")
+        assert_accessible(page, "dashboard with its charts")
 
         # The audit chain: not verified yet; the button queues the worker's verification.
         page.get_by_role("link", name="Verify the audit chain").click()
@@ -94,6 +96,7 @@ def test_an_auditor_opens_the_dashboard_verifies_the_chain_and_exports_the_accou
         page.get_by_role("heading", name="Резерв тақтасы").wait_for()
         page.set_viewport_size({"width": 820, "height": 1180})
         journeys.shot(page, "auditor-06-dashboard-kk-tablet")
+        assert_accessible(page, "dashboard in Kazakh on a tablet")
 
     run = AuditVerification.objects.order_by("-id").first()
     assert run is not None and run.ok and run.full
