@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import cases, filing, review
+from . import alerts, cases, filing, review
 
 app_name = "intake"
 
@@ -12,6 +12,9 @@ urlpatterns = [
          cases.evidence_download, name="evidence-download"),
     path("cases/check/address/", cases.check_address, name="check-address"),
     path("cases/check/txid/", cases.check_txid, name="check-txid"),
+    # Alerts (everyone who may see cases; the selectors decide which)
+    path("alerts/", alerts.alert_list, name="alert-list"),
+    path("alerts/<uuid:alert_id>/", alerts.alert_detail, name="alert-detail"),
     # Filing (clerks)
     path("cases/new/", filing.file_new, name="file-new"),
     path("cases/<uuid:case_id>/file/details/", filing.file_details, name="file-details"),
