@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet, Sum
 
+from chain.models import ChainCursor, WatchedOutput
 from core.errors import NotFound
 from core.models import User
 from core.roles import Role, roles_of
@@ -167,3 +168,27 @@ def ledger_is_balanced() -> bool:
     """Every journal entry's lines sum to zero."""
     return not (JournalEntry.objects.annotate(s=Sum("lines__amount_sats"))
                 .filter(~Q(s=0)).exists())
+
+
+# --- the reserve as of the watchers' last poll ------------------------------------------------
+def last_poll() -> dict[str, Any]:
+    """The tip the chain watchers last polled (height, hash, when), or Nones before the first
+    poll."""
+    cursor = ChainCursor.objects.filter(id=1).first()
+    return {"tip_height": cursor.height if cursor else None,
+            "tip_hash": cursor.block_hash if cursor else None,
+            "polled_at": cursor.polled_at if cursor else None}
+
+
+def reserve_outputs_at_last_poll(wallet: ReserveWallet) -> dict[str, dict[str, int]]:
+    """{address: {"confirmed_sats", "unconfirmed_sats"}} for every address of wallet: its
+    unspent coins as the watchers recorded them up to their last poll (mined in the active
+    chain, or still in the mempool). No node call: the poll keeps these current."""
+    addresses = list(wallet.addresses.order_by("index").values_list("address", flat=True))
+    found = {a: {"confirmed_sats": 0, "unconfirmed_sats": 0} for a in addresses}
+    rows = (WatchedOutput.objects.filter(address__in=addresses, spent_by_txid="")
+            .values("address", "block_hash").annotate(s=Sum("value_sats")))
+    for row in rows:
+        key = "confirmed_sats" if row["block_hash"] else "unconfirmed_sats"
+        found[row["address"]][key] += row["s"] or 0
+    return found
