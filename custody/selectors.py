@@ -27,6 +27,8 @@ from .models import (
     ReserveWallet,
     Transfer,
     TransferApproval,
+    Valuation,
+    ValuationGap,
 )
 
 M = TypeVar("M", bound=Model)
@@ -124,6 +126,32 @@ def price_at(asset: str, when: dt.datetime) -> PriceRecord | None:
     return (PriceRecord.objects.filter(asset=asset, observed_at__lte=when,
                                        status=PriceRecord.Status.ACTIVE)
             .order_by("-observed_at", "-id").first())
+
+
+def valuation_list_for_user(*, user: User,
+                            filters: Mapping[str, Any] | None = None) -> QuerySet[Valuation]:
+    """filters (ValuationFilterSerializer): case a case's public id, point one
+    Valuation.Point."""
+    if not can_see_custody(user):
+        return Valuation.objects.none()
+    filters = filters or {}
+    qs = Valuation.objects.select_related("case", "transfer", "price").order_by("at", "id")
+    if filters.get("case"):
+        qs = qs.filter(case__public_id=filters["case"])
+    if filters.get("point"):
+        qs = qs.filter(point=filters["point"])
+    return qs
+
+
+def valuation_gap_list_for_user(*, user: User, filters: Mapping[str, Any] | None = None
+                                ) -> QuerySet[ValuationGap]:
+    if not can_see_custody(user):
+        return ValuationGap.objects.none()
+    filters = filters or {}
+    qs = ValuationGap.objects.select_related("case", "transfer", "valuation")
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    return qs
 
 
 def journal_for_user(*, user: User) -> QuerySet[JournalEntry]:

@@ -290,6 +290,7 @@ class CaseAlert(models.Model):
         CONFLICT = "CONFLICT", _("Conflicting transaction")
         RECONCILIATION = "RECONCILIATION", _("Reconciliation mismatch")
         TAMPERING = "TAMPERING", _("Stored data differs from what was approved")
+        MISSING_PRICE = "MISSING_PRICE", _("No price to value a milestone")
         OTHER = "OTHER", _("Other")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

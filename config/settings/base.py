@@ -257,6 +257,10 @@ CELERY_BEAT_SCHEDULE = {
     "audit-verify-incremental": {"task": "core.verify_audit_chain",
                                  "schedule": float(env.int("AUDIT_VERIFY_SECONDS", default=300)),
                                  "options": {"expires": 240.0}},
+    # Milestones (seizure, confiscation) valued from the price in force when they happened.
+    "custody-value-milestones": {"task": "custody.tasks.value_milestones_task",
+                                 "schedule": float(env.int("VALUATION_SECONDS", default=60)),
+                                 "options": {"expires": 120.0}},
     # Alerts: escalate those nobody acknowledged in time; re-drive deliveries not yet sent.
     "intake-alerts-due": {"task": "intake.alerts_due",
                           "schedule": float(env.int("ALERT_DUE_SECONDS", default=30)),

@@ -37,6 +37,9 @@ RESERVE_SIDE_STATES = frozenset({
     CaseStatus.CONFISCATION_APPROVED, CaseStatus.ON_APPEAL, CaseStatus.IN_TRANSFER,
     CaseStatus.IN_RESERVE, CaseStatus.CLOSED,
 })
+# Kinds only the reserve side can answer, whichever state the case is in (a price is
+# recorded by bank officers).
+RESERVE_SIDE_KINDS = frozenset({CaseAlert.Kind.MISSING_PRICE})
 DELIVER_TASK = "intake.deliver_alert"
 
 
@@ -45,7 +48,7 @@ def alert_side(alert: CaseAlert) -> str:
     """"agency" while the case is with its agency and the legal review; "reserve" once
     confiscation is approved, and for alerts on no case (reconciliation, deposits)."""
     case = alert.case
-    if case is None or case.status in RESERVE_SIDE_STATES:
+    if case is None or case.status in RESERVE_SIDE_STATES or alert.kind in RESERVE_SIDE_KINDS:
         return "reserve"
     return "agency"
 
@@ -179,6 +182,21 @@ def alert_resolve(*, alert: CaseAlert, actor: Any, reason: str,
                      update_fields=["resolved_by", "resolved_at", "escalate_at"],
                      after={"level": alert.escalation_level, **proof.audit()})
     return alert
+
+
+def alert_close_by_system(*, kind: str, dedup_key: str, actor: Any, reason: str) -> bool:
+    """What the alert asked for was done through another decision (a price recorded and
+    approved, say): the open alert with this key is resolved by that decision's actor, in
+    the caller's transaction, through the same table. False when none is open."""
+    alert = _locked().filter(kind=kind, dedup_key=dedup_key, resolved_at__isnull=True).first()
+    if alert is None:
+        return False
+    alert.resolved_by = actor if getattr(actor, "pk", None) else None
+    alert.resolved_at, alert.escalate_at = timezone.now(), None
+    return apply_transition(alert, table=ALERT_TABLE, command=AlertCommand.RESOLVE,
+                            actor=actor, action=IntakeAction.ALERT_RESOLVED, reason=reason,
+                            as_system=True,
+                            update_fields=["resolved_by", "resolved_at", "escalate_at"])
 
 
 # --- escalation (the beat task) ----------------------------------------------------------------
