@@ -462,7 +462,11 @@ class ValuationGap(models.Model):
         ordering = ["at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["case", "transfer", "point"],
-                                    nulls_distinct=False, name="valuation_gap_once"),
+                                    condition=Q(transfer__isnull=False),
+                                    name="valuation_gap_once_per_transfer"),
+            models.UniqueConstraint(fields=["case", "point"],
+                                    condition=Q(transfer__isnull=True),
+                                    name="valuation_gap_once_per_case"),
             models.CheckConstraint(condition=Q(status="OPEN") | Q(valuation__isnull=False),
                                    name="valuation_gap_resolved_by_a_valuation"),
         ]
