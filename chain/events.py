@@ -86,7 +86,8 @@ class CoinsReceived:
 
 @dataclass(frozen=True)
 class BlocksConnected:
-    """One poll connected new blocks up to the tip."""
+    """One poll connected new blocks up to the tip (count of them; 0 when a reorg only took
+    blocks away)."""
 
     tip_height: int
     tip_hash: str

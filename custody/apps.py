@@ -20,6 +20,7 @@ class CustodyConfig(AppConfig):
         registry.on_transaction(Purpose.TRANSFER, "custody.chain_handlers.transfer_changed")
         registry.on_transaction(Purpose.DEPOSIT, "custody.chain_handlers.deposit_changed")
         registry.on_coins_received(AddressPurpose.RESERVE, "custody.chain_handlers.deposit_seen")
+        registry.on_blocks("custody.chain_handlers.blocks_connected")
         registry.spend_check("custody.chain_handlers.is_approved_spend")
         # Services queue tasks by name (core.tasks.enqueue): register them in every process,
         # not only in workers that autodiscover them.

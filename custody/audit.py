@@ -37,3 +37,6 @@ class CustodyAction(AuditAction):
     DEPOSIT_REVERSED = "deposit.reversed"
     PRICE_RECORDED = "price.recorded"
     RESERVE_RECONCILED = "reserve.reconciled"
+    VALUATION_RECORDED = "valuation.recorded"
+    VALUATION_GAP_OPENED = "valuation.gap_opened"
+    VALUATION_GAP_RESOLVED = "valuation.gap_resolved"

@@ -6,11 +6,16 @@ from __future__ import annotations
 import logging
 import uuid
 
-from chain.events import CoinsReceived, TxStateChanged
+from chain.events import BlocksConnected, CoinsReceived, TxStateChanged
 from chain.models import TxState
 
 from .models import SIGNED_STATES, ReserveAddress, Transfer
-from .services import deposit_apply_chain_state, deposit_observe, transfer_apply_chain_state
+from .services import (
+    deposit_apply_chain_state,
+    deposit_observe,
+    deposits_follow_the_chain,
+    transfer_apply_chain_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +46,10 @@ def deposit_changed(event: TxStateChanged) -> None:
 
 
 def deposit_seen(event: CoinsReceived) -> None:
-    """Coins in a block at a reserve address that no transfer sent: a deposit waiting for a
-    bank officer to attribute it."""
-    if not event.block_hash or event.known_txid:
+    """Coins at a reserve address that no transfer sent, in the mempool or in the block where
+    they appear: a deposit waiting for a bank officer to attribute it (a mempool sighting has
+    0 confirmations and no block until the poll that sees it mined)."""
+    if event.known_txid:
         return
     reserve_address = ReserveAddress.objects.filter(address=event.address).first()
     if reserve_address is None:
@@ -52,6 +58,12 @@ def deposit_seen(event: CoinsReceived) -> None:
     deposit_observe(reserve_address=reserve_address, txid=event.txid, vout=event.vout,
                     amount_sats=event.value_sats, confirmations=event.confirmations,
                     block_height=event.block_height)
+
+
+def blocks_connected(event: BlocksConnected) -> None:
+    """Each poll that connects blocks: the deposits' blocks and confirmations as the watchers
+    now see them (live between reconciliations, and undone by a reorg)."""
+    deposits_follow_the_chain(tip_height=event.tip_height)
 
 
 def is_approved_spend(txid: str, outpoints: list[tuple[str, int]]) -> bool:

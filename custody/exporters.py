@@ -2,11 +2,19 @@
 case, by wallet), as dicts for JSON and as row generators (header first) for CSV, which
 core.api.exports streams."""
 
+from django.db.models import Sum
+
 from core.api.exports import csv_lines
 from core.bitcoin import format_btc
 
-from .models import LedgerAccount, LedgerLine, ReconciliationRun, ReserveWallet
-from .selectors import balances, counted_approvals
+from .models import Deposit, LedgerAccount, LedgerLine, ReconciliationRun, ReserveWallet
+from .selectors import (
+    balances,
+    counted_approvals,
+    last_poll,
+    reserve_outputs_at_last_poll,
+    wallet_ledger_balance,
+)
 
 PROOF_OF_RESERVES_COLUMNS = ["wallet", "label", "address", "balance_sats", "balance_btc",
                              "tip_height", "tip_hash", "checked_at"]
@@ -15,25 +23,50 @@ ACCOUNTING_COLUMNS = ["section", "entry", "kind", "created_at", "txid", "account
 
 
 def _wallet_proofs():
-    """Each reserve wallet with the latest reconciliation of it, one at a time."""
+    """Each reserve wallet as of the chain watchers' last poll: the tip that poll reached,
+    each address's unspent coins there (confirmed; unconfirmed apart), the ledger beside
+    them; and the last full reconciliation against the node's UTXO set as a cross-check."""
+    poll = last_poll()
+    checked_at = poll["polled_at"].isoformat() if poll["polled_at"] else None
+    unattributed = _unattributed_by_wallet()
     for wallet in ReserveWallet.objects.order_by("id"):
         run = ReconciliationRun.objects.filter(wallet=wallet).order_by("-id").first()
+        outputs = reserve_outputs_at_last_poll(wallet)
+        node = sum(o["confirmed_sats"] for o in outputs.values())
+        ledger = wallet_ledger_balance(wallet)
+        waiting = unattributed.get(wallet.pk, 0)
         yield {
             "wallet": str(wallet.public_id), "label": wallet.label, "network": wallet.network,
             "descriptor": wallet.descriptor, "status": wallet.status,
-            "checked_at": run.created_at.isoformat() if run else None,
-            "tip_height": run.tip_height if run else None,
-            "tip_hash": run.tip_hash if run else None,
-            "ledger_sats": run.ledger_sats if run else None,
-            "node_sats": run.node_sats if run else None,
-            "difference_sats": run.difference_sats if run else None,
-            "addresses": run.addresses if run else [],
+            "checked_at": checked_at, "tip_height": poll["tip_height"],
+            "tip_hash": poll["tip_hash"],
+            "ledger_sats": ledger, "node_sats": node, "unattributed_sats": waiting,
+            "unconfirmed_sats": sum(o["unconfirmed_sats"] for o in outputs.values()),
+            "difference_sats": node - waiting - ledger,
+            "addresses": [{"address": a, "balance_sats": o["confirmed_sats"],
+                           "unconfirmed_sats": o["unconfirmed_sats"]}
+                          for a, o in outputs.items()],
+            "last_reconciliation": {
+                "checked_at": run.created_at.isoformat(), "tip_height": run.tip_height,
+                "tip_hash": run.tip_hash, "ledger_sats": run.ledger_sats,
+                "node_sats": run.node_sats, "difference_sats": run.difference_sats,
+            } if run else None,
         }
 
 
+def _unattributed_by_wallet():
+    """Confirmed deposits not yet in the ledger, per wallet id (they are on the node, not
+    yet in the books)."""
+    rows = (Deposit.objects.exclude(status__in=[Deposit.Status.ATTRIBUTED,
+                                                 Deposit.Status.REVERSED])
+            .filter(block_height__isnull=False)
+            .values("reserve_address__wallet_id").annotate(s=Sum("amount_sats")))
+    return {r["reserve_address__wallet_id"]: r["s"] or 0 for r in rows}
+
+
 def proof_of_reserves():
-    """Each reserve address with its balance and the tip it was checked at (the latest
-    reconciliation of each wallet)."""
+    """Each reserve address with its balance at the tip of the chain watchers' last poll
+    (stated: tip_height, tip_hash, checked_at), never an older snapshot."""
     return {"wallets": list(_wallet_proofs())}
 
 

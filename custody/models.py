@@ -415,6 +415,7 @@ class Valuation(models.Model):
         SEIZURE = "SEIZURE", "At seizure"
         CONFISCATION = "CONFISCATION", "At confiscation"
         SETTLEMENT = "SETTLEMENT", "At reserve entry (settlement)"
+        RELEASE = "RELEASE", "At release (disposal)"
 
     case = models.ForeignKey("intake.SeizureCase", null=True, blank=True,
                              on_delete=models.PROTECT, related_name="valuations")
@@ -425,9 +426,50 @@ class Valuation(models.Model):
     price = models.ForeignKey(PriceRecord, on_delete=models.PROTECT, related_name="+")
     value_kzt = models.DecimalField(max_digits=24, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the milestone happened (the price is the one in force then).
+    at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+
+
+class ValuationGap(models.Model):
+    """A milestone that could not be valued when it happened: no approved price in force
+    then. An open item (with an alert asking the bank to record the price) until a price
+    observed at or before the milestone is recorded and approved (four eyes), which values
+    it. Never a silent gap: one row per (case, transfer, point)."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Waiting for a price"
+        RESOLVED = "RESOLVED", "Valued"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey("intake.SeizureCase", null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="valuation_gaps")
+    transfer = models.ForeignKey(Transfer, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="valuation_gaps")
+    point = models.CharField(max_length=16, choices=Valuation.Point.choices)
+    asset = models.CharField(max_length=16, default="BTC")
+    at = models.DateTimeField()
+    amount_sats = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    valuation = models.OneToOneField(Valuation, null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="gap")
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "transfer", "point"],
+                                    condition=Q(transfer__isnull=False),
+                                    name="valuation_gap_once_per_transfer"),
+            models.UniqueConstraint(fields=["case", "point"],
+                                    condition=Q(transfer__isnull=True),
+                                    name="valuation_gap_once_per_case"),
+            models.CheckConstraint(condition=Q(status="OPEN") | Q(valuation__isnull=False),
+                                   name="valuation_gap_resolved_by_a_valuation"),
+        ]
 
 
 # --- reconciliation -----------------------------------------------------------------------

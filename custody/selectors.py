@@ -12,6 +12,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
+from chain.models import ChainCursor, WatchedOutput
 from core.errors import NotFound
 from core.models import User
 from core.roles import Role, roles_of
@@ -28,6 +29,7 @@ from .models import (
     Transfer,
     TransferApproval,
     Valuation,
+    ValuationGap,
 )
 
 M = TypeVar("M", bound=Model)
@@ -127,6 +129,32 @@ def price_at(asset: str, when: dt.datetime) -> PriceRecord | None:
             .order_by("-observed_at", "-id").first())
 
 
+def valuation_list_for_user(*, user: User,
+                            filters: Mapping[str, Any] | None = None) -> QuerySet[Valuation]:
+    """filters (ValuationFilterSerializer): case a case's public id, point one
+    Valuation.Point."""
+    if not can_see_custody(user):
+        return Valuation.objects.none()
+    filters = filters or {}
+    qs = Valuation.objects.select_related("case", "transfer", "price").order_by("at", "id")
+    if filters.get("case"):
+        qs = qs.filter(case__public_id=filters["case"])
+    if filters.get("point"):
+        qs = qs.filter(point=filters["point"])
+    return qs
+
+
+def valuation_gap_list_for_user(*, user: User, filters: Mapping[str, Any] | None = None
+                                ) -> QuerySet[ValuationGap]:
+    if not can_see_custody(user):
+        return ValuationGap.objects.none()
+    filters = filters or {}
+    qs = ValuationGap.objects.select_related("case", "transfer", "valuation")
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    return qs
+
+
 def journal_for_user(*, user: User) -> QuerySet[JournalEntry]:
     if not can_see_custody(user):
         return JournalEntry.objects.none()
@@ -186,15 +214,31 @@ def holdings_over_time() -> list[tuple[dt.date, int]]:
     return series
 
 
-def valuation_list_for_user(*, user: User) -> QuerySet[Valuation]:
-    """The KZT valuations at each milestone, each with the price it used (and its source)."""
-    if not can_see_custody(user):
-        return Valuation.objects.none()
-    return (Valuation.objects.select_related("case", "transfer", "price")
-            .order_by("case__case_number", "transfer_id", "id"))
-
-
 def ledger_is_balanced() -> bool:
     """Every journal entry's lines sum to zero."""
     return not (JournalEntry.objects.annotate(s=Sum("lines__amount_sats"))
                 .filter(~Q(s=0)).exists())
+
+
+# --- the reserve as of the watchers' last poll ------------------------------------------------
+def last_poll() -> dict[str, Any]:
+    """The tip the chain watchers last polled (height, hash, when), or Nones before the first
+    poll."""
+    cursor = ChainCursor.objects.filter(id=1).first()
+    return {"tip_height": cursor.height if cursor else None,
+            "tip_hash": cursor.block_hash if cursor else None,
+            "polled_at": cursor.polled_at if cursor else None}
+
+
+def reserve_outputs_at_last_poll(wallet: ReserveWallet) -> dict[str, dict[str, int]]:
+    """{address: {"confirmed_sats", "unconfirmed_sats"}} for every address of wallet: its
+    unspent coins as the watchers recorded them up to their last poll (mined in the active
+    chain, or still in the mempool). No node call: the poll keeps these current."""
+    addresses = list(wallet.addresses.order_by("index").values_list("address", flat=True))
+    found = {a: {"confirmed_sats": 0, "unconfirmed_sats": 0} for a in addresses}
+    rows = (WatchedOutput.objects.filter(address__in=addresses, spent_by_txid="")
+            .values("address", "block_hash").annotate(s=Sum("value_sats")))
+    for row in rows:
+        key = "confirmed_sats" if row["block_hash"] else "unconfirmed_sats"
+        found[row["address"]][key] += row["s"] or 0
+    return found

@@ -14,6 +14,7 @@ from . import chainio
 from .models import Transfer, TransferStatus
 from .reconciliation import reconcile_all
 from .services import transfer_apply_chain_state, transfer_broadcast
+from .services.prices import value_due_milestones
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +49,10 @@ def redrive_transfers_task() -> None:
 def reconcile_reserves_task() -> None:
     for run in reconcile_all():
         log.info("reconciled %s: difference %s", run.wallet, run.difference_sats)
+
+
+@shared_task(**TASK_OPTIONS)
+def value_milestones_task() -> int:
+    """Beat: the seizures and confiscations that happened since the last pass, valued from
+    the price in force then, or an open item asking for the price (safe to run twice)."""
+    return value_due_milestones()

@@ -87,8 +87,9 @@ class ConfiscationOrderAdmin(CaseScopedAdmin):
 
 @admin.register(CaseAlert)
 class CaseAlertAdmin(CaseScopedAdmin):
-    list_display = ["kind", "case", "message", "created_at", "resolved_at"]
-    list_filter = ["kind"]
+    list_display = ["kind", "case", "message", "status", "escalation_level", "created_at",
+                    "resolved_at"]
+    list_filter = ["kind", "status"]
     search_fields = ["message", "dedup_key"]
 
     def get_queryset(self, request):

@@ -29,3 +29,8 @@ class IntakeAction(AuditAction):
     EVIDENCE_UPLOADED = "evidence.uploaded"
     HANDOVER_RECORDED = "custody_entry.added"
     ALERT_RAISED = "alert.raised"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged"
+    ALERT_RESOLVED = "alert.resolved"
+    ALERT_ESCALATED = "alert.escalated"
+    ALERT_SENT = "alert.sent"
+    ALERT_DELIVERY_FAILED = "alert.delivery_failed"

@@ -273,6 +273,12 @@ class ConfiscationOrder(models.Model):
         ]
 
 
+class AlertStatus(models.TextChoices):
+    OPEN = "OPEN", _("Open")
+    ACKNOWLEDGED = "ACKNOWLEDGED", _("Acknowledged")
+    RESOLVED = "RESOLVED", _("Resolved")
+
+
 class CaseAlert(models.Model):
     """Something on a case a person must look at: a discrepancy, an unapproved spend…
     Open alerts are unique per (case, dedup_key), so a watcher that runs twice raises one."""
@@ -284,6 +290,7 @@ class CaseAlert(models.Model):
         CONFLICT = "CONFLICT", _("Conflicting transaction")
         RECONCILIATION = "RECONCILIATION", _("Reconciliation mismatch")
         TAMPERING = "TAMPERING", _("Stored data differs from what was approved")
+        MISSING_PRICE = "MISSING_PRICE", _("No price to value a milestone")
         OTHER = "OTHER", _("Other")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -295,6 +302,18 @@ class CaseAlert(models.Model):
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Who was told, who answered (intake.services.alerts; the table in intake.transitions).
+    status = models.CharField(max_length=16, choices=AlertStatus.choices,
+                              default=AlertStatus.OPEN, db_index=True)
+    status_reason = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    escalate_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
@@ -302,4 +321,57 @@ class CaseAlert(models.Model):
             models.UniqueConstraint(fields=["kind", "dedup_key"],
                                     condition=Q(resolved_at__isnull=True),
                                     name="one_open_alert_per_key"),
+            models.CheckConstraint(
+                condition=Q(status="RESOLVED", resolved_at__isnull=False)
+                | (~Q(status="RESOLVED") & Q(resolved_at__isnull=True)),
+                name="alert_resolved_at_with_status"),
+        ]
+        indexes = [
+            models.Index(fields=["escalate_at"], condition=Q(escalate_at__isnull=False),
+                         name="alert_due_for_escalation"),
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != AlertStatus.RESOLVED
+
+
+class AlertDelivery(models.Model):
+    """One message about an alert on one channel at one escalation level: an email to the
+    people responsible, or the signed webhook to the bank's monitoring. Unique per (alert,
+    channel, level), so raising or escalating twice sends once; the task claims the row
+    (compare-and-swap on next_attempt_at) and retries with backoff until it is SENT or
+    gives up (FAILED)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "EMAIL", _("Email")
+        WEBHOOK = "WEBHOOK", _("Webhook")
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", _("Waiting to be sent")
+        SENT = "SENT", _("Sent")
+        FAILED = "FAILED", _("Failed")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    alert = models.ForeignKey(CaseAlert, on_delete=models.PROTECT, related_name="deliveries")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    level = models.PositiveSmallIntegerField()
+    event = models.CharField(max_length=32)  # alert.raised | alert.escalated
+    recipients = models.JSONField(default=list, blank=True)  # usernames and addresses
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "channel", "level"],
+                                    name="alert_delivery_once_per_level"),
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(status="PENDING"),
+                         name="alert_delivery_due"),
         ]

@@ -96,12 +96,23 @@ def asset_get_for_user(*, user: Any, case: SeizureCase, public_id: Any) -> Seize
         raise NotFound("No such asset on this case.") from None
 
 
-def alert_list_for_user(*, user: Any, open_only: bool = False) -> QuerySet[CaseAlert]:
+def alert_list_for_user(*, user: Any, open_only: bool = False,
+                        filters: Mapping[str, Any] | None = None) -> QuerySet[CaseAlert]:
+    """filters (AlertFilterSerializer / the alerts page): status a list of AlertStatus, kind
+    a list of CaseAlert.Kind, case a case's public id."""
     visible = case_visibility(user)
     if visible is None:
         return CaseAlert.objects.none()
     roles = roles_of(user)
-    qs = CaseAlert.objects.select_related("case")
+    qs = CaseAlert.objects.select_related("case", "case__agency", "acknowledged_by",
+                                          "resolved_by")
+    filters = filters or {}
+    if filters.get("status"):
+        qs = qs.filter(status__in=filters["status"])
+    if filters.get("kind"):
+        qs = qs.filter(kind__in=filters["kind"])
+    if filters.get("case"):
+        qs = qs.filter(case__public_id=filters["case"])
     if user.is_superuser or roles & {Role.AUDITOR, Role.ADMIN, Role.BANK_OFFICER}:
         pass  # case-less alerts (reconciliation) are for the bank and oversight
     else:
@@ -111,6 +122,19 @@ def alert_list_for_user(*, user: Any, open_only: bool = False) -> QuerySet[CaseA
     if open_only:
         qs = qs.filter(resolved_at__isnull=True)
     return qs
+
+
+def alert_get_for_user(*, user: Any, public_id: Any) -> CaseAlert:
+    try:
+        return alert_list_for_user(user=user).get(public_id=public_id)
+    except (CaseAlert.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such alert.") from None
+
+
+def alert_timeline(*, alert: CaseAlert) -> QuerySet[AuditEvent]:
+    """The audit events of an alert the caller may already see: raised, sent, escalated,
+    acknowledged, resolved; oldest first."""
+    return AuditEvent.objects.filter(object_id=str(alert.public_id)).order_by("seq")
 
 
 def case_timeline(*, case: SeizureCase) -> QuerySet[AuditEvent]:

@@ -5,6 +5,7 @@ core.statemachine.apply_transition; the API's allowed_transitions read the same 
 from core.roles import Role
 from core.statemachine import SYSTEM, TransitionTable
 
+from .models import AlertStatus
 from .models import CaseStatus as S
 
 CLERK = {Role.CLERK}
@@ -66,3 +67,28 @@ EDITABLE_STATES = frozenset({S.DRAFT, S.RETURNED_FOR_CORRECTION})
 SWEEP_RECORDING_STATES = EDITABLE_STATES | {S.SUBMITTED, S.UNDER_REVIEW}
 # States from which assets may leave custody for the reserve.
 TRANSFERABLE_STATES = frozenset({S.CONFISCATION_APPROVED})
+
+
+# --- alerts: told, acknowledged, resolved (intake.services.alerts) ----------------------------
+class AlertCommand:
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+    # Nobody acknowledged in time: the next level is told (a re-entry, performed every time).
+    ESCALATE = "escalate"
+
+
+# People who answer alerts; auditors read them and never change anything.
+ALERT_RESPONDERS = {Role.CLERK, Role.LEGAL_OFFICER, Role.BANK_OFFICER, Role.ADMIN}
+# Resolving closes the alarm in the record: the people who decide, with a fresh code.
+ALERT_RESOLVERS = {Role.LEGAL_OFFICER, Role.BANK_OFFICER, Role.ADMIN}
+
+A = AlertCommand
+ALERT_TABLE = TransitionTable.from_spec("alert", {
+    AlertStatus.OPEN: {
+        A.ACKNOWLEDGE: (AlertStatus.ACKNOWLEDGED, ALERT_RESPONDERS),
+        A.RESOLVE: (AlertStatus.RESOLVED, ALERT_RESOLVERS),
+        A.ESCALATE: (AlertStatus.OPEN, SYSTEM),
+    },
+    AlertStatus.ACKNOWLEDGED: {A.RESOLVE: (AlertStatus.RESOLVED, ALERT_RESOLVERS)},
+    AlertStatus.RESOLVED: {},
+})

@@ -67,7 +67,8 @@ def apply_poll(*, tip: Any, new_blocks: list[Any], fork_height: int, mempool_txi
         cursor.save(update_fields=["height", "block_hash", "tip_time", "polled_at",
                                    "last_error"])
         check_breaker(tip, summary)
-        if new_blocks:
+        # A reorg that only took blocks away changes confirmations too: tell the apps.
+        if new_blocks or disconnected:
             registry.blocks_connected(BlocksConnected(tip_height=tip.height,
                                                       tip_hash=tip.block_hash,
                                                       count=len(new_blocks)))

@@ -264,6 +264,14 @@ CELERY_BEAT_SCHEDULE = {
     "audit-verify-incremental": {"task": "core.verify_audit_chain",
                                  "schedule": float(env.int("AUDIT_VERIFY_SECONDS", default=300)),
                                  "options": {"expires": 240.0}},
+    # Milestones (seizure, confiscation) valued from the price in force when they happened.
+    "custody-value-milestones": {"task": "custody.tasks.value_milestones_task",
+                                 "schedule": float(env.int("VALUATION_SECONDS", default=60)),
+                                 "options": {"expires": 120.0}},
+    # Alerts: escalate those nobody acknowledged in time; re-drive deliveries not yet sent.
+    "intake-alerts-due": {"task": "intake.alerts_due",
+                          "schedule": float(env.int("ALERT_DUE_SECONDS", default=30)),
+                          "options": {"expires": 60.0}},
     "audit-verify-full": {"task": "core.verify_audit_chain", "kwargs": {"full": True},
                           "schedule": float(env.int("AUDIT_FULL_VERIFY_SECONDS",
                                                     default=24 * 3600)),
@@ -297,6 +305,33 @@ MAX_FEE_RATE_SAT_VB = env.int("MAX_FEE_RATE_SAT_VB", default=500)
 CHAIN_STALE_TIP_SECONDS = env.int("CHAIN_STALE_TIP_SECONDS", default=3 * 3600)
 CHAIN_MAX_REORG_DEPTH = env.int("CHAIN_MAX_REORG_DEPTH", default=3)
 DEVCHAIN_ALLOWED = env.bool("DEVCHAIN_ALLOWED", default=True)
+
+# --- Alerts reach people (intake.services.alerts, intake.notify) -------------------------
+# Email through Django's mail settings: EMAIL_URL (smtp://user:pass@host:587, smtps://…;
+# consolemail:// by default prints them), and the sender.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+if "EMAIL_HOST_PASSWORD_FILE" in env.ENVIRON:
+    EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="qazyna@localhost")
+# Links in messages point here (the pages people work in).
+QAZYNA_BASE_URL = env.str("QAZYNA_BASE_URL", default="http://127.0.0.1:8000")
+# The bank's monitoring: each alert and escalation POSTed as JSON, signed with
+# HMAC-SHA256 over the body (X-Qazyna-Signature: sha256=<hex>) with this secret.
+ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")
+ALERT_WEBHOOK_SECRET = env_secret("ALERT_WEBHOOK_SECRET", default="")
+ALERT_WEBHOOK_TIMEOUT = env.int("ALERT_WEBHOOK_TIMEOUT", default=10)
+# Who is told, level by level, when nobody acknowledges within ALERT_ESCALATE_AFTER_SECONDS:
+# on a case still with its agency (intake states), then on the reserve side (approved cases
+# onward, and alerts without a case). A clerk is told only of their own agency's cases.
+ALERT_ESCALATE_AFTER_SECONDS = env.int("ALERT_ESCALATE_AFTER_SECONDS", default=30 * 60)
+ALERT_ESCALATION_ROLES = {
+    "agency": env.list("ALERT_ESCALATION_AGENCY", default=["clerk", "legal_officer", "admin"]),
+    "reserve": env.list("ALERT_ESCALATION_RESERVE", default=["bank_officer", "admin"]),
+}
+# Delivery retries: backoff doubles from ALERT_RETRY_SECONDS up to ALERT_RETRY_MAX_SECONDS.
+ALERT_DELIVERY_MAX_ATTEMPTS = env.int("ALERT_DELIVERY_MAX_ATTEMPTS", default=8)
+ALERT_RETRY_SECONDS = env.int("ALERT_RETRY_SECONDS", default=30)
+ALERT_RETRY_MAX_SECONDS = env.int("ALERT_RETRY_MAX_SECONDS", default=3600)
 
 # --- Evidence -----------------------------------------------------------------
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=25 * 1024 * 1024)

@@ -15,6 +15,8 @@ from ..models import (
     ReserveWallet,
     Transfer,
     TransferStatus,
+    Valuation,
+    ValuationGap,
 )
 from ..psbt import signature_counts
 from ..selectors import counted_approvals
@@ -192,3 +194,53 @@ class JournalEntryOutputSerializer(serializers.ModelSerializer):
         return [{"account": ln.account, "amount_sats": ln.amount_sats, "source": ln.source,
                  "reserve_wallet_id": ln.reserve_wallet_id, "case_id": ln.case_id}
                 for ln in obj.lines.all()]
+
+
+# --- valuations and the accounting of a period ------------------------------------------
+class ValuationFilterSerializer(PageFilterSerializer):
+    case = serializers.UUIDField(required=False, help_text="A case's id")
+    point = serializers.ChoiceField(choices=Valuation.Point.choices, required=False)
+
+
+class ValuationOutputSerializer(serializers.ModelSerializer):
+    case = serializers.UUIDField(source="case.public_id", default=None)
+    case_number = serializers.CharField(source="case.case_number", default=None)
+    transfer = serializers.UUIDField(source="transfer.public_id", default=None)
+    price = serializers.UUIDField(source="price.public_id")
+    kzt_per_unit = serializers.DecimalField(source="price.kzt_per_unit", max_digits=20,
+                                            decimal_places=2)
+    price_source = serializers.CharField(source="price.source")
+    price_observed_at = serializers.DateTimeField(source="price.observed_at")
+
+    class Meta:
+        model = Valuation
+        fields = ["case", "case_number", "transfer", "point", "at", "amount_sats", "value_kzt",
+                  "price", "kzt_per_unit", "price_source", "price_observed_at", "created_at"]
+
+
+class ValuationGapFilterSerializer(PageFilterSerializer):
+    status = serializers.ChoiceField(choices=ValuationGap.Status.choices, required=False)
+
+
+class ValuationGapOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    case = serializers.UUIDField(source="case.public_id", default=None)
+    case_number = serializers.CharField(source="case.case_number", default=None)
+    transfer = serializers.UUIDField(source="transfer.public_id", default=None)
+    value_kzt = serializers.DecimalField(source="valuation.value_kzt", max_digits=24,
+                                         decimal_places=2, default=None)
+
+    class Meta:
+        model = ValuationGap
+        fields = ["id", "case", "case_number", "transfer", "point", "asset", "at",
+                  "amount_sats", "status", "value_kzt", "created_at", "resolved_at"]
+
+
+class AccountingPeriodFilterSerializer(serializers.Serializer):
+    start = serializers.DateField(help_text="The period's first day (YYYY-MM-DD)")
+    end = serializers.DateField(help_text="The period's last day, included (YYYY-MM-DD)")
+
+    def validate(self, attrs):
+        if attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": "The period ends before it starts."})
+        return attrs

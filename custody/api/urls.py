@@ -38,4 +38,7 @@ urlpatterns = [
     path("reports/proof-of-reserves/", v.ProofOfReservesApi.as_view(),
          name="proof-of-reserves"),
     path("reports/accounting.csv", v.AccountingExportApi.as_view(), name="accounting-export"),
+    path("reports/accounting/", v.AccountingPeriodApi.as_view(), name="accounting-period"),
+    path("valuations/", v.ValuationListApi.as_view(), name="valuation-list"),
+    path("valuation-gaps/", v.ValuationGapListApi.as_view(), name="valuation-gap-list"),
 ]

@@ -14,7 +14,7 @@ from core.api.views import QazynaApiView, step_up_from
 from core.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from intake.selectors import case_get_for_user
 
-from .. import exporters, selectors, services
+from .. import accounting, exporters, selectors, services
 from ..psbt import MAX_PSBT_BYTES
 from ..transitions import takes_signatures
 from . import serializers as s
@@ -305,3 +305,49 @@ class AccountingExportApi(QazynaApiView):
     def get(self, request):
         _require_reader(request.user)
         return streaming_csv_response(exporters.accounting_rows(), filename="accounting.csv")
+
+
+# --- valuations and the accounting of a period ----------------------------------------------
+class ValuationListApi(QazynaApiView):
+    """Each milestone of a case (seizure, confiscation, reserve entry, release) valued in KZT
+    when it happened, with the price and its source."""
+
+    @extend_schema(responses=s.ValuationOutputSerializer(many=True),
+                   parameters=[s.ValuationFilterSerializer])
+    def get(self, request):
+        filters = validate_filters(request, s.ValuationFilterSerializer)
+        valuations = selectors.valuation_list_for_user(user=request.user, filters=filters)
+        return paginate(request=request, queryset=valuations,
+                        serializer_class=s.ValuationOutputSerializer, view=self)
+
+
+class ValuationGapListApi(QazynaApiView):
+    """Milestones waiting for a price (OPEN) and those valued once it was recorded."""
+
+    @extend_schema(responses=s.ValuationGapOutputSerializer(many=True),
+                   parameters=[s.ValuationGapFilterSerializer])
+    def get(self, request):
+        filters = validate_filters(request, s.ValuationGapFilterSerializer)
+        gaps = selectors.valuation_gap_list_for_user(user=request.user, filters=filters)
+        return paginate(request=request, queryset=gaps,
+                        serializer_class=s.ValuationGapOutputSerializer, view=self)
+
+
+class AccountingPeriodApi(QazynaApiView):
+    """Opening and closing balances of the reserve for a period in BTC and KZT, by source,
+    by case and by wallet, and how they tie out to the ledger and the node (as=csv for the
+    balances as rows)."""
+
+    throttle_scope = "export"
+
+    @extend_schema(responses=dict, parameters=[s.AccountingPeriodFilterSerializer])
+    def get(self, request):
+        _require_reader(request.user)
+        filters = validate_filters(request, s.AccountingPeriodFilterSerializer)
+        start, end = accounting.period_bounds(filters["start"], filters["end"])
+        report = accounting.period_accounting(start=start, end=end)
+        if request.query_params.get("as") == "csv":
+            return streaming_csv_response(
+                accounting.period_rows(report),
+                filename=f"accounting-{filters['start']}-{filters['end']}.csv")
+        return Response(report)

@@ -21,6 +21,7 @@ from .deposits import (
     deposit_attribution_approve,
     deposit_attribution_reject,
     deposit_observe,
+    deposits_follow_the_chain,
 )
 from .prices import price_approve, price_record, value_kzt
 from .signing import BROADCAST_TASK, queue_broadcast, transfer_broadcast, transfer_upload_signed
@@ -40,6 +41,7 @@ __all__ = [
     "deposit_attribution_approve",
     "deposit_attribution_reject",
     "deposit_observe",
+    "deposits_follow_the_chain",
     "price_approve",
     "price_record",
     "queue_broadcast",

@@ -9,10 +9,10 @@ from typing import Any
 
 from core.models import User
 from intake.models import CaseAlert, SeizureCase
-from intake.services import alert_raise, case_move_by_system
+from intake.services import alert_close_by_system, alert_raise, case_move_by_system
 from intake.transitions import CaseCommand
 
-__all__ = ["CaseCommand", "move_case", "raise_alert"]
+__all__ = ["CaseCommand", "close_alert", "move_case", "raise_alert"]
 
 
 def move_case(case: SeizureCase, command: str, *, actor: User | None = None,
@@ -29,3 +29,10 @@ def raise_alert(*, case: SeizureCase | None, kind: CaseAlert.Kind, dedup_key: st
     alert, _ = alert_raise(case=case, kind=kind, dedup_key=dedup_key, message=message,
                            details=details)
     return alert
+
+
+def close_alert(*, kind: CaseAlert.Kind, dedup_key: str, actor: User | None,
+                reason: str) -> None:
+    """What an alert asked for was done (by actor, in the caller's transaction): the open
+    alert with this key, if any, is resolved, with the reason."""
+    alert_close_by_system(kind=kind, dedup_key=dedup_key, actor=actor, reason=reason)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from chain.models import WatchedOutput
 from core.audit import record_event
 from core.bitcoin import refuse_private_keys
 from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
@@ -22,6 +24,10 @@ from ..models import Deposit, FundSource, ReserveAddress
 from ..transitions import DEPOSIT_TABLE, Command, check_command, require_command_role
 from .cases import raise_alert
 from .ledger import post_deposit_attributed, reverse_deposit
+
+# Past this depth a deposit's confirmations stop being followed block by block (a reorg that
+# deep trips the circuit breaker, and the ledger's compensating entries take over).
+CONFIRMATIONS_KEPT = 1000
 
 
 def deposit_observe(*, reserve_address: ReserveAddress, txid: str, vout: int, amount_sats: int,
@@ -40,6 +46,29 @@ def deposit_observe(*, reserve_address: ReserveAddress, txid: str, vout: int, am
             deposit.confirmations, deposit.block_height = confirmations, block_height
             deposit.save(update_fields=["confirmations", "block_height"])
     return deposit
+
+
+def deposits_follow_the_chain(*, tip_height: int) -> int:
+    """Every deposit still on the books takes its block from the watchers' record of its
+    output (filled in the poll that sees it mined, emptied by a reorg) and its confirmations
+    from that block and the tip: never a count frozen at the last reconciliation. Runs in
+    the poll's transaction; returns how many changed."""
+    live = list(Deposit.objects.exclude(status=Deposit.Status.REVERSED)
+                .filter(Q(block_height__isnull=True) | Q(confirmations__lt=CONFIRMATIONS_KEPT)))
+    if not live:
+        return 0
+    outputs = {(o.txid, o.vout): o for o in WatchedOutput.objects.filter(
+        txid__in={d.txid for d in live})}
+    changed = []
+    for deposit in live:
+        output = outputs.get((deposit.txid, deposit.vout))
+        height = output.block_height if output is not None else deposit.block_height
+        confirmations = max(tip_height - height + 1, 0) if height is not None else 0
+        if (deposit.block_height, deposit.confirmations) != (height, confirmations):
+            deposit.block_height, deposit.confirmations = height, confirmations
+            changed.append(deposit)
+    Deposit.objects.bulk_update(changed, ["block_height", "confirmations"])
+    return len(changed)
 
 
 def _lock(deposit: Deposit) -> Deposit:

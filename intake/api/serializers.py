@@ -1,11 +1,12 @@
 from rest_framework import serializers
 
 from core.api.filters import ChoiceListField, FlagField, PageFilterSerializer
-from core.api.serializers import StrictIntegerField
+from core.api.serializers import StepUpInputSerializer, StrictIntegerField
 from core.bitcoin import NETWORK_NAMES, parse_btc_amount
 from core.errors import ErrorCode, ValidationFailed
 
 from ..models import (
+    AlertStatus,
     AssetKind,
     CaseAlert,
     CaseStatus,
@@ -16,7 +17,7 @@ from ..models import (
     SeizureCase,
     SweepTransaction,
 )
-from ..transitions import CASE_TABLE
+from ..transitions import ALERT_TABLE, CASE_TABLE
 
 
 class CaseFilterSerializer(serializers.Serializer):
@@ -203,12 +204,29 @@ class HandoverOutputSerializer(serializers.ModelSerializer):
 
 class AlertFilterSerializer(PageFilterSerializer):
     open = FlagField(default=False, help_text="1 or true: only alerts not yet resolved")
+    status = ChoiceListField(choices=AlertStatus.values, required=False,
+                             help_text="One or more of OPEN, ACKNOWLEDGED, RESOLVED")
+    kind = ChoiceListField(choices=CaseAlert.Kind.values, required=False)
+    case = serializers.UUIDField(required=False, help_text="A case's id")
 
 
 class AlertOutputSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
     case = serializers.UUIDField(source="case.public_id", default=None)
+    acknowledged_by = serializers.CharField(source="acknowledged_by.username", default=None)
+    resolved_by = serializers.CharField(source="resolved_by.username", default=None)
+    allowed_transitions = serializers.SerializerMethodField()
 
     class Meta:
         model = CaseAlert
-        fields = ["id", "case", "kind", "message", "details", "created_at", "resolved_at"]
+        fields = ["id", "case", "kind", "message", "details", "created_at", "resolved_at",
+                  "status", "allowed_transitions", "status_reason", "escalation_level",
+                  "escalate_at", "acknowledged_by", "acknowledged_at", "resolved_by"]
+
+    def get_allowed_transitions(self, alert) -> list[str]:
+        request = self.context.get("request")
+        return ALERT_TABLE.targets_for(alert.status, request.user if request else None)
+
+
+class AlertResolveInputSerializer(StepUpInputSerializer):
+    reason = serializers.CharField(max_length=5000)

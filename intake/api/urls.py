@@ -26,4 +26,9 @@ urlpatterns = [
     path("cases/<uuid:case_id>/custody-entries/", v.HandoverListCreateApi.as_view(),
          name="custody-entry-list"),
     path("alerts/", v.AlertListApi.as_view(), name="alert-list"),
+    path("alerts/<uuid:alert_id>/", v.AlertDetailApi.as_view(), name="alert-detail"),
+    path("alerts/<uuid:alert_id>/acknowledge/", v.AlertAcknowledgeApi.as_view(),
+         name="alert-acknowledge"),
+    path("alerts/<uuid:alert_id>/resolve/", v.AlertResolveApi.as_view(),
+         name="alert-resolve"),
 ]

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from core.api.exports import streaming_csv_response
 from core.api.filters import validate_filters
 from core.api.pagination import paginate
-from core.api.views import QazynaApiView
+from core.api.views import QazynaApiView, step_up_from
 from core.errors import ErrorCode, NotFound, ValidationFailed
 
 from .. import exporters, selectors, services
@@ -267,6 +267,46 @@ class AlertListApi(QazynaApiView):
                    parameters=[s.AlertFilterSerializer])
     def get(self, request):
         filters = validate_filters(request, s.AlertFilterSerializer)
-        alerts = selectors.alert_list_for_user(user=request.user, open_only=filters["open"])
+        alerts = selectors.alert_list_for_user(user=request.user, open_only=filters["open"],
+                                               filters=filters)
         return paginate(request=request, queryset=alerts,
                         serializer_class=s.AlertOutputSerializer, view=self)
+
+
+class AlertDetailApi(QazynaApiView):
+    @extend_schema(responses=s.AlertOutputSerializer)
+    def get(self, request, alert_id):
+        alert = selectors.alert_get_for_user(user=request.user, public_id=alert_id)
+        return Response(s.AlertOutputSerializer(alert, context={"request": request}).data)
+
+
+class AlertAcknowledgeApi(QazynaApiView):
+    """Someone responsible has seen the alert and is acting on it (with a reason): it is no
+    longer escalated."""
+
+    @extend_schema(request=s.ReasonInputSerializer, responses=s.AlertOutputSerializer,
+                   operation_id="alert_acknowledge")
+    def post(self, request, alert_id):
+        alert = selectors.alert_get_for_user(user=request.user, public_id=alert_id)
+        data = s.ReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.alert_acknowledge(alert=alert, actor=request.user, **data.validated_data)
+        alert = selectors.alert_get_for_user(user=request.user, public_id=alert_id)
+        return Response(s.AlertOutputSerializer(alert, context={"request": request}).data)
+
+
+class AlertResolveApi(QazynaApiView):
+    """The alert is resolved, with what was found and done: a decision (legal officers, bank
+    officers, admins), with a fresh second-factor code."""
+
+    @extend_schema(request=s.AlertResolveInputSerializer, responses=s.AlertOutputSerializer,
+                   operation_id="alert_resolve")
+    def post(self, request, alert_id):
+        alert = selectors.alert_get_for_user(user=request.user, public_id=alert_id)
+        data = s.AlertResolveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.alert_resolve(alert=alert, actor=request.user,
+                               reason=data.validated_data["reason"],
+                               step_up=step_up_from(request))
+        alert = selectors.alert_get_for_user(user=request.user, public_id=alert_id)
+        return Response(s.AlertOutputSerializer(alert, context={"request": request}).data)

@@ -18,7 +18,14 @@ from core.errors import DomainError, ErrorCode, ValidationFailed
 from core.web.errors import as_validation_error
 from core.web.forms import GovForm, StepUpFormMixin, required
 
-from ..models import AssetKind, CaseStatus, ConfiscationOrder, HandoverEntry
+from ..models import (
+    AlertStatus,
+    AssetKind,
+    CaseAlert,
+    CaseStatus,
+    ConfiscationOrder,
+    HandoverEntry,
+)
 
 DATE_WIDGET = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date",
                                                        "class": "input input--date"})
@@ -323,3 +330,45 @@ class AppealOutcomeForm(StepUpFormMixin, GovForm):
     outcome = forms.ChoiceField(choices=[("UPHELD", "UPHELD"), ("OVERTURNED", "OVERTURNED")],
                                 widget=forms.HiddenInput,
                                 error_messages=required(_("Choose the outcome")))
+
+
+# --- alerts --------------------------------------------------------------------------------
+class AlertFilterForm(GovForm):
+    status = forms.ChoiceField(
+        label=_("Status"), required=False,
+        choices=[("", _("Not yet resolved")), ("ALL", _("Any status")), *AlertStatus.choices],
+        widget=forms.Select(attrs={"class": "select"}))
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False,
+        choices=[("", _("Any kind")), *CaseAlert.Kind.choices],
+        widget=forms.Select(attrs={"class": "select"}))
+
+    def filters(self) -> dict[str, list[str]]:
+        """The selector's filters (intake.selectors.alert_list_for_user): open ones unless
+        a status is chosen."""
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        status = data.get("status") or ""
+        found: dict[str, list[str]] = {}
+        if status == "":
+            found["status"] = [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED]
+        elif status != "ALL":
+            found["status"] = [status]
+        if data.get("kind"):
+            found["kind"] = [data["kind"]]
+        return found
+
+
+class AcknowledgeForm(GovForm):
+    reason = forms.CharField(
+        label=_("What are you doing about it?"), max_length=5000,
+        help_text=_("Acknowledging stops the escalation. Say who is looking into it and how."),
+        error_messages=required(_("Enter what you are doing about it")),
+        widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ResolveForm(StepUpFormMixin, GovForm):
+    reason = forms.CharField(
+        label=_("What was found, and what was done?"), max_length=5000,
+        help_text=_("This closes the alert in the audit record."),
+        error_messages=required(_("Enter what was found and what was done")),
+        widget=forms.Textarea(attrs={"rows": 4}))

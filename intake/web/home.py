@@ -23,6 +23,7 @@ NAV = (
     NavItem(gettext_lazy("Cases"), "intake:case-list", CASE_READERS, order=10),
     NavItem(gettext_lazy("File a new case"), "intake:file-new", frozenset({Role.CLERK}),
             order=20),
+    NavItem(gettext_lazy("Alerts"), "intake:alert-list", CASE_READERS, order=15),
     NavItem(gettext_lazy("Review queue"), "intake:review-queue",
             frozenset({Role.LEGAL_OFFICER}), order=20),
 )
@@ -30,6 +31,10 @@ NAV = (
 
 def _cases_url(**filters: str) -> str:
     return f"{reverse('intake:case-list')}?{urlencode(filters)}"
+
+
+def _alerts_url(**filters: str) -> str:
+    return f"{reverse('intake:alert-list')}?{urlencode(filters)}"
 
 
 def _count(user: Any, status: str) -> int:
@@ -42,7 +47,8 @@ def needs_me_now(user: Any) -> list[WorkItem]:
         kind=CaseAlert.Kind.UNAPPROVED_SPEND).count()
     if alarms:
         items.append(WorkItem(_("Custody alarms: coins moved without an approved transfer"),
-                              _cases_url(), alarms, urgent=True))
+                              _alerts_url(kind=CaseAlert.Kind.UNAPPROVED_SPEND), alarms,
+                              urgent=True))
     if has_any_role(user, {Role.CLERK}):
         items.append(WorkItem(_("File a new case"), reverse("intake:file-new"),
                               hint=_("Record a seizure: details, assets, evidence, custody.")))
@@ -66,6 +72,7 @@ def needs_me_now(user: Any) -> list[WorkItem]:
     discrepancies = selectors.alert_list_for_user(user=user, open_only=True).filter(
         kind=CaseAlert.Kind.INTAKE_DISCREPANCY).count()
     if discrepancies:
-        items.append(WorkItem(_("Open intake discrepancies"), _cases_url(), discrepancies,
-                              urgent=True))
+        items.append(WorkItem(_("Open intake discrepancies"),
+                              _alerts_url(kind=CaseAlert.Kind.INTAKE_DISCREPANCY),
+                              discrepancies, urgent=True))
     return items

@@ -16,6 +16,7 @@ from core.roles import Role, has_any_role
 from .. import selectors
 from ..audit import IntakeAction
 from ..models import (
+    AlertStatus,
     CaseAlert,
     CaseStatus,
     SeizureCase,
@@ -104,6 +105,11 @@ ACTION_LABELS: dict[str, Any] = {
     IntakeAction.EVIDENCE_UPLOADED: _("Evidence uploaded"),
     IntakeAction.HANDOVER_RECORDED: _("Chain-of-custody entry recorded"),
     IntakeAction.ALERT_RAISED: _("Alert raised"),
+    IntakeAction.ALERT_SENT: _("Alert sent to the people responsible"),
+    IntakeAction.ALERT_ESCALATED: _("Alert escalated: nobody acknowledged it in time"),
+    IntakeAction.ALERT_ACKNOWLEDGED: _("Alert acknowledged"),
+    IntakeAction.ALERT_RESOLVED: _("Alert resolved"),
+    IntakeAction.ALERT_DELIVERY_FAILED: _("Alert could not be sent"),
     CoreAction.LOGIN: _("Signed in"),
 }
 
@@ -140,15 +146,25 @@ def _details(after: Any) -> list[tuple[str, str]]:
 
 
 def _status_label(value: Any) -> str:
-    try:
-        return str(CaseStatus(value).label)
-    except ValueError:
-        return str(value)
+    for choices in (CaseStatus, AlertStatus):
+        try:
+            return str(choices(value).label)
+        except ValueError:
+            continue
+    return str(value)
+
+
+def alert_timeline(alert: CaseAlert) -> list[TimelineEntry]:
+    return _entries(selectors.alert_timeline(alert=alert))
 
 
 def timeline(case: SeizureCase) -> list[TimelineEntry]:
+    return _entries(selectors.case_timeline(case=case))
+
+
+def _entries(events: Any) -> list[TimelineEntry]:
     entries = []
-    for event in selectors.case_timeline(case=case):
+    for event in events:
         before, after = event.before or {}, event.after or {}
         status_change = None
         if isinstance(before, dict) and isinstance(after, dict) and "status" in before \

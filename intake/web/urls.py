@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import cases, filing, reports, review
+from . import alerts, cases, filing, reports, review
 
 app_name = "intake"
 
@@ -17,6 +17,9 @@ urlpatterns = [
          name="custody-report"),
     path("cases/check/address/", cases.check_address, name="check-address"),
     path("cases/check/txid/", cases.check_txid, name="check-txid"),
+    # Alerts (everyone who may see cases; the selectors decide which)
+    path("alerts/", alerts.alert_list, name="alert-list"),
+    path("alerts/<uuid:alert_id>/", alerts.alert_detail, name="alert-detail"),
     # Filing (clerks)
     path("cases/new/", filing.file_new, name="file-new"),
     path("cases/<uuid:case_id>/file/details/", filing.file_details, name="file-details"),

@@ -29,6 +29,8 @@ FILTERED = {
     "reserve-wallets": {"page_size": "page_size"},
     "prices": {"page_size": "page_size"},
     "ledger-entries": {"page_size": "page_size"},
+    "valuations": {"case": "uuid", "point": "choice", "page_size": "page_size"},
+    "valuation-gaps": {"status": "choice", "page_size": "page_size"},
 }
 UNFILTERED = ["policies"]  # a wallet's policies: short, not paginated, no query parameters
 
@@ -54,6 +56,7 @@ def path_of(name, listed):
     return {"transfers": "/api/v1/transfers/", "deposits": "/api/v1/deposits/",
             "reserve-wallets": "/api/v1/reserve-wallets/", "prices": "/api/v1/prices/",
             "ledger-entries": "/api/v1/ledger/entries/",
+            "valuations": "/api/v1/valuations/", "valuation-gaps": "/api/v1/valuation-gaps/",
             "policies": f"/api/v1/reserve-wallets/{listed['wallet'].public_id}/policies/"}[name]
 
 

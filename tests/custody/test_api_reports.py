@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from custody import chainio, services
 from custody.reconciliation import reconcile_all
-from tests.support.custody import fake_utxos
+from tests.support.custody import fake_utxos, seen_by_watchers
 from tests.support.second_factor import fresh_step_up
 
 pytestmark = pytest.mark.django_db
@@ -37,8 +37,10 @@ def reserve(bank, bank2, case, reserve_wallet, no_chain, monkeypatch):
         txid="cd" * 32, vout=0, value_sats=MINED, address=destination.address,
         script_pubkey="", height=495, confirmations=6)])
     run, = reconcile_all()
+    cursor = seen_by_watchers(tip=TIP, outputs=[("cd" * 32, 0, destination.address, MINED,
+                                                 495)])
     return SimpleNamespace(wallet=reserve_wallet, address=destination.address, run=run,
-                           deposit=deposit)
+                           deposit=deposit, cursor=cursor)
 
 
 def read(response, filename):
@@ -71,7 +73,7 @@ def test_proof_of_reserves_as_csv_and_json(api, auditor, reserve):
     client = api(auditor)
     rows = read(client.get("/api/v1/reports/proof-of-reserves/", {"as": "csv"}),
                 "proof-of-reserves.csv")
-    checked_at = reserve.run.created_at.isoformat()
+    checked_at = reserve.cursor.polled_at.isoformat()  # the watchers' last poll
     assert rows == [
         ["wallet", "label", "address", "balance_sats", "balance_btc", "tip_height", "tip_hash",
          "checked_at"],
@@ -80,6 +82,8 @@ def test_proof_of_reserves_as_csv_and_json(api, auditor, reserve):
     wallet, = client.get("/api/v1/reports/proof-of-reserves/").json()["wallets"]
     assert (wallet["wallet"], wallet["checked_at"], wallet["tip_height"],
             wallet["difference_sats"]) == (str(reserve.wallet.public_id), checked_at, 500, 0)
+    assert wallet["last_reconciliation"]["checked_at"] == reserve.run.created_at.isoformat()
+    assert wallet["last_reconciliation"]["difference_sats"] == 0
 
 
 @pytest.mark.parametrize(("path", "filename"), [

@@ -17,7 +17,7 @@ from custody.models import Deposit, JournalEntry, PriceRecord, ReconciliationRun
 from custody.reconciliation import reconcile_all
 from custody.selectors import balances, ledger_is_balanced
 from intake.models import CaseAlert
-from tests.support.custody import fake_utxos, sign
+from tests.support.custody import fake_utxos, seen_by_watchers, sign
 from tests.support.second_factor import fresh_step_up
 
 pytestmark = pytest.mark.django_db
@@ -162,6 +162,8 @@ def test_valuation_in_kzt_from_recorded_prices(case, reserve_wallet, bank, bank2
 def test_exports_and_commands(settled, monkeypatch):
     on_node(monkeypatch, [node_utxo(settled.destination.address, settled.amount_sats,
                                     settled.txid)])
+    seen_by_watchers(tip=TIP, outputs=[(settled.txid, 0, settled.destination.address,
+                                        settled.amount_sats, TIP.height - 9)])
     out = io.StringIO()
     call_command("proof_of_reserves", "--format", "csv", stdout=out)
     assert settled.destination.address in out.getvalue()

@@ -24,7 +24,8 @@ CASE_FILTERS = {"status": ("choices", "DRAFT"), "agency": "code", "q": "text"}
 FILTERED = {
     "cases": {**CASE_FILTERS, "page_size": "page_size"},
     "case-export": CASE_FILTERS,
-    "alerts": {"open": "flag", "page_size": "page_size"},
+    "alerts": {"open": "flag", "status": ("choices", "OPEN"), "kind": ("choices", "OTHER"),
+               "case": "uuid", "page_size": "page_size"},
 }
 # Lists of what one case holds: small, not paginated, and they read no query parameters.
 UNFILTERED = ["assets", "evidence", "custody-entries"]
@@ -42,7 +43,7 @@ def listed(agency, other_agency, clerk):
                                 recorded_by=clerk)
     CaseAlert.objects.create(case=mine, kind="OTHER", dedup_key="a", message="open")
     CaseAlert.objects.create(case=theirs, kind="OTHER", dedup_key="b", message="resolved",
-                             resolved_at=timezone.now())
+                             status="RESOLVED", resolved_at=timezone.now())
     return {"mine": mine, "theirs": theirs}
 
 

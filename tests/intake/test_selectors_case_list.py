@@ -18,7 +18,7 @@ def test_each_case_carries_its_asset_and_open_alert_counts(clerk, auditor):
                                    declared_amount=amount, verification_status="UNTRACKED")
     CaseAlert.objects.create(case=busy, kind="OTHER", dedup_key="a", message="open")
     resolved = CaseAlert.objects.create(case=busy, kind="OTHER", dedup_key="b", message="done")
-    resolved.resolved_at = resolved.created_at
+    resolved.status, resolved.resolved_at = "RESOLVED", resolved.created_at
     resolved.save()
     counts = {c.pk: (c.asset_count, c.open_alert_count)
               for c in case_list_for_user(user=auditor)}

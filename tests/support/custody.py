@@ -95,3 +95,21 @@ def forge_signature(psbt_base64, signer):
             bogus = ec.PrivateKey(hashlib.sha256(b"bogus").digest()).sign(b"\x01" * 32)
             ours.partial_sigs[pub] = bogus.serialize() + bytes([SIGHASH.ALL])
     return psbt.to_string()
+
+
+def seen_by_watchers(*, tip, outputs):
+    """The chain watchers' record after a poll at tip, written as the poller writes it (for
+    tests whose chain is in memory): the cursor, and outputs [(txid, vout, address, sats,
+    block_height or None)] at watched addresses."""
+    from django.utils import timezone
+
+    from chain.models import ChainCursor, WatchedOutput
+
+    ChainCursor.objects.update_or_create(id=1, defaults={
+        "height": tip.height, "block_hash": tip.block_hash, "tip_time": tip.time,
+        "polled_at": timezone.now()})
+    for txid, vout, address, sats, height in outputs:
+        WatchedOutput.objects.update_or_create(txid=txid, vout=vout, defaults={
+            "address": address, "value_sats": sats, "block_height": height,
+            "block_hash": f"{height:064x}" if height is not None else ""})
+    return ChainCursor.objects.get(id=1)

@@ -11,3 +11,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 8}
 CHAIN_CLAIM_LEASE_SECONDS = 4
 CHAIN_RECHECK_SECONDS = 1
 BITCOIN_RPC_TIMEOUT = 2
+
+# A worker that sends mail writes it to files the test reads (tests/intake/test_worker_alerts).
+if env.str("QAZYNA_TEST_MAIL_DIR", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env.str("QAZYNA_TEST_MAIL_DIR")
