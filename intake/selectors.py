@@ -14,7 +14,7 @@ from core.errors import NotFound
 from core.models import AuditEvent
 from core.roles import Role, roles_of
 
-from .models import CaseAlert, CaseStatus, SeizedAsset, SeizureCase
+from .models import CaseAlert, CaseStatus, SeizedAsset, SeizureCase, VerificationStatus
 
 LEGAL_VISIBLE = ~Q(status=CaseStatus.DRAFT)
 BANK_VISIBLE = Q(status__in=[
@@ -111,6 +111,13 @@ def alert_list_for_user(*, user: Any, open_only: bool = False) -> QuerySet[CaseA
     if open_only:
         qs = qs.filter(resolved_at__isnull=True)
     return qs
+
+
+def discrepant_assets(*, case: SeizureCase) -> list[SeizedAsset]:
+    """The case's assets whose verification found a discrepancy: what a legal officer must
+    see, and accept at the observed amount with a reason, to approve confiscation."""
+    return list(SeizedAsset.objects.filter(
+        case=case, verification_status=VerificationStatus.DISCREPANCY).order_by("pk"))
 
 
 def case_timeline(*, case: SeizureCase) -> QuerySet[AuditEvent]:

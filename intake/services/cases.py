@@ -206,7 +206,7 @@ def _accept_discrepancies(case: SeizureCase, actor: Any, accepted_amounts: dict[
             "declared. Accept each observed amount explicitly, with a reason, to approve: "
             + "; ".join(f"{a.public_id}: declared {a.declared_amount}, observed "
                         f"{a.observed_amount or 0}" for a in discrepant) + ".",
-            code=ErrorCode.DISCREPANCY_NOT_ACCEPTED,
+            code=ErrorCode.DISCREPANCY_NOT_ACCEPTED, field="accept_observed",
             discrepancies=[{"asset": str(a.public_id), "declared_amount": a.declared_amount,
                             "observed_amount": a.observed_amount or 0}
                            for a in discrepant],
