@@ -4,6 +4,7 @@ from .alerts import alert_raise
 from .assets import (
     asset_add,
     asset_record_observation,
+    asset_sweep_back,
     asset_sweep_lost,
     asset_sweep_reverted,
     queue_asset_check,
@@ -29,7 +30,7 @@ from .wallets import allocate_custody_address, custody_wallet_register
 
 __all__ = [
     "CASE_FIELDS", "AppealOutcome", "alert_raise", "allocate_custody_address", "asset_add",
-    "asset_record_observation", "asset_sweep_lost", "asset_sweep_reverted",
+    "asset_record_observation", "asset_sweep_back", "asset_sweep_lost", "asset_sweep_reverted",
     "case_approve_confiscation",
     "case_close", "case_create", "case_move_by_system", "case_record_appeal", "case_reject",
     "case_resolve_appeal", "case_return_for_correction", "case_start_review", "case_submit",

@@ -250,3 +250,29 @@ def _paid_by_standing_sweeps(asset: SeizedAsset, *, lost_txid: str) -> int:
         state__in=[TxState.CONFIRMING, TxState.CONFIRMED]).values_list("txid", flat=True))
     return sum(WatchedOutput.objects.filter(
         txid__in=on_chain, address=asset.custody_address).values_list("value_sats", flat=True))
+
+
+def asset_sweep_back(*, asset_public_id: str, txid: str, chain_state: str,
+                     actor: Any = None) -> SeizedAsset | None:
+    """A sweep that was replaced or double-spent is back (a longer branch restored it):
+    the discrepancy its loss caused no longer stands as it was, and the asset waits for
+    the intake watcher to check it again. Safe to run twice."""
+    try:
+        public_id = uuid.UUID(str(asset_public_id))
+    except ValueError:
+        return None
+    with transaction.atomic():
+        asset = (SeizedAsset.objects.select_for_update().select_related("case")
+                 .filter(public_id=public_id).first())
+        if asset is None or asset.verification_status != VerificationStatus.DISCREPANCY:
+            return asset
+        before = {"verification_status": asset.verification_status,
+                  "observed_amount": asset.observed_amount}
+        asset.verification_status = VerificationStatus.PENDING
+        asset.next_check_at = timezone.now()
+        asset.save(update_fields=["verification_status", "next_check_at"])
+        record_event(actor=actor, action=IntakeAction.ASSET_VERIFICATION_REVERTED, obj=asset,
+                     before=before, after={"verification_status": asset.verification_status,
+                                           "sweep": txid, "chain_state": str(chain_state)})
+    transaction.on_commit(lambda: queue_asset_check(asset.pk))
+    return asset

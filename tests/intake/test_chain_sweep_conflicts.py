@@ -138,6 +138,20 @@ def test_a_reorg_that_double_spends_a_verified_sweep_is_a_discrepancy_not_a_reor
     mark_assets_due()
     assert verify_asset(asset_id, adapter) is None
     assert CaseAlert.objects.count() == 1
+
+    # A longer branch brings the sweep back: checked again, verified again.
+    winner_block = chain_node.rpc("getrawtransaction", winner, 1)["blockhash"]
+    chain_node.rpc("invalidateblock", winner_block)
+    chain_node.rpc("reconsiderblock", block)
+    chain_node.mine(1)
+    watcher.poll(adapter)
+    wtx.refresh_from_db()
+    assert (wtx.state, wtx.block_hash) == (TxState.CONFIRMING, block)
+    assert asset_seen_by_clerk(clerk_api, case, asset["id"])["verification_status"] == \
+        "PENDING"
+    verify_asset(asset_id, adapter)
+    seen = asset_seen_by_clerk(clerk_api, case, asset["id"])
+    assert (seen["verification_status"], seen["observed_amount"]) == ("VERIFIED", DECLARED)
     assert verify_chain().ok
 
 
