@@ -7,6 +7,7 @@ from .models import TxState
 
 class ChainAction(AuditAction):
     TX_WATCHED = "chain.tx_watched"
+    TX_INPUTS_LEARNED = "chain.tx_inputs_learned"
     ADDRESS_WATCHED = "chain.address_watched"
     TX_PENDING = "chain.tx_pending"
     TX_MEMPOOL = "chain.tx_mempool"

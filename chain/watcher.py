@@ -17,7 +17,14 @@ from core.tasks import enqueue
 from . import services
 from .adapter import ChainAdapter, Outpoint, get_adapter
 from .errors import NodeMisconfigured, NodeUnavailable, UnknownTransaction
-from .models import ChainCursor, MempoolTx, SeenBlock, WatchedAddress, WatchedTransaction
+from .models import (
+    ACTIVE_TX_STATES,
+    ChainCursor,
+    MempoolTx,
+    SeenBlock,
+    WatchedAddress,
+    WatchedTransaction,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +76,7 @@ def poll(adapter: ChainAdapter | None = None) -> PollResult:
         new_blocks, fork_height = _fetch_new_blocks(adapter, tip, seen)
         mempool_txids = adapter.mempool_txids()
         mempool_new = _fetch_new_mempool(adapter, mempool_txids)
+        mempool_new += _fetch_watched_without_inputs(adapter, mempool_txids, mempool_new)
         summary = services.apply_poll(tip=tip, new_blocks=new_blocks, fork_height=fork_height,
                                       mempool_txids=mempool_txids,
                                       mempool_new_txs=mempool_new)
@@ -120,6 +128,17 @@ def _fetch_new_mempool(adapter, mempool_txids):
     return txs
 
 
+def _fetch_watched_without_inputs(adapter, mempool_txids, fetched):
+    """Watched transactions in the mempool whose inputs we do not know yet (a sweep recorded
+    by its txid after the poller had already looked at it): fetched again, so this poll
+    learns what they spend and the next replacement of one is named at once."""
+    have = {tx.txid for tx in fetched}
+    wanted = set(WatchedTransaction.objects.filter(
+        state__in=ACTIVE_TX_STATES, inputs__isnull=True).values_list("txid", flat=True))
+    missing = sorted((wanted & mempool_txids) - have)[:MAX_MEMPOOL_FETCH_PER_POLL]
+    return [tx for tx in (adapter.mempool_tx(txid) for txid in missing) if tx is not None]
+
+
 def mempool_mark_seen(txids):
     MempoolTx.objects.bulk_create([MempoolTx(txid=t) for t in txids], ignore_conflicts=True)
 
@@ -145,8 +164,12 @@ def track(watched_tx_id, adapter: ChainAdapter | None = None):
             status = None
         conflict = None
         if status is None or (not status.block_hash and not status.in_mempool):
-            for inp in wtx.inputs.all():
-                if adapter.outpoint_spent(Outpoint(inp.txid, inp.vout)):
+            # Known inputs, or those the node shows for it now (a tx only in a stale block
+            # still has them): a spent one means it lost to another transaction.
+            inputs = [Outpoint(i.txid, i.vout) for i in wtx.inputs.all()] or \
+                list(status.inputs if status is not None else ())
+            for inp in inputs:
+                if adapter.outpoint_spent(inp):
                     conflict = ("spent", "")
                     break
         return services.tx_apply_status(watched_tx_id=wtx.pk, status=status,

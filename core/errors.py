@@ -53,6 +53,10 @@ class ErrorCode(StrEnum):
     NOT_SETTLED = "not_settled"
     CHAIN_UNAVAILABLE = "chain_unavailable"
     SETTLEMENT_PAUSED = "settlement_paused"
+    ASSET_NOT_VERIFIED = "asset_not_verified"
+    TRANSFER_ON_HOLD = "transfer_on_hold"
+    # intake: approving a case whose asset shows a discrepancy needs explicit acceptance
+    DISCREPANCY_NOT_ACCEPTED = "discrepancy_not_accepted"
 
 
 class DomainError(Exception):

@@ -22,6 +22,11 @@ class CustodyConfig(AppConfig):
         registry.on_coins_received(AddressPurpose.RESERVE, "custody.chain_handlers.deposit_seen")
         registry.on_blocks("custody.chain_handlers.blocks_connected")
         registry.spend_check("custody.chain_handlers.is_approved_spend")
+        # A pending transfer whose input vanishes is held at once (after intake's own
+        # handlers, which mark the asset).
+        registry.on_transaction(Purpose.SWEEP, "custody.chain_handlers.sweep_changed")
+        registry.on_coins_spent(AddressPurpose.CUSTODY,
+                                "custody.chain_handlers.custody_coins_spent")
         # Services queue tasks by name (core.tasks.enqueue): register them in every process,
         # not only in workers that autodiscover them.
         from . import tasks  # noqa: F401

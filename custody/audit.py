@@ -17,6 +17,7 @@ class CustodyAction(AuditAction):
     TRANSFER_APPROVED = "transfer.approved"
     TRANSFER_REBUILT = "transfer.rebuilt"
     TRANSFER_CANCELLED = "transfer.cancelled"
+    TRANSFER_HELD = "transfer.held"
     TRANSFER_SIGNATURE_UPLOADED = "transfer.signature_uploaded"
     TRANSFER_PAYLOAD_MISMATCH = "transfer.payload_mismatch"
     PRICE_APPROVED = "price.approved"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from chain.events import BlocksConnected, CoinsReceived, TxStateChanged
+from chain.events import BlocksConnected, CoinsReceived, CoinsSpent, TxStateChanged
 from chain.models import TxState
 
 from .models import SIGNED_STATES, ReserveAddress, Transfer
@@ -15,6 +15,7 @@ from .services import (
     deposit_observe,
     deposits_follow_the_chain,
     transfer_apply_chain_state,
+    transfers_hold_for_vanished,
 )
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,30 @@ def transfer_changed(event: TxStateChanged) -> None:
     transfer_apply_chain_state(
         transfer_id=transfer.pk, state=event.new_state, confirmations=event.confirmations,
         block_hash=event.block_hash or None, block_height=event.block_height)
+
+
+def sweep_changed(event: TxStateChanged) -> None:
+    """A sweep replaced, double-spent or reorged out: the coins it made are gone (or no
+    longer confirmed), and a pending transfer spending them is held."""
+    if event.gone or event.left_the_chain:
+        what = {TxState.REPLACED: "the sweep was replaced",
+                TxState.CONFLICTED: "the sweep was double-spent",
+                TxState.DROPPED: "the sweep was dropped"}.get(
+            event.new_state, "the sweep's block left the chain")
+        transfers_hold_for_vanished(txid=event.txid, why=what, details={
+            "sweep": event.txid, "chain_state": str(event.new_state),
+            "conflicting_txid": event.conflicting_txid})
+
+
+def custody_coins_spent(event: CoinsSpent) -> None:
+    """Custody coins spent by a transaction that is not an approved transfer: a pending
+    transfer spending one of them is held (intake raises the custody alarm itself)."""
+    if event.approved:
+        return
+    transfers_hold_for_vanished(
+        outpoints={(c.txid, c.vout) for c in event.coins},
+        why=f"spent elsewhere, by {event.spender_txid}",
+        details={"spender_txid": event.spender_txid, "address": event.address})
 
 
 def deposit_changed(event: TxStateChanged) -> None:

@@ -122,13 +122,16 @@ class TransferStatus(models.TextChoices):
     FAILED = "FAILED", "Failed (rejected by the node)"
     REPLACED = "REPLACED", "Replaced"
     CONFLICTED = "CONFLICTED", "Conflicted"
+    ON_HOLD = "ON_HOLD", "On hold (an input vanished)"
 
 
 # Groups of transfer states, each defined once (the transitions themselves are in
 # custody.transitions).
 _T = TransferStatus
-# Not yet sent to the node: the transfer may still be cancelled or rebuilt.
-PRE_BROADCAST_STATES = (_T.PROPOSED, _T.APPROVED, _T.SIGNING)
+# Pending: proposed, approved or being signed; a vanished input puts it ON_HOLD.
+PENDING_STATES = (_T.PROPOSED, _T.APPROVED, _T.SIGNING)
+# Not yet sent to the node: the transfer may still be cancelled (or, pending, rebuilt).
+PRE_BROADCAST_STATES = PENDING_STATES + (_T.ON_HOLD,)
 # Open: a case has at most one open transfer (a partial unique index).
 OPEN_STATES = PRE_BROADCAST_STATES + (_T.BROADCAST, _T.CONFIRMING)
 # Transfers whose inputs are locked: a second transfer may not spend them.

@@ -13,6 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from core.errors import Conflict, ErrorCode
 from core.roles import Role, require_role
 from core.statemachine import SYSTEM, TransitionTable
 
@@ -34,6 +35,7 @@ class Command(StrEnum):
     SUPERSEDE = "supersede"
     REBUILD = "rebuild"
     CANCEL = "cancel"
+    HOLD = "hold"
     SIGN = "sign"
     BROADCAST = "broadcast"
     FAIL = "fail"
@@ -73,17 +75,27 @@ TRANSFER_TABLE = TransitionTable.from_spec("transfer", {
         # approvals and signatures so far were for another payload and no longer count.
         C.REBUILD: (T.PROPOSED, BANK),
         C.CANCEL: (T.CANCELLED, BANK),
+        # An input's coin vanished (its sweep replaced, double-spent or reorged out, or the
+        # coin spent elsewhere): held at once by the watchers, never offered for signing.
+        C.HOLD: (T.ON_HOLD, SYSTEM),
     },
     T.APPROVED: {
         C.SIGN: (T.SIGNING, BANK),  # the first signed copy uploaded starts the signing
         C.REBUILD: (T.PROPOSED, BANK),
         C.CANCEL: (T.CANCELLED, BANK),
+        C.HOLD: (T.ON_HOLD, SYSTEM),
     },
     T.SIGNING: {
         C.SIGN: (T.SIGNING, BANK),  # a re-entry: each further signed copy adds signatures
         C.BROADCAST: (T.BROADCAST, SYSTEM),  # the node took it, or the watchers saw it
         C.FAIL: (T.FAILED, SYSTEM),  # the node refused it
         C.REBUILD: (T.PROPOSED, BANK),
+        C.CANCEL: (T.CANCELLED, BANK),
+        C.HOLD: (T.ON_HOLD, SYSTEM),
+    },
+    # Held: its payload spends a coin that is gone. Only cancelling (the coins are released
+    # and the case goes back) leads on; a new proposal is built from the coins there are.
+    T.ON_HOLD: {
         C.CANCEL: (T.CANCELLED, BANK),
     },
     T.BROADCAST: {
@@ -159,3 +171,13 @@ def takes_signatures(status: str) -> bool:
     """Signed copies are taken, and the unsigned PSBT handed out, from the quorum's approval
     until the transaction is sent."""
     return TRANSFER_TABLE.get(status, C.SIGN) is not None
+
+
+def refuse_if_on_hold(status: str) -> None:
+    """A held transfer is never offered for signing: its PSBT is not handed out and no
+    signed copy is taken (409 transfer_on_hold)."""
+    if status == T.ON_HOLD:
+        raise Conflict("This transfer is on hold: one of its inputs vanished (its sweep was "
+                       "replaced, double-spent or reorged out, or the coin was spent "
+                       "elsewhere). It can't be signed; cancel it and propose again.",
+                       code=ErrorCode.TRANSFER_ON_HOLD, current_status=status)

@@ -26,6 +26,8 @@ class IntakeAction(AuditAction):
     ASSET_VERIFIED = "asset.verified"
     ASSET_DISCREPANCY = "asset.discrepancy"
     ASSET_VERIFICATION_REVERTED = "asset.verification_reverted"
+    ASSET_SWEEP_LOST = "asset.sweep_lost"
+    ASSET_DISCREPANCY_ACCEPTED = "asset.discrepancy_accepted"
     EVIDENCE_UPLOADED = "evidence.uploaded"
     HANDOVER_RECORDED = "custody_entry.added"
     ALERT_RAISED = "alert.raised"

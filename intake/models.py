@@ -144,6 +144,13 @@ class SeizedAsset(models.Model):
     observed_amount = models.BigIntegerField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # A legal officer's explicit acceptance of a discrepancy: the observed amount they saw
+    # and accepted, and why. It holds only while the observed amount is still that one.
+    accepted_amount = models.BigIntegerField(null=True, blank=True)
+    acceptance_reason = models.TextField(blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    accepted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -162,6 +169,22 @@ class SeizedAsset(models.Model):
     @property
     def is_chain_tracked(self):
         return self.asset == AssetKind.BTC and bool(self.custody_address)
+
+    @property
+    def discrepancy_accepted(self) -> bool:
+        """A discrepancy a legal officer accepted at the amount observed now."""
+        return (self.verification_status == VerificationStatus.DISCREPANCY
+                and self.accepted_amount is not None
+                and self.accepted_amount == (self.observed_amount or 0))
+
+    @property
+    def may_leave_custody(self) -> bool:
+        """Verified on chain, or a discrepancy accepted at the amount observed now: the
+        only assets a transfer may be proposed from."""
+        if not self.is_chain_tracked:
+            return True
+        return (self.verification_status == VerificationStatus.VERIFIED
+                or self.discrepancy_accepted)
 
     def __str__(self):
         return f"{self.declared_amount} {self.asset} ({self.network})"
@@ -288,6 +311,9 @@ class CaseAlert(models.Model):
         UNAPPROVED_SPEND = "UNAPPROVED_SPEND", _("Unapproved spend from custody")
         REORG = "REORG", _("Reorganisation")
         CONFLICT = "CONFLICT", _("Conflicting transaction")
+        DOUBLE_SPEND = "DOUBLE_SPEND", _("Double spend of a sweep")
+        REPLACED = "REPLACED", _("Sweep replaced before it confirmed")
+        TRANSFER_ON_HOLD = "TRANSFER_ON_HOLD", _("Transfer on hold: an input vanished")
         RECONCILIATION = "RECONCILIATION", _("Reconciliation mismatch")
         TAMPERING = "TAMPERING", _("Stored data differs from what was approved")
         MISSING_PRICE = "MISSING_PRICE", _("No price to value a milestone")

@@ -14,7 +14,7 @@ from core.errors import NotFound
 from core.models import AuditEvent
 from core.roles import Role, roles_of
 
-from .models import CaseAlert, CaseStatus, SeizedAsset, SeizureCase
+from .models import CaseAlert, CaseStatus, SeizedAsset, SeizureCase, VerificationStatus
 
 LEGAL_VISIBLE = ~Q(status=CaseStatus.DRAFT)
 BANK_VISIBLE = Q(status__in=[
@@ -135,6 +135,13 @@ def alert_timeline(*, alert: CaseAlert) -> QuerySet[AuditEvent]:
     """The audit events of an alert the caller may already see: raised, sent, escalated,
     acknowledged, resolved; oldest first."""
     return AuditEvent.objects.filter(object_id=str(alert.public_id)).order_by("seq")
+
+
+def discrepant_assets(*, case: SeizureCase) -> list[SeizedAsset]:
+    """The case's assets whose verification found a discrepancy: what a legal officer must
+    see, and accept at the observed amount with a reason, to approve confiscation."""
+    return list(SeizedAsset.objects.filter(
+        case=case, verification_status=VerificationStatus.DISCREPANCY).order_by("pk"))
 
 
 def case_timeline(*, case: SeizureCase) -> QuerySet[AuditEvent]:

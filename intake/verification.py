@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from chain.adapter import ChainAdapter, get_adapter
 from chain.errors import UnknownTransaction
-from chain.models import WatchedAddress
-from chain.services import record_outputs, watch_address
+from chain.events import GONE_STATES
+from chain.models import TxState, WatchedAddress, WatchedTransaction
+from chain.services import learn_inputs, record_outputs, watch_address
 
 from .models import SeizedAsset, VerificationStatus
 from .services import asset_record_observation
@@ -72,24 +73,50 @@ class _SweepsSeen:
     observed: int = 0  # paid to the address by sweeps with enough confirmations
     waiting: list[str] = field(default_factory=list)  # too young, or not seen yet
     unknown: list[str] = field(default_factory=list)  # not seen past the grace period
+    lost: list[str] = field(default_factory=list)  # replaced, double-spent, only in a stale block
     sweeps: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _look_at_sweeps(adapter: ChainAdapter, address: str,
-                    sweeps: list[tuple[str, Any]]) -> _SweepsSeen:
+def unknown_sweep_grace_seconds() -> int:
+    """settings.INTAKE_UNKNOWN_SWEEP_GRACE_SECONDS: how long a recorded sweep the node has
+    never heard of counts as "not broadcast yet" before it is a discrepancy."""
+    return int(settings.INTAKE_UNKNOWN_SWEEP_GRACE_SECONDS)
+
+
+def _look_at_sweeps(adapter: ChainAdapter, address: str, sweeps: list[tuple[str, Any]],
+                    watched: dict[str, WatchedTransaction]) -> _SweepsSeen:
+    """What the node says of each recorded sweep. watched: the chain watchers' record of
+    each (by txid), which knows a replacement or double spend the node no longer shows."""
     seen, needed = _SweepsSeen(), settings.INTAKE_CONFIRMATIONS
-    grace = getattr(settings, "INTAKE_UNKNOWN_SWEEP_GRACE_SECONDS", 3600)
+    grace = unknown_sweep_grace_seconds()
     for txid, recorded_at in sweeps:
+        wtx = watched.get(txid)
+        if wtx is not None and wtx.state in GONE_STATES and wtx.state != TxState.DROPPED:
+            # Replaced or double-spent: lost, whatever the node's txindex still says.
+            seen.lost.append(txid)
+            seen.sweeps[txid] = {"paid_sats": 0, "confirmations": 0, "state": wtx.state,
+                                 "conflicting_txid": wtx.conflicting_txid}
+            continue
         try:
             status = adapter.get_transaction(txid)
         except UnknownTransaction:
             age = (timezone.now() - recorded_at).total_seconds()
             (seen.unknown if age > grace else seen.waiting).append(txid)
             continue
+        if wtx is not None:
+            with transaction.atomic():
+                learn_inputs(watched_tx_id=wtx.pk, inputs=status.inputs)
         paid = sum(o.value_sats for o in status.outputs if o.address == address)
         seen.sweeps[txid] = {"paid_sats": paid, "confirmations": status.confirmations,
                              "block_hash": status.block_hash}
-        if status.confirmations < needed:
+        if status.block_hash is None and not status.in_mempool:
+            # Only in a block that left the active chain, and not back in the mempool: it
+            # lost to another transaction (the node's txindex still finds it, with the
+            # stale block's hash and 0 confirmations). Never "waiting".
+            seen.lost.append(txid)
+            seen.sweeps[txid].update(paid_sats=0, stale_block_hash=status.stale_block_hash,
+                                     state="not in the active chain or the mempool")
+        elif status.confirmations < needed:
             seen.waiting.append(txid)
         else:
             seen.observed += paid
@@ -108,10 +135,12 @@ def verify_asset(asset_id: int, adapter: ChainAdapter | None = None) -> str | No
         sweeps = list(asset.sweeps.values_list("txid", "created_at"))
         watch_address(address=address, purpose=WatchedAddress.Purpose.CUSTODY,
                       ref=str(asset.case.public_id))
-        seen = _look_at_sweeps(adapter, address, sweeps)
+        watched = {w.txid: w for w in WatchedTransaction.objects.filter(
+            purpose=WatchedTransaction.Purpose.SWEEP, ref=str(asset.public_id))}
+        seen = _look_at_sweeps(adapter, address, sweeps, watched)
         utxos = adapter.address_utxos([address])
         record_outputs(utxos=utxos)
-        if seen.waiting:
+        if seen.waiting and not seen.lost:  # a lost sweep is a discrepancy at once
             asset_reschedule(asset_id=asset_id,
                              seconds=getattr(settings, "CHAIN_RECHECK_SECONDS", 30))
             return "waiting"
@@ -120,10 +149,11 @@ def verify_asset(asset_id: int, adapter: ChainAdapter | None = None) -> str | No
                   for u in utxos if u.txid not in sweep_ids]
         details = {"address": address, "declared_sats": asset.declared_amount,
                    "observed_sats": seen.observed, "sweeps": seen.sweeps,
-                   "unknown_sweeps": seen.unknown, "other_transactions": others,
+                   "unknown_sweeps": seen.unknown, "lost_sweeps": seen.lost,
+                   "other_transactions": others,
                    "confirmations_required": settings.INTAKE_CONFIRMATIONS}
         verified = (seen.observed == asset.declared_amount and not others
-                    and not seen.unknown and bool(sweeps))
+                    and not seen.unknown and not seen.lost and bool(sweeps))
         with transaction.atomic():
             asset_record_observation(asset_id=asset_id, verified=verified,
                                      observed_amount=seen.observed, details=details)

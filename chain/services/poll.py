@@ -29,6 +29,7 @@ from ..models import (
 )
 from .breaker import breaker_trip, check_breaker
 from .tracking import observe, target_for_block
+from .watching import learn_inputs
 
 S = TxState
 SEEN_BLOCKS_KEPT = 1000
@@ -47,18 +48,20 @@ def apply_poll(*, tip: Any, new_blocks: list[Any], fork_height: int, mempool_txi
         disconnected = list(SeenBlock.objects.filter(height__gt=fork_height)
                             .order_by("height").values_list("block_hash", flat=True))
         new_hashes = [b.block_hash for b in new_blocks]
+        located = [(tx, block) for block in new_blocks for tx in block.txs]
+        located.extend((tx, None) for tx in mempool_new_txs)
+        seen = _Sighting.of(located)
         stranded = WatchedTransaction.objects.filter(block_height__gt=fork_height).exclude(
             block_hash__in=new_hashes)
         if disconnected or stranded.exists():
-            _apply_reorg(disconnected, fork_height, tip, mempool_txids, summary, new_hashes)
+            _apply_reorg(disconnected, fork_height, tip, mempool_txids, summary, new_hashes,
+                         seen)
         if new_blocks:
             SeenBlock.objects.bulk_create([
                 SeenBlock(height=b.height, block_hash=b.block_hash, prev_hash=b.prev_hash or "",
                           time=b.time) for b in new_blocks])
             SeenBlock.objects.filter(height__lt=tip.height - SEEN_BLOCKS_KEPT).delete()
-        located = [(tx, block) for block in new_blocks for tx in block.txs]
-        located.extend((tx, None) for tx in mempool_new_txs)
-        _apply_txs(_Sighting.of(located), tip, summary)
+        _apply_txs(seen, tip, summary)
         _apply_mempool(mempool_txids, {tx.txid for b in new_blocks for tx in b.txs}, tip,
                        summary)
         _apply_thresholds(tip, summary)
@@ -76,7 +79,7 @@ def apply_poll(*, tip: Any, new_blocks: list[Any], fork_height: int, mempool_txi
 
 
 def _apply_reorg(disconnected: list[str], fork_height: int, tip: Any, mempool_txids: set[str],
-                 summary: Summary, new_hashes: list[str]) -> None:
+                 summary: Summary, new_hashes: list[str], seen: _Sighting) -> None:
     previous = ChainCursor.objects.get(id=1).height
     depth = max(len(disconnected), (previous or fork_height) - fork_height, 1)
     summary["reorg_depth"] = depth
@@ -85,10 +88,20 @@ def _apply_reorg(disconnected: list[str], fork_height: int, tip: Any, mempool_tx
     affected = list(WatchedTransaction.objects.select_for_update()
                     .filter(Q(block_hash__in=disconnected) | Q(block_height__gt=fork_height))
                     .exclude(block_hash__in=new_hashes).order_by("pk"))
+    double_spent = _mined_spenders(affected, seen)
     for wtx in affected:
-        target = S.MEMPOOL if wtx.txid in mempool_txids else S.PENDING
-        observe(wtx, target, tip_height=tip.height,
-              reason=f"reorg of depth {depth}: block {wtx.block_hash} left the chain")
+        spender = double_spent.get(wtx.pk)
+        if spender is not None:
+            # The new branch spends its inputs: a double spend, named as such in one step
+            # (never a mere reorg that would come back).
+            observe(wtx, S.CONFLICTED, tip_height=tip.height, conflicting_txid=spender,
+                    reason=f"reorg of depth {depth}: block {wtx.block_hash} left the chain "
+                           f"and {spender} in the new branch spends its inputs")
+            summary["conflicts"] += 1
+        else:
+            target = S.MEMPOOL if wtx.txid in mempool_txids else S.PENDING
+            observe(wtx, target, tip_height=tip.height,
+                    reason=f"reorg of depth {depth}: block {wtx.block_hash} left the chain")
         summary["reorged_txs"] += 1
     WatchedOutput.objects.filter(Q(block_hash__in=disconnected)
                                  | Q(block_height__gt=fork_height)).exclude(
@@ -106,6 +119,20 @@ def _apply_reorg(disconnected: list[str], fork_height: int, tip: Any, mempool_tx
                      reason=f"Reorganisation of depth {depth} (threshold "
                             f"{settings.CHAIN_MAX_REORG_DEPTH}) at height {fork_height + 1}.",
                      clears_after_height=tip.height + settings.CHAIN_MAX_REORG_DEPTH)
+
+
+def _mined_spenders(watched: list[WatchedTransaction], seen: _Sighting) -> dict[int, str]:
+    """{watched tx pk: txid of another transaction in a new block spending one of its
+    inputs}."""
+    if not watched:
+        return {}
+    found: dict[int, str] = {}
+    for wi in WatchedInput.objects.filter(watched_tx__in=[w.pk for w in watched]) \
+            .select_related("watched_tx").order_by("pk"):
+        spender, block = seen.spent.get((wi.txid, wi.vout), (None, None))
+        if spender is not None and block is not None and spender.txid != wi.watched_tx.txid:
+            found.setdefault(wi.watched_tx_id, spender.txid)
+    return found
 
 
 @dataclass
@@ -152,7 +179,8 @@ def _apply_found(seen: _Sighting, tip: Any, summary: Summary) -> None:
     found = (WatchedTransaction.objects.select_for_update()
              .filter(txid__in=list(seen.by_txid)).order_by("pk"))
     for wtx in found:
-        _, block = seen.by_txid[wtx.txid]
+        tx, block = seen.by_txid[wtx.txid]
+        learn_inputs(watched_tx_id=wtx.pk, inputs=tx.inputs)
         if block is not None:
             target = target_for_block(wtx, block.height, tip.height)
             if observe(wtx, target, tip_height=tip.height, reason="seen in a block",

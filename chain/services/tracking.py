@@ -17,6 +17,7 @@ from ..audit import ChainAction
 from ..events import TxStateChanged
 from ..models import ACTIVE_TX_STATES, TxState, WatchedTransaction
 from ..transitions import TX_TABLE, observed
+from .watching import learn_inputs
 
 S = TxState
 
@@ -49,7 +50,7 @@ def observe(wtx: WatchedTransaction, target: TxState, *, tip_height: int, reason
     if target in ACTIVE_TX_STATES and target != S.CONFIRMING:
         wtx.next_check_at = timezone.now() + timedelta(seconds=recheck_seconds())
     action = (ChainAction.TX_REORGED if old in (S.CONFIRMING, S.CONFIRMED)
-              and block_height is None else ChainAction.for_state(target))
+              and target in (S.PENDING, S.MEMPOOL) else ChainAction.for_state(target))
     apply_transition(
         wtx, table=TX_TABLE, command=observed(target), actor=None, action=action,
         reason=reason, status_field="state", as_system=True, before=before,
@@ -78,6 +79,8 @@ def tx_apply_status(*, watched_tx_id: int, status: Any, conflict: tuple[str, str
     conflict: None, or ("spent", spender_txid_or_"") when an input is spent elsewhere."""
     with transaction.atomic():
         wtx = WatchedTransaction.objects.select_for_update().get(pk=watched_tx_id)
+        if status is not None:  # the node showed the tx: its inputs are known from now on
+            learn_inputs(watched_tx_id=wtx.pk, inputs=status.inputs)
         target, kwargs = _status_target(wtx, status, conflict, tip_height)
         changed = False
         if target is not None:

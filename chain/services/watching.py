@@ -50,6 +50,26 @@ def watch_transaction(*, txid: str, purpose: str, ref: str, inputs: Iterable[Any
     return wtx
 
 
+def learn_inputs(*, watched_tx_id: int, inputs: Iterable[Any]) -> int:
+    """The outpoints a watched transaction spends, as the node showed them, for a watched
+    transaction registered without them (a clerk records a sweep by its txid alone). Safe to
+    believe: a txid commits to its inputs, so any node's answer for that txid is the same.
+    Runs in the caller's transaction; returns how many were added (0 when known already).
+    From then on a conflict or replacement of any of them is seen (chain.services.poll)."""
+    outpoints = sorted({parse_outpoint(item) for item in inputs})
+    if not outpoints or WatchedInput.objects.filter(watched_tx_id=watched_tx_id).exists():
+        return 0
+    created = WatchedInput.objects.bulk_create(
+        [WatchedInput(watched_tx_id=watched_tx_id, txid=t, vout=v) for t, v in outpoints],
+        ignore_conflicts=True)
+    record_event(actor=None, action=ChainAction.TX_INPUTS_LEARNED,
+                 object_type="chain.watchedtransaction",
+                 object_id=str(WatchedTransaction.objects.values_list("public_id", flat=True)
+                               .get(pk=watched_tx_id)),
+                 after={"inputs": [f"{t}:{v}" for t, v in outpoints]})
+    return len(created)
+
+
 def watch_address(*, address: str, purpose: str, ref: str = "") -> WatchedAddress:
     """Watch an address for coins arriving and leaving. Idempotent. Once committed, the
     address is also registered with the node's watch-only wallet (chain.watch_on_node), so

@@ -298,6 +298,12 @@ SETTLEMENT_CONFIRMATIONS = {
     "regtest": env.int("SETTLEMENT_CONFIRMATIONS_REGTEST", default=6),
 }
 INTAKE_CONFIRMATIONS = env.int("INTAKE_CONFIRMATIONS", default=1)
+# A sweep the clerk recorded that the node has never heard of (not in a block, not in the
+# mempool) counts as "not broadcast yet" for this long after it was recorded; after that it
+# is a discrepancy on the asset ("unknown sweep"). A sweep that was seen and then replaced,
+# double-spent or left only in a stale block is a discrepancy at once, whatever this says.
+INTAKE_UNKNOWN_SWEEP_GRACE_SECONDS = env.int("INTAKE_UNKNOWN_SWEEP_GRACE_SECONDS",
+                                             default=3600)
 # Fee policy in sat/vB: the node's estimate, or this fallback, never above the ceiling.
 FALLBACK_FEE_RATE_SAT_VB = env.int("FALLBACK_FEE_RATE_SAT_VB", default=10)
 MAX_FEE_RATE_SAT_VB = env.int("MAX_FEE_RATE_SAT_VB", default=500)

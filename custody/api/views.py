@@ -16,7 +16,7 @@ from intake.selectors import case_get_for_user
 
 from .. import accounting, exporters, selectors, services
 from ..psbt import MAX_PSBT_BYTES
-from ..transitions import takes_signatures
+from ..transitions import refuse_if_on_hold, takes_signatures
 from . import serializers as s
 
 
@@ -173,6 +173,7 @@ class TransferPsbtApi(QazynaApiView):
     @extend_schema(responses=dict)
     def get(self, request, transfer_id):
         transfer = selectors.transfer_get_for_user(user=request.user, public_id=transfer_id)
+        refuse_if_on_hold(transfer.status)
         if not takes_signatures(transfer.status):
             raise Conflict("The PSBT is handed out once the quorum has approved it.",
                            code=ErrorCode.INVALID_TRANSITION, current_status=transfer.status)

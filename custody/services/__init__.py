@@ -25,7 +25,13 @@ from .deposits import (
 )
 from .prices import price_approve, price_record, value_kzt
 from .signing import BROADCAST_TASK, queue_broadcast, transfer_broadcast, transfer_upload_signed
-from .transfers import transfer_approve, transfer_cancel, transfer_propose, transfer_rebuild
+from .transfers import (
+    transfer_approve,
+    transfer_cancel,
+    transfer_propose,
+    transfer_rebuild,
+    transfers_hold_for_vanished,
+)
 from .wallets import (
     quorum_policy_approve,
     quorum_policy_propose,
@@ -57,5 +63,6 @@ __all__ = [
     "transfer_propose",
     "transfer_rebuild",
     "transfer_upload_signed",
+    "transfers_hold_for_vanished",
     "value_kzt",
 ]

@@ -24,7 +24,13 @@ from .. import chainio
 from .. import psbt as ceremony
 from ..audit import CustodyAction
 from ..models import SignedPsbtUpload, Transfer, TransferApproval
-from ..transitions import TRANSFER_TABLE, Command, check_command, require_command_role
+from ..transitions import (
+    TRANSFER_TABLE,
+    Command,
+    check_command,
+    refuse_if_on_hold,
+    require_command_role,
+)
 from .cases import raise_alert
 from .transfers import custody_wallet_of, release
 
@@ -46,10 +52,12 @@ def transfer_upload_signed(*, transfer: Transfer, actor: User, psbt: str | bytes
     require_command_role(actor, TRANSFER_TABLE, Command.SIGN)
     signed = ceremony.parse_psbt(psbt)
     current = Transfer.objects.get(pk=transfer.pk)
+    refuse_if_on_hold(current.status)
     check_command(TRANSFER_TABLE, current.status, Command.SIGN)  # 409 before anything else
     refuse_if_unbound(current, at="signature upload")
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
+        refuse_if_on_hold(transfer.status)
         check_command(TRANSFER_TABLE, transfer.status, Command.SIGN)  # 409 before verifying
         if transfer.final_tx_hex:
             raise Conflict(f"A transfer in state {transfer.status} takes no signatures "

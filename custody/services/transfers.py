@@ -4,8 +4,11 @@ payload, and a rebuilt payload needs approving again."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import record_event
@@ -15,12 +18,20 @@ from core.models import User
 from core.roles import Role, require_reason, require_role
 from core.second_factor import StepUp, require_step_up
 from core.statemachine import apply_transition
-from intake.models import CaseStatus, ConfiscationOrder, CustodyWallet, SeizureCase
+from intake.models import (
+    CaseAlert,
+    CaseStatus,
+    ConfiscationOrder,
+    CustodyWallet,
+    SeizedAsset,
+    SeizureCase,
+)
 
 from .. import chainio
 from .. import psbt as ceremony
 from ..audit import CustodyAction
 from ..models import (
+    PENDING_STATES,
     ApprovalStatus,
     QuorumPolicy,
     ReserveAddress,
@@ -32,7 +43,7 @@ from ..models import (
 from ..psbt import BuiltTransfer, SpendableOutput
 from ..selectors import active_policy, counted_approvals
 from ..transitions import TRANSFER_TABLE, Command, check_command, require_command_role
-from .cases import CaseCommand, move_case
+from .cases import CaseCommand, move_case, raise_alert
 from .wallets import allocate_reserve_address
 
 # What a rebuild writes: the payload and everything derived from it.
@@ -121,6 +132,7 @@ def transfer_rebuild(*, transfer: Transfer, actor: User, reason: str,
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
         check_command(TRANSFER_TABLE, transfer.status, Command.REBUILD)  # 409 before building
+        _require_assets_verified(transfer.case)
         built = _built(transfer.case, transfer.reserve_wallet, transfer.destination, utxos,
                        fee_rate)
         if built.payload_hash == transfer.payload_hash:
@@ -152,6 +164,45 @@ def transfer_cancel(*, transfer: Transfer, actor: User, reason: str) -> Transfer
     return transfer
 
 
+def transfers_hold_for_vanished(*, outpoints: set[tuple[str, int]] | None = None,
+                                txid: str = "", why: str,
+                                details: dict[str, Any]) -> list[Transfer]:
+    """Pending transfers (proposed, approved, being signed) spending a coin that vanished
+    are put ON_HOLD at once, with an alert, and are never offered for signing again. A coin
+    vanishes when the sweep that created it (txid) was replaced, double-spent or left the
+    chain, or when it was spent elsewhere (outpoints). Runs in the watcher's transaction;
+    safe to run twice. A transfer whose signed transaction may already be on the node is
+    left to the chain watchers."""
+    match = Q()
+    if txid:
+        match |= Q(inputs__txid=txid)
+    for coin_txid, vout in outpoints or ():
+        match |= Q(inputs__txid=coin_txid, inputs__vout=vout)
+    if not match:
+        return []
+    held = []
+    with transaction.atomic():
+        ids = list(Transfer.objects.filter(match, status__in=PENDING_STATES)
+                   .values_list("pk", flat=True).distinct())
+        for transfer in Transfer.objects.select_for_update().filter(pk__in=ids).order_by("pk"):
+            if transfer.status not in PENDING_STATES or transfer.may_be_on_the_node:
+                continue
+            gone = sorted(f"{i.txid}:{i.vout}" for i in transfer.inputs.all()
+                          if i.txid == txid or (i.txid, i.vout) in (outpoints or set()))
+            apply_transition(transfer, table=TRANSFER_TABLE, command=Command.HOLD, actor=None,
+                             as_system=True, action=CustodyAction.TRANSFER_HELD, reason=why,
+                             after={"vanished_inputs": gone, **details})
+            raise_alert(case=transfer.case, kind=CaseAlert.Kind.TRANSFER_ON_HOLD,
+                        dedup_key=f"transfer-hold:{transfer.public_id}",
+                        message=f"Transfer {transfer.public_id} is on hold: its input(s) "
+                                f"{', '.join(gone)} vanished ({why}). It can't be signed; "
+                                "cancel it and propose again from the coins there are.",
+                        details={"transfer": str(transfer.public_id),
+                                 "vanished_inputs": gone, "why": why, **details})
+            held.append(transfer)
+    return held
+
+
 def release(transfer: Transfer, *, actor: User | None, reason: str) -> None:
     """Cancelled or failed before broadcast: the coins are unlocked, the case goes back."""
     transfer.inputs.update(locked=False)
@@ -171,6 +222,25 @@ def _require_transferable(case: SeizureCase) -> None:
         raise Conflict("The case has no custody address on chain.",
                        code=ErrorCode.NOTHING_TO_TRANSFER)
     custody_wallet_of(case)
+    _require_assets_verified(case)
+
+
+def _require_assets_verified(case: SeizureCase) -> None:
+    """Coins leave custody only from assets verified on chain, or whose discrepancy a legal
+    officer accepted at the amount observed now: never from an asset still waiting for the
+    chain, or whose verification was withdrawn (a sweep reorged out, replaced or
+    double-spent)."""
+    blocked = [a for a in SeizedAsset.objects.filter(case=case).order_by("pk")
+               if not a.may_leave_custody]
+    if blocked:
+        raise Conflict(
+            "No transfer can be proposed from an asset that is not verified on chain (or "
+            "whose discrepancy was not accepted at the amount observed now): "
+            + "; ".join(f"{a.public_id} is {a.verification_status}" for a in blocked) + ".",
+            code=ErrorCode.ASSET_NOT_VERIFIED,
+            assets=[{"asset": str(a.public_id), "verification_status": a.verification_status,
+                     "observed_amount": a.observed_amount, "accepted_amount": a.accepted_amount}
+                    for a in blocked])
 
 
 def custody_wallet_of(case: SeizureCase) -> CustodyWallet:

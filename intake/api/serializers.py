@@ -96,6 +96,12 @@ class OptionalReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
 
+class AcceptedAmountInputSerializer(serializers.Serializer):
+    asset = serializers.UUIDField(help_text="The asset's id")
+    observed_amount = StrictIntegerField(min_value=0, help_text="The observed amount you "
+                                         "saw and accept (smallest unit)")
+
+
 class ApproveInputSerializer(serializers.Serializer):
     court = serializers.CharField(max_length=200)
     order_number = serializers.CharField(max_length=64)
@@ -104,6 +110,19 @@ class ApproveInputSerializer(serializers.Serializer):
         "invalid": "The order document's SHA-256: 64 hexadecimal characters."})
     finality = serializers.ChoiceField(choices=ConfiscationOrder.Finality.choices)
     reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    accept_observed = AcceptedAmountInputSerializer(
+        many=True, required=False, help_text="Required when an asset shows a discrepancy: "
+        "each such asset with the observed amount you accept (else 409 "
+        "discrepancy_not_accepted).")
+    acceptance_reason = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True,
+        help_text="Why the observed amounts are accepted (required with accept_observed).")
+
+    def to_service(self) -> dict:
+        data = dict(self.validated_data)
+        data["accepted_amounts"] = {str(item["asset"]): item["observed_amount"]
+                                    for item in data.pop("accept_observed", [])}
+        return data
 
 
 class AppealResolveInputSerializer(serializers.Serializer):
@@ -158,7 +177,8 @@ class AssetOutputSerializer(serializers.ModelSerializer):
         model = SeizedAsset
         fields = ["id", "asset", "network", "asset_label", "declared_amount", "source_address",
                   "custody_address",
-                  "verification_status", "observed_amount", "verified_at", "sweeps",
+                  "verification_status", "observed_amount", "verified_at",
+                  "accepted_amount", "acceptance_reason", "accepted_at", "sweeps",
                   "created_at"]
 
 

@@ -131,7 +131,7 @@ class CaseApproveApi(QazynaApiView):
         data = s.ApproveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         case = services.case_approve_confiscation(case=case, actor=request.user,
-                                                  **data.validated_data)
+                                                  **data.to_service())
         case.refresh_from_db()
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 

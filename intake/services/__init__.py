@@ -10,6 +10,8 @@ from .alerts import (
 from .assets import (
     asset_add,
     asset_record_observation,
+    asset_sweep_back,
+    asset_sweep_lost,
     asset_sweep_reverted,
     queue_asset_check,
     sweep_record,
@@ -36,7 +38,8 @@ __all__ = [
     "CASE_FIELDS", "AppealOutcome", "alert_acknowledge", "alert_close_by_system",
     "alert_escalate", "alert_raise",
     "alert_resolve", "allocate_custody_address", "asset_add",
-    "asset_record_observation", "asset_sweep_reverted", "case_approve_confiscation",
+    "asset_record_observation", "asset_sweep_back", "asset_sweep_lost", "asset_sweep_reverted",
+    "case_approve_confiscation",
     "case_close", "case_create", "case_move_by_system", "case_record_appeal", "case_reject",
     "case_resolve_appeal", "case_return_for_correction", "case_start_review", "case_submit",
     "case_update", "handover_add", "custody_wallet_register", "detect_content_type",

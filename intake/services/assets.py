@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chain.models import WatchedTransaction
+from chain.models import TxState, WatchedOutput, WatchedTransaction
 from chain.services import watch_transaction
 from core.audit import record_event
 from core.bitcoin import refuse_private_keys, validate_address, validate_sats, validate_txid
@@ -130,10 +130,15 @@ def asset_record_observation(*, asset_id: int, verified: bool, observed_amount: 
                      after={"verification_status": target, "observed_amount": observed_amount,
                             "details": details})
         if not verified:
+            lost = details.get("lost_sweeps") or []
+            message = (f"Declared {asset.declared_amount}, observed {observed_amount} at "
+                       f"{asset.custody_address}.")
+            if lost:  # in no active block and no mempool: replaced or double-spent
+                message += (f" Sweep(s) {', '.join(lost)} lost (double spend or replaced): "
+                            "in no block of the active chain and not in the mempool.")
             alert_raise(case=asset.case, kind=CaseAlert.Kind.INTAKE_DISCREPANCY,
                         dedup_key=f"intake:{asset.public_id}:{observed_amount}",
-                        message=f"Declared {asset.declared_amount}, observed {observed_amount} "
-                                f"at {asset.custody_address}.", details=details, actor=actor)
+                        message=message, details=details, actor=actor)
         return asset
 
 
@@ -168,5 +173,106 @@ def asset_sweep_reverted(*, asset_public_id: str, txid: str, chain_state: str,
                             "verification was withdrawn and the asset is checked again.",
                     details={"txid": txid, "chain_state": str(chain_state),
                              "asset": str(asset.public_id)}, actor=actor)
+    transaction.on_commit(lambda: queue_asset_check(asset.pk))
+    return asset
+
+
+def asset_sweep_lost(*, asset_public_id: str, txid: str, chain_state: str,
+                     conflicting_txid: str, old_state: str = "",
+                     actor: Any = None) -> SeizedAsset | None:
+    """A recorded sweep was replaced (RBF, before it confirmed) or double-spent (another
+    transaction spending its inputs is mined, in a reorg or not), seen by the chain
+    watchers: from any prior state the asset is a DISCREPANCY at once, its observed amount
+    what its other recorded sweeps still pay on chain, and the case gets an alert that
+    says which ("replaced" or "double spend") and names the conflicting transaction.
+    Runs inside the watcher's transaction; safe to run twice."""
+    try:
+        public_id = uuid.UUID(str(asset_public_id))
+    except ValueError:
+        return None
+    replaced = str(chain_state) == TxState.REPLACED
+    with transaction.atomic():
+        asset = (SeizedAsset.objects.select_for_update().select_related("case")
+                 .filter(public_id=public_id).first())
+        if asset is None or not asset.is_chain_tracked:
+            return asset
+        observed = _paid_by_standing_sweeps(asset, lost_txid=txid)
+        paid_by_conflict = sum(WatchedOutput.objects.filter(
+            txid=conflicting_txid, address=asset.custody_address)
+            .values_list("value_sats", flat=True)) if conflicting_txid else 0
+        details = {"address": asset.custody_address, "declared_sats": asset.declared_amount,
+                   "observed_sats": observed, "lost_sweep": txid,
+                   "chain_state": str(chain_state), "conflicting_txid": conflicting_txid,
+                   "conflicting_tx_paid_sats": paid_by_conflict,
+                   "what": "replaced" if replaced else "double spend"}
+        before = {"verification_status": asset.verification_status,
+                  "observed_amount": asset.observed_amount}
+        if before != {"verification_status": VerificationStatus.DISCREPANCY,
+                      "observed_amount": observed}:
+            asset.verification_status = VerificationStatus.DISCREPANCY
+            asset.observed_amount = observed
+            asset.verified_at = None
+            asset.next_check_at = None
+            asset.save(update_fields=["verification_status", "observed_amount",
+                                      "verified_at", "next_check_at"])
+        record_event(actor=actor, action=IntakeAction.ASSET_SWEEP_LOST, obj=asset,
+                     before=before, after={"verification_status": asset.verification_status,
+                                           "observed_amount": observed, "details": details})
+        if str(old_state) == TxState.REPLACED:
+            return asset  # its replacement was mined: the "replaced" alert already says it
+        by = conflicting_txid or "another transaction"
+        if replaced:
+            kind = CaseAlert.Kind.REPLACED
+            message = (f"Replaced: the sweep {txid} was replaced by {by} before it "
+                       f"confirmed. The custody address {asset.custody_address} now has "
+                       f"{observed} sat observed from the recorded sweeps (declared "
+                       f"{asset.declared_amount}); the replacement paid it "
+                       f"{paid_by_conflict} sat.")
+        else:
+            kind = CaseAlert.Kind.DOUBLE_SPEND
+            message = (f"Double spend: the sweep {txid} lost to {by}, which spends its "
+                       f"inputs and is mined. The custody address {asset.custody_address} "
+                       f"now has {observed} sat observed from the recorded sweeps (declared "
+                       f"{asset.declared_amount}); the conflicting transaction paid it "
+                       f"{paid_by_conflict} sat.")
+        alert_raise(case=asset.case, kind=kind, dedup_key=f"sweep-lost:{txid}",
+                    message=message, details=details, actor=actor)
+        return asset
+
+
+def _paid_by_standing_sweeps(asset: SeizedAsset, *, lost_txid: str) -> int:
+    """What the asset's other recorded sweeps pay its custody address, as far as the
+    chain watchers know them to be on chain (no node call: this runs in the watcher's
+    transaction)."""
+    others = set(asset.sweeps.exclude(txid=lost_txid).values_list("txid", flat=True))
+    on_chain = set(WatchedTransaction.objects.filter(
+        purpose=WatchedTransaction.Purpose.SWEEP, ref=str(asset.public_id), txid__in=others,
+        state__in=[TxState.CONFIRMING, TxState.CONFIRMED]).values_list("txid", flat=True))
+    return sum(WatchedOutput.objects.filter(
+        txid__in=on_chain, address=asset.custody_address).values_list("value_sats", flat=True))
+
+
+def asset_sweep_back(*, asset_public_id: str, txid: str, chain_state: str,
+                     actor: Any = None) -> SeizedAsset | None:
+    """A sweep that was replaced or double-spent is back (a longer branch restored it):
+    the discrepancy its loss caused no longer stands as it was, and the asset waits for
+    the intake watcher to check it again. Safe to run twice."""
+    try:
+        public_id = uuid.UUID(str(asset_public_id))
+    except ValueError:
+        return None
+    with transaction.atomic():
+        asset = (SeizedAsset.objects.select_for_update().select_related("case")
+                 .filter(public_id=public_id).first())
+        if asset is None or asset.verification_status != VerificationStatus.DISCREPANCY:
+            return asset
+        before = {"verification_status": asset.verification_status,
+                  "observed_amount": asset.observed_amount}
+        asset.verification_status = VerificationStatus.PENDING
+        asset.next_check_at = timezone.now()
+        asset.save(update_fields=["verification_status", "next_check_at"])
+        record_event(actor=actor, action=IntakeAction.ASSET_VERIFICATION_REVERTED, obj=asset,
+                     before=before, after={"verification_status": asset.verification_status,
+                                           "sweep": txid, "chain_state": str(chain_state)})
     transaction.on_commit(lambda: queue_asset_check(asset.pk))
     return asset

@@ -17,7 +17,13 @@ from core.roles import Role, require_reason, require_role
 from core.statemachine import apply_transition
 
 from ..audit import IntakeAction
-from ..models import CaseStatus, ConfiscationOrder, SeizureCase
+from ..models import (
+    CaseStatus,
+    ConfiscationOrder,
+    SeizedAsset,
+    SeizureCase,
+    VerificationStatus,
+)
 from ..transitions import CASE_TABLE, EDITABLE_STATES, CaseCommand
 from .common import lock_case, require_agency_clerk, require_own_review, require_reviewer
 
@@ -150,16 +156,26 @@ def case_reject(*, case: SeizureCase, actor: Any, reason: str) -> SeizureCase:
 @transaction.atomic
 def case_approve_confiscation(*, case: SeizureCase, actor: Any, court: str, order_number: str,
                               order_date: dt.date, document_sha256: str, finality: str,
-                              reason: str = "") -> SeizureCase:
+                              reason: str = "",
+                              accepted_amounts: dict[str, int] | None = None,
+                              acceptance_reason: str = "") -> SeizureCase:
     """Record the court's confiscation order. A final order approves confiscation; an
-    order under appeal puts the case ON_APPEAL, which freezes transfers."""
-    refuse_private_keys({"court": court, "order_number": order_number, "reason": reason})
+    order under appeal puts the case ON_APPEAL, which freezes transfers.
+
+    When an asset of the case shows a discrepancy (the chain does not show what was
+    declared), the legal officer accepts its observed amount explicitly: accepted_amounts
+    maps each such asset's id to the observed amount they saw, and acceptance_reason says
+    why. Missing, or an amount that is no longer the observed one: 409
+    discrepancy_not_accepted, nothing changed."""
+    refuse_private_keys({"court": court, "order_number": order_number, "reason": reason,
+                         "acceptance_reason": acceptance_reason})
     refuse_future_dates(order_date=order_date)
     case = lock_case(case)
     require_own_review(actor, case)
     command = (CaseCommand.RECORD_FINAL_ORDER if finality == ConfiscationOrder.Finality.FINAL
                else CaseCommand.RECORD_ORDER_UNDER_APPEAL)
     CASE_TABLE.resolve(case.status, command)  # before the order is written
+    accepted = _accept_discrepancies(case, actor, accepted_amounts or {}, acceptance_reason)
     order = ConfiscationOrder.objects.create(
         case=case, court=court, order_number=order_number, order_date=order_date,
         document_sha256=document_sha256.lower(), finality=finality, recorded_by=actor,
@@ -168,7 +184,51 @@ def case_approve_confiscation(*, case: SeizureCase, actor: Any, court: str, orde
                     action=IntakeAction.CASE_CONFISCATION_APPROVED, reason=reason, after={
                         "order": {"court": court, "order_number": order_number,
                                   "order_date": str(order_date), "finality": finality,
-                                  "document_sha256": order.document_sha256}})
+                                  "document_sha256": order.document_sha256},
+                        "accepted_discrepancies": accepted})
+
+
+def _accept_discrepancies(case: SeizureCase, actor: Any, accepted_amounts: dict[str, int],
+                          reason: str) -> list[dict[str, Any]]:
+    """Each asset of the case in DISCREPANCY must be accepted at its observed amount now;
+    the acceptance is written on the asset and audited. Returns what was accepted."""
+    discrepant = list(SeizedAsset.objects.select_for_update().filter(
+        case=case, verification_status=VerificationStatus.DISCREPANCY).order_by("pk"))
+    if not discrepant:
+        return []
+    given = {str(k): v for k, v in accepted_amounts.items()}
+    missing = [a for a in discrepant
+               if given.get(str(a.public_id)) is None
+               or given[str(a.public_id)] != (a.observed_amount or 0)]
+    if missing or not reason.strip():
+        raise Conflict(
+            "An asset of this case shows a discrepancy: the chain does not show what was "
+            "declared. Accept each observed amount explicitly, with a reason, to approve: "
+            + "; ".join(f"{a.public_id}: declared {a.declared_amount}, observed "
+                        f"{a.observed_amount or 0}" for a in discrepant) + ".",
+            code=ErrorCode.DISCREPANCY_NOT_ACCEPTED, field="accept_observed",
+            discrepancies=[{"asset": str(a.public_id), "declared_amount": a.declared_amount,
+                            "observed_amount": a.observed_amount or 0}
+                           for a in discrepant],
+            reason_missing=not reason.strip())
+    now, accepted = timezone.now(), []
+    for asset in discrepant:
+        before = {"accepted_amount": asset.accepted_amount}
+        asset.accepted_amount = asset.observed_amount or 0
+        asset.acceptance_reason = reason.strip()
+        asset.accepted_by = actor
+        asset.accepted_at = now
+        asset.save(update_fields=["accepted_amount", "acceptance_reason", "accepted_by",
+                                  "accepted_at"])
+        record_event(actor=actor, action=IntakeAction.ASSET_DISCREPANCY_ACCEPTED, obj=asset,
+                     before=before, reason=reason.strip(),
+                     after={"declared_amount": asset.declared_amount,
+                            "accepted_amount": asset.accepted_amount,
+                            "case": str(case.public_id)})
+        accepted.append({"asset": str(asset.public_id),
+                         "declared_amount": asset.declared_amount,
+                         "accepted_amount": asset.accepted_amount})
+    return accepted
 
 
 @transaction.atomic

@@ -303,6 +303,34 @@ class OrderForm(StepUpFormMixin, GovForm):
     finality = forms.ChoiceField(choices=ConfiscationOrder.Finality.choices,
                                  widget=forms.HiddenInput,
                                  error_messages=required(_("Choose how to record the order")))
+    # Shown only when an asset has a discrepancy: the observed amounts on the page, which
+    # the service checks are still the observed ones.
+    accept_observed = forms.BooleanField(
+        label=_("I have seen the discrepancy and accept the observed amounts shown above"),
+        required=False,
+        help_text=_("The transfer to the reserve will move what is observed on the chain, "
+                    "not what was declared."))
+    acceptance_reason = forms.CharField(
+        label=_("Why are the observed amounts accepted?"), max_length=5000, required=False,
+        help_text=_("For example: the court's order names the amount found at seizure; the "
+                    "clerk's declaration included the network fee."),
+        widget=forms.Textarea(attrs={"rows": 3}))
+    accepted_amounts = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    @staticmethod
+    def amounts_shown(assets: Any) -> str:
+        return ",".join(f"{a.public_id}={a.observed_amount or 0}" for a in assets)
+
+    def accepted(self) -> dict[str, int]:
+        """{asset id: observed amount shown} when the box is ticked; {} otherwise."""
+        if not self.cleaned_data.get("accept_observed"):
+            return {}
+        accepted = {}
+        for item in (self.cleaned_data.get("accepted_amounts") or "").split(","):
+            asset, _sep, amount = item.partition("=")
+            if asset and amount.isdigit():
+                accepted[asset] = int(amount)
+        return accepted
 
 
 class ReasonForm(StepUpFormMixin, GovForm):

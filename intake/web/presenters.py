@@ -221,12 +221,12 @@ def assets(case: SeizureCase, *, sweep_form_class: Any = None, bound_form: Any =
     # What the watcher saw, from its own audit event (structured, never a parsed string).
     seen = {event.object_id: (event.after or {}).get("details") or {}
             for event in selectors.case_timeline(case=case)
-            .filter(action=IntakeAction.ASSET_DISCREPANCY)}
+            .filter(action__in=[IntakeAction.ASSET_DISCREPANCY, IntakeAction.ASSET_SWEEP_LOST])}
     views = []
     for asset in rows:
         discrepancy = None
         if asset.verification_status == VerificationStatus.DISCREPANCY:
-            discrepancy = seen.get(str(asset.public_id), {})
+            discrepancy = _with_lost_sweeps(seen.get(str(asset.public_id), {}))
         form = None
         if sweep_form_class is not None and asset.is_chain_tracked:
             form = (bound_form if bound_form is not None and bound_asset == str(asset.public_id)
@@ -236,6 +236,21 @@ def assets(case: SeizureCase, *, sweep_form_class: Any = None, bound_form: Any =
             sweeps=[SweepView(txid, state, confs, needed)
                     for txid, state, confs, needed in progress.get(asset.pk, [])]))
     return views
+
+
+def _with_lost_sweeps(details: dict[str, Any]) -> dict[str, Any]:
+    """The watcher's details with "lost": the recorded sweeps that were replaced or
+    double-spent, and what replaced them, whichever watcher saw it."""
+    lost = []
+    if details.get("lost_sweep"):  # the chain watchers' news (intake.asset_sweep_lost)
+        lost.append({"txid": details["lost_sweep"],
+                     "conflicting_txid": details.get("conflicting_txid", ""),
+                     "what": details.get("what", "")})
+    for txid in details.get("lost_sweeps") or []:  # the intake watcher's check
+        sweep = (details.get("sweeps") or {}).get(txid) or {}
+        lost.append({"txid": txid, "conflicting_txid": sweep.get("conflicting_txid", ""),
+                     "what": str(sweep.get("state", ""))})
+    return {**details, "lost": lost}
 
 
 ALARM_KINDS = frozenset({CaseAlert.Kind.UNAPPROVED_SPEND})

@@ -111,7 +111,9 @@ ORDER_COMMANDS = {ConfiscationOrder.Finality.FINAL: C.RECORD_FINAL_ORDER,
 def record_order(request: HttpRequest, case_id) -> HttpResponse:
     case = _case_offering(request, case_id, set(ORDER_COMMANDS.values()))
     allowed = presenters.commands_for(case, request.user)
-    form = OrderForm(request.POST or None)
+    discrepant = selectors.discrepant_assets(case=case)
+    form = OrderForm(request.POST or None,
+                     initial={"accepted_amounts": OrderForm.amounts_shown(discrepant)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if ORDER_COMMANDS[data["finality"]] not in allowed:
@@ -125,11 +127,12 @@ def record_order(request: HttpRequest, case_id) -> HttpResponse:
             case=case, actor=request.user, court=data["court"],
             order_number=data["order_number"], order_date=data["order_date"],
             document_sha256=data["document_sha256"], finality=data["finality"],
-            reason=data.get("reason", "")), done)
+            reason=data.get("reason", ""), accepted_amounts=form.accepted(),
+            acceptance_reason=data.get("acceptance_reason", "")), done)
         if response is not None:
             return response
     return render(request, "intake/review/order.html", case_context(
-        request, case, form=form,
+        request, case, form=form, discrepant=discrepant,
         offer_final=C.RECORD_FINAL_ORDER in allowed,
         offer_under_appeal=C.RECORD_ORDER_UNDER_APPEAL in allowed))
 

@@ -67,8 +67,9 @@ def test_poll_confirms_and_settles_a_watched_transaction(chain_node, adapter):
     assert wtx.state == TxState.CONFIRMED
     actions = list(AuditEvent.objects.filter(object_id=str(wtx.public_id))
                    .values_list("action", flat=True))
-    assert actions == ["chain.tx_watched", "chain.tx_mempool", "chain.tx_confirming",
-                       "chain.tx_confirmed"]
+    # registered by txid alone: what it spends is learned (and audited) when first seen
+    assert actions == ["chain.tx_watched", "chain.tx_inputs_learned", "chain.tx_mempool",
+                       "chain.tx_confirming", "chain.tx_confirmed"]
 
 
 def test_reorg_drops_confirmations_and_reconsider_restores(chain_node, adapter, settings):

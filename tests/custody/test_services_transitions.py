@@ -12,7 +12,7 @@ import pytest
 from django.db import transaction
 
 from chain.errors import TransactionRejected
-from core.errors import DomainError, ErrorCode, TransitionNotAllowed
+from core.errors import Conflict, DomainError, ErrorCode, TransitionNotAllowed
 from core.models import AuditEvent
 from core.statemachine import apply_transition
 from custody import chainio, services
@@ -27,7 +27,7 @@ from custody.models import (
 )
 from custody.models import TransferStatus as T
 from custody.transitions import TRANSFER_TABLE, WATCHED_STATES, Command
-from intake.models import CaseStatus
+from intake.models import CaseAlert, CaseStatus
 from tests.support.custody import fake_utxos, make_reserve_wallet, sign
 from tests.support.factories import UserFactory
 from tests.support.second_factor import enrol, fresh_step_up, otp
@@ -89,6 +89,12 @@ class Ceremony:
     def cancel(self, transfer):
         services.transfer_cancel(transfer=transfer, actor=self.bank, reason=REASON)
 
+    def hold(self, transfer):
+        """The watchers' path: the sweep behind its first input was double-spent."""
+        first = transfer.inputs.order_by("pk").first()
+        services.transfers_hold_for_vanished(txid=first.txid, why="the sweep was double-spent",
+                                             details={"sweep": first.txid})
+
     def broadcast(self, transfer):
         self.finish_signing(transfer)
         services.transfer_broadcast(transfer_id=transfer.pk)
@@ -121,6 +127,7 @@ PERFORM = {
     Command.SIGN: Ceremony.sign,
     Command.REBUILD: Ceremony.rebuild,
     Command.CANCEL: Ceremony.cancel,
+    Command.HOLD: Ceremony.hold,
     Command.BROADCAST: Ceremony.broadcast,
     Command.FAIL: Ceremony.fail,
     Command.CONFIRM: Ceremony.chain("CONFIRMING", 1, **BLOCK),
@@ -139,6 +146,7 @@ WALK = {
     T.CONFIRMING: (T.BROADCAST, Command.CONFIRM),
     T.SETTLED: (T.CONFIRMING, Command.SETTLE),
     T.CANCELLED: (T.PROPOSED, Command.CANCEL),
+    T.ON_HOLD: (T.APPROVED, Command.HOLD),
     T.FAILED: (T.SIGNING, Command.FAIL),
     T.REPLACED: (T.BROADCAST, Command.REPLACE),
     T.CONFLICTED: (T.BROADCAST, Command.CONFLICT),
@@ -150,6 +158,7 @@ ACTION = {
     Command.SIGN: "transfer.signature_uploaded",
     Command.REBUILD: "transfer.rebuilt",
     Command.CANCEL: "transfer.cancelled",
+    Command.HOLD: "transfer.held",
     Command.BROADCAST: "transfer.broadcast",
     Command.FAIL: "transfer.failed",
     Command.CONFIRM: "transfer.confirming",
@@ -215,6 +224,9 @@ def test_the_transfer_table_keeps_the_lifecycle_of_the_design():
         (T.CONFIRMING, T.SETTLED), (T.CONFIRMING, T.BROADCAST), (T.CONFIRMING, T.REPLACED),
         (T.CONFIRMING, T.CONFLICTED),
         (T.SETTLED, T.BROADCAST), (T.SETTLED, T.CONFLICTED),
+        # a vanished input holds a pending transfer; a held one can only be cancelled
+        (T.PROPOSED, T.ON_HOLD), (T.APPROVED, T.ON_HOLD), (T.SIGNING, T.ON_HOLD),
+        (T.ON_HOLD, T.CANCELLED),
     }
     assert WATCHED_STATES == {T.SIGNING, T.BROADCAST, T.CONFIRMING, T.SETTLED, T.REPLACED,
                               T.CONFLICTED}
@@ -314,18 +326,22 @@ def test_every_user_command_the_table_refuses_is_a_409_that_changes_nothing(
         api, ceremony, state, command):
     transfer = ceremony.walk_to(state)
     before = snapshot(transfer)
-    with pytest.raises(TransitionNotAllowed) as info:
+    # A held transfer says why it takes no signatures: its own stable code.
+    code = (ErrorCode.TRANSFER_ON_HOLD if (state, command) == (T.ON_HOLD, Command.SIGN)
+            else ErrorCode.INVALID_TRANSITION)
+    with pytest.raises(TransitionNotAllowed if code == ErrorCode.INVALID_TRANSITION
+                       else Conflict) as info:
         _call_service(ceremony, command, transfer)
-    assert info.value.code == ErrorCode.INVALID_TRANSITION
+    assert info.value.code == code
     assert info.value.extra["current_status"] == state
     assert snapshot(transfer) == before
     reply = _call_api(api, ceremony, command, transfer)
-    assert (reply.status_code, reply.json()["code"]) == (409, "invalid_transition")
+    assert (reply.status_code, reply.json()["code"]) == (409, code)
     assert snapshot(transfer) == before
 
 
 REFUSED_CHAIN = [(s, c) for s, c in refused(SYSTEM_COMMANDS, as_system=True)
-                 if c not in (Command.BROADCAST, Command.FAIL)
+                 if c not in (Command.BROADCAST, Command.FAIL, Command.HOLD)
                  # the two skips the watcher path takes (tested above)
                  and s != T.SIGNING and (s, c) != (T.BROADCAST, Command.SETTLE)]
 
@@ -343,6 +359,21 @@ def test_chain_news_the_table_refuses_changes_nothing(ceremony, state, command):
     else:
         PERFORM[command](ceremony, transfer)
     assert snapshot(transfer) == before
+
+
+REFUSED_HOLD = refused([Command.HOLD], as_system=True)
+
+
+@pytest.mark.parametrize("state", [s for s, _ in REFUSED_HOLD])
+def test_a_hold_of_anything_but_a_pending_transfer_changes_nothing(ceremony, state):
+    """Only a transfer not yet sent is held when an input vanishes: one on the node is the
+    watchers' to judge (replaced, conflicted), one cancelled or failed has nothing left."""
+    transfer = ceremony.walk_to(state)
+    before = snapshot(transfer)
+    assert CaseAlert.objects.filter(kind=CaseAlert.Kind.TRANSFER_ON_HOLD).count() == 0
+    PERFORM[Command.HOLD](ceremony, transfer)
+    assert snapshot(transfer) == before
+    assert CaseAlert.objects.filter(kind=CaseAlert.Kind.TRANSFER_ON_HOLD).count() == 0
 
 
 REFUSED_SENDING = refused([Command.BROADCAST, Command.FAIL], as_system=True)

@@ -13,7 +13,13 @@ from embit.transaction import SIGHASH, Transaction, TransactionInput, Transactio
 from core.bitcoin import MultisigDescriptor
 from custody import services
 from custody.psbt import SpendableOutput
-from intake.models import AssetKind, CaseStatus, ConfiscationOrder, SeizedAsset
+from intake.models import (
+    AssetKind,
+    CaseStatus,
+    ConfiscationOrder,
+    SeizedAsset,
+    VerificationStatus,
+)
 from tests.support.factories import CaseFactory, UserFactory
 from tests.support.second_factor import fresh_step_up
 from tools.demo_signer import key_expression, signer_root
@@ -48,8 +54,11 @@ def make_confiscated_case(*, agency, custody_wallet, legal=None, status=CaseStat
     case = CaseFactory(agency=agency, status=status, custody_wallet=custody_wallet,
                        custody_index=index, custody_address=address,
                        seizure_date=dt.date(2026, 2, 1))
+    # Confiscated and transferable: its coins were verified on chain at intake.
     SeizedAsset.objects.create(case=case, asset=AssetKind.BTC, network="regtest",
-                               declared_amount=declared, custody_address=address)
+                               declared_amount=declared, custody_address=address,
+                               verification_status=VerificationStatus.VERIFIED,
+                               observed_amount=declared)
     ConfiscationOrder.objects.create(case=case, court="Astana City Court", order_number="2-1",
                                      order_date=dt.date(2026, 3, 1), document_sha256="a" * 64,
                                      finality=finality, recorded_by=legal)

@@ -3,8 +3,10 @@ case, its custody address is funded on the development chain, legal confiscates 
 
 import datetime as dt
 
+from chain.adapter import get_adapter
 from intake import services as intake
-from intake.models import ConfiscationOrder
+from intake.models import ConfiscationOrder, VerificationStatus
+from intake.verification import mark_assets_due, verify_asset
 
 
 def confiscated_case_on_chain(*, devchain, clerk, legal, sats=150_000_000):
@@ -16,6 +18,11 @@ def confiscated_case_on_chain(*, devchain, clerk, legal, sats=150_000_000):
     txid = devchain.fund(asset.custody_address, sats)
     intake.sweep_record(asset=asset, actor=clerk, txid=txid)
     devchain.mine(1)
+    # What the intake watcher does after a block: only a verified asset may leave custody.
+    mark_assets_due(addresses={asset.custody_address})
+    verify_asset(asset.pk, get_adapter())
+    asset.refresh_from_db()
+    assert asset.verification_status == VerificationStatus.VERIFIED
     intake.case_submit(case=case, actor=clerk)
     intake.case_start_review(case=case, actor=legal)
     intake.case_approve_confiscation(

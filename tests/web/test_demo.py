@@ -38,3 +38,16 @@ def test_the_demo_legal_officer_signs_in_with_the_development_code(client, demo)
     queue = client.get("/review/").content.decode()
     assert "AFM-2026-0002" in queue  # submitted, waiting for a reviewer
     assert "AFM-2026-0001" not in queue  # a draft
+
+
+def test_the_demo_funded_cases_are_verified_so_their_transfer_can_be_walked(devchain):
+    """scripts/run.sh loads the demo with --fund-on-devchain, then walks AFM-2026-0006's
+    transfer: only a verified asset may leave custody, so the loader checks the sweeps."""
+    from intake.models import SeizedAsset, VerificationStatus
+
+    call_command("load_demo_data", fund_on_devchain=True, verbosity=0)
+    funded = SeizedAsset.objects.filter(case__case_number__in=["AFM-2026-0004",
+                                                               "AFM-2026-0006"])
+    assert sorted(funded.values_list("verification_status", flat=True)) == [
+        VerificationStatus.VERIFIED] * 2
+    assert all(asset.may_leave_custody for asset in funded)

@@ -174,3 +174,41 @@ def test_a_clerk_of_another_agency_cannot_download(web, other_clerk, clerk, subm
     response = web(other_clerk).get(
         f"/cases/{submitted_case.public_id}/evidence/{evidence.public_id}/download/")
     assert response.status_code == 404
+
+
+def test_a_discrepancy_is_shown_and_must_be_accepted_on_the_order_page(
+        web, legal, reviewed_case, step_up_code):
+    """The watcher found 0.20 BTC where 0.25 was declared: the page shows both, and the
+    order is recorded only with the observed amount accepted and a reason."""
+    asset = reviewed_case.assets.get()
+    services.asset_record_observation(asset_id=asset.pk, verified=False,
+                                      observed_amount=20_000_000,
+                                      details={"observed_sats": 20_000_000})
+    client = web(legal)
+    url = f"/cases/{reviewed_case.public_id}/order/"
+    page = client.get(url).content.decode()
+    assert "The chain does not show what was declared" in page
+    assert "0.25000000" in page and "0.20000000" in page
+    assert f'value="{asset.public_id}=20000000"' in page  # the amount shown is the one sent
+
+    refused = client.post(url, {**ORDER, "otp": step_up_code(legal),
+                                "accepted_amounts": f"{asset.public_id}=20000000"})
+    html = refused.content.decode()
+    assert refused.status_code == 200
+    assert "There is a problem" in html and "discrepancy_not_accepted" in html
+    assert 'value="2-77/2026"' in html  # nothing typed is lost
+    reviewed_case.refresh_from_db()
+    assert reviewed_case.status == CaseStatus.UNDER_REVIEW
+
+    done = client.post(url, {**ORDER, "otp": step_up_code(legal), "accept_observed": "on",
+                             "accepted_amounts": f"{asset.public_id}=20000000",
+                             "acceptance_reason": "The order confiscates what was found."})
+    assert done.status_code == 302
+    reviewed_case.refresh_from_db()
+    asset.refresh_from_db()
+    assert reviewed_case.status == CaseStatus.CONFISCATION_APPROVED
+    assert (asset.accepted_amount, asset.acceptance_reason) == (
+        20_000_000, "The order confiscates what was found.")
+    case_page = client.get(done["Location"]).content.decode()
+    assert "Observed amount accepted by legal: The order confiscates what was found." \
+        in case_page

@@ -20,7 +20,8 @@ from core.models import Agency, User
 from core.roles import Role, sync_role_groups
 from core.second_factor import needs_second_factor, step_up
 from custody import services as custody
-from intake import services
+from intake import services, verification
+from intake.models import VerificationStatus
 from intake.services import custody_wallet_register
 from tools.demo_otp import demo_code, demo_key_hex
 from tools.demo_signer import key_expression
@@ -133,8 +134,7 @@ class Command(BaseCommand):
         approved = new_case("AFM-2026-0004", "Demo Suspect C", 50_000_000,
                             "Seed phrase record sealed in the evidence room; coins swept.")
         if fund is not None:
-            asset = approved.assets.get()
-            services.sweep_record(asset=asset, actor=clerk, txid=fund(asset))
+            self.sweep_and_verify(approved.assets.get(), clerk, fund)
         services.case_submit(case=approved, actor=clerk)
         services.case_start_review(case=approved, actor=legal)
         services.case_approve_confiscation(
@@ -144,8 +144,7 @@ class Command(BaseCommand):
         walked = new_case("AFM-2026-0006", "Demo Suspect E", 80_000_000,
                           "Confiscated; scripts/run.sh walks its transfer to the reserve.")
         if fund is not None:
-            asset = walked.assets.get()
-            services.sweep_record(asset=asset, actor=clerk, txid=fund(asset))
+            self.sweep_and_verify(walked.assets.get(), clerk, fund)
         services.case_submit(case=walked, actor=clerk)
         services.case_start_review(case=walked, actor=users["legal2"])
         services.case_approve_confiscation(
@@ -162,6 +161,18 @@ class Command(BaseCommand):
             finality="UNDER_APPEAL")
         return {"draft": draft, "submitted": submitted, "review": review, "approved": approved,
                 "appeal": appeal}
+
+    @staticmethod
+    def sweep_and_verify(asset, clerk, fund):
+        """The clerk records the sweep, and the intake watcher checks it now (the block is
+        mined): only a verified asset may leave custody for the reserve."""
+        services.sweep_record(asset=asset, actor=clerk, txid=fund(asset))
+        verification.mark_assets_due(addresses={asset.custody_address})
+        verification.verify_asset(asset.pk)
+        asset.refresh_from_db()
+        if asset.verification_status != VerificationStatus.VERIFIED:
+            raise CommandError(f"{asset.case.case_number}: the sweep was not verified on the "
+                               f"chain ({asset.verification_status}).")
 
     def fund(self, asset):
         """Dev chain only: the suspect's coins arrive at the case's custody address, as the

@@ -47,11 +47,12 @@ TRANSFER_STATUS_LABELS: dict[str, Any] = {
     T.FAILED: _("Failed (rejected by the node)"),
     T.REPLACED: _("Replaced"),
     T.CONFLICTED: _("Conflicted"),
+    T.ON_HOLD: _("On hold: an input vanished, never offered for signing"),
 }
 TRANSFER_STATUS_COLOURS: dict[str, str] = {
     T.PROPOSED: "blue", T.APPROVED: "purple", T.SIGNING: "purple", T.BROADCAST: "orange",
     T.CONFIRMING: "orange", T.SETTLED: "green", T.CANCELLED: "grey", T.FAILED: "red",
-    T.REPLACED: "red", T.CONFLICTED: "red",
+    T.REPLACED: "red", T.CONFLICTED: "red", T.ON_HOLD: "red",
 }
 DEPOSIT_STATUS_LABELS: dict[str, Any] = {
     Deposit.Status.UNATTRIBUTED: _("Waiting for attribution"),
