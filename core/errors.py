@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     DUPLICATE = "duplicate"
     DATE_IN_FUTURE = "date_in_future"
     INVALID_FILTER = "invalid_filter"
+    UNKNOWN_CHAIN = "unknown_chain"
     # 403
     FORBIDDEN = "forbidden"
     OWN_CASE = "own_case"
@@ -53,6 +54,11 @@ class ErrorCode(StrEnum):
     NOT_SETTLED = "not_settled"
     CHAIN_UNAVAILABLE = "chain_unavailable"
     SETTLEMENT_PAUSED = "settlement_paused"
+    # nothing left behind: asset dispositions, court-ordered releases
+    ASSETS_NOT_DISPOSED = "assets_not_disposed"
+    ALREADY_DISPOSED = "already_disposed"
+    DESTINATION_NOT_IN_ORDER = "destination_not_in_order"
+    NO_RELEASE_ORDER = "no_release_order"
 
 
 class DomainError(Exception):

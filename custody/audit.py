@@ -37,3 +37,10 @@ class CustodyAction(AuditAction):
     DEPOSIT_REVERSED = "deposit.reversed"
     PRICE_RECORDED = "price.recorded"
     RESERVE_RECONCILED = "reserve.reconciled"
+
+    RELEASE_ORDER_RECORDED = "release_order.recorded"
+    RELEASE_ORDER_APPROVED = "release_order.approved"
+    RELEASE_ORDER_REJECTED = "release_order.rejected"
+    HANDOVER_PROPOSED = "asset_handover.proposed"
+    HANDOVER_APPROVED = "asset_handover.approved"
+    HANDOVER_REJECTED = "asset_handover.rejected"

@@ -27,6 +27,10 @@ class CaseCommand:
     TRANSFER_RELEASED = "transfer_released"
     SETTLED_IN_RESERVE = "settled_in_reserve"
     RESERVE_REORGED = "reserve_reorged"
+    # Every asset accounted for without a (further) transfer: handed to the fund's
+    # custodian (IN_RESERVE), or all released by court order (CLOSED).
+    ASSETS_HANDED_OVER = "assets_handed_over"
+    ASSETS_RELEASED = "assets_released"
 
 
 C = CaseCommand
@@ -43,6 +47,8 @@ CASE_TABLE = TransitionTable.from_spec("case", {
     S.CONFISCATION_APPROVED: {
         C.RECORD_APPEAL: (S.ON_APPEAL, LEGAL),
         C.TRANSFER_PROPOSED: (S.IN_TRANSFER, SYSTEM),
+        C.ASSETS_HANDED_OVER: (S.IN_RESERVE, SYSTEM),
+        C.ASSETS_RELEASED: (S.CLOSED, SYSTEM),
     },
     S.ON_APPEAL: {
         C.UPHOLD_APPEAL: (S.CONFISCATION_APPROVED, LEGAL),
@@ -51,6 +57,7 @@ CASE_TABLE = TransitionTable.from_spec("case", {
     S.IN_TRANSFER: {
         C.TRANSFER_RELEASED: (S.CONFISCATION_APPROVED, SYSTEM),
         C.SETTLED_IN_RESERVE: (S.IN_RESERVE, SYSTEM),
+        C.ASSETS_RELEASED: (S.CLOSED, SYSTEM),  # a restitution order took everything
     },
     S.IN_RESERVE: {
         C.RESERVE_REORGED: (S.IN_TRANSFER, SYSTEM),
@@ -66,3 +73,6 @@ EDITABLE_STATES = frozenset({S.DRAFT, S.RETURNED_FOR_CORRECTION})
 SWEEP_RECORDING_STATES = EDITABLE_STATES | {S.SUBMITTED, S.UNDER_REVIEW}
 # States from which assets may leave custody for the reserve.
 TRANSFERABLE_STATES = frozenset({S.CONFISCATION_APPROVED})
+# States in which a court's order may release assets: back to the owner of a rejected case
+# (an overturned appeal lands there too), or restitution to victims from a confiscated one.
+RELEASABLE_STATES = frozenset({S.REJECTED, S.CONFISCATION_APPROVED})

@@ -290,6 +290,11 @@ MAX_FEE_RATE_SAT_VB = env.int("MAX_FEE_RATE_SAT_VB", default=500)
 CHAIN_STALE_TIP_SECONDS = env.int("CHAIN_STALE_TIP_SECONDS", default=3 * 3600)
 CHAIN_MAX_REORG_DEPTH = env.int("CHAIN_MAX_REORG_DEPTH", default=3)
 DEVCHAIN_ALLOWED = env.bool("DEVCHAIN_ALLOWED", default=True)
+# The chain adapters, per chain (chain.chains): assets on a chain with none are recorded and
+# handed to the fund's custodian with a receipt; Bitcoin's is the bitcoinlib adapter.
+CHAIN_ADAPTERS = {
+    "bitcoin": {"adapter": "chain.adapter.get_adapter", "network_setting": "BITCOIN_NETWORK"},
+}
 
 # --- Evidence -----------------------------------------------------------------
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=25 * 1024 * 1024)
