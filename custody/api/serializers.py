@@ -260,7 +260,7 @@ class HandoverInputSerializer(StepUpInputSerializer):
     receipt_sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", error_messages={
         "invalid": "The receipt's SHA-256: 64 hexadecimal characters."})
     release_order = serializers.UUIDField(required=False)
-    amount = StrictIntegerField(required=False, min_value=1,
+    amount = StrictIntegerField(required=False, min_value=1, max_value=2**63 - 1,
                                 help_text="Smallest unit; the declared amount if left out")
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 

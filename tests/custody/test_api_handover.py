@@ -7,6 +7,8 @@ import hashlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from embit import ec, script
+from embit.networks import NETWORKS
 
 from core.models import AuditEvent
 from custody import services
@@ -15,7 +17,7 @@ from custody.selectors import balances, ledger_is_balanced
 from intake.models import CaseStatus, Disposition, SeizedAsset, SeizureCase
 from intake.services import evidence_upload
 from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, url
-from tests.support.custody import fake_utxos, sign
+from tests.support.custody import fake_utxos, make_confiscated_case, sign
 from tests.support.factories import CaseFactory
 from tests.support.second_factor import fresh_step_up, otp
 
@@ -24,6 +26,8 @@ pytestmark = pytest.mark.django_db
 RECEIPT = hashlib.sha256(b"custodian's signed receipt for 1,500 USDT").hexdigest()
 TRON_TXID = "ab" * 32
 USDT = 1_500_000_000  # 1,500 USDT in its smallest unit (6 decimals)
+OWNER_BTC = script.p2wpkh(ec.PrivateKey(hashlib.sha256(b"owner").digest()).get_public_key()
+                          ).address(NETWORKS["regtest"])
 
 
 def confiscated_usdt_case(api, clerk, legal):
@@ -161,3 +165,46 @@ def test_the_receipt_links_the_uploaded_evidence_with_its_hash(api, clerk, legal
     reply = propose(api, bank, usdt["id"], receipt_sha256=hashlib.sha256(content).hexdigest())
     assert reply.status_code == 201, reply.json()
     assert reply.json()["receipt"] == str(evidence.public_id)
+
+
+def test_usdt_of_a_rejected_case_is_released_by_receipt_under_its_order(
+        api, agency, custody_wallet, legal, legal2, bank, bank2):
+    """A rejected case's USDT goes back to its owner outside Qazyna's transfers: recorded
+    against the approved release order with the receipt and the txid (four eyes); then, and
+    only then, a legal officer may close the case."""
+    case = make_confiscated_case(agency=agency, custody_wallet=custody_wallet, legal=legal,
+                                 status=CaseStatus.REJECTED)
+    case.assets.update(disposition=Disposition.RELEASED, disposition_ref="earlier-release",
+                       disposed_at=case.created_at)  # its BTC went back already
+    usdt = SeizedAsset.objects.create(case=case, asset="USDT", chain="tron", network="mainnet",
+                                      declared_amount=USDT, verification_status="UNTRACKED")
+    no_order = propose(api, bank, str(usdt.public_id), kind="RELEASE",
+                       recipient="The owner")
+    assert (no_order.status_code, no_order.json()["code"]) == (400, "no_release_order")
+    to_custodian = propose(api, bank, str(usdt.public_id))  # a rejected case keeps nothing
+    assert (to_custodian.status_code, to_custodian.json()["code"]) == (
+        409, "case_not_transferable")
+
+    order = api(legal).post("/api/v1/release-orders/", {
+        "case": str(case.public_id), "kind": "RETURN_TO_OWNER", "court": "Astana City Court",
+        "order_number": "2-90/2026", "order_date": "2026-07-02", "document_sha256": RECEIPT,
+        "beneficiary": "The owner", "destination_address": OWNER_BTC},
+        format="json").json()
+    api(legal2).post(f"/api/v1/release-orders/{order['id']}/approve/", {"otp": otp(legal2)},
+                     format="json")
+    handover = propose(api, bank, str(usdt.public_id), kind="RELEASE", recipient="The owner",
+                       release_order=order["id"])
+    assert handover.status_code == 201, handover.json()
+    closing = api(legal).post(url(case.public_id, "close"), {"reason": "all returned"},
+                              format="json")
+    assert (closing.status_code, closing.json()["code"]) == (409, "assets_not_disposed")
+    api(bank2).post(f"/api/v1/asset-handovers/{handover.json()['id']}/approve/",
+                    {"otp": otp(bank2)}, format="json")
+    usdt.refresh_from_db()
+    assert usdt.disposition == Disposition.RELEASED
+    entry = JournalEntry.objects.get(handover__public_id=handover.json()["id"])
+    assert {ln.account for ln in entry.lines.all()} == {LedgerAccount.RELEASED,
+                                                        LedgerAccount.CUSTODY}
+    closed = api(legal).post(url(case.public_id, "close"), {"reason": "all returned"},
+                             format="json")
+    assert closed.status_code == 200 and closed.json()["status"] == CaseStatus.CLOSED
