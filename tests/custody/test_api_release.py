@@ -219,3 +219,22 @@ def test_release_orders_are_seen_by_legal_and_the_reserve_not_by_clerks(
     assert dt.date.fromisoformat(
         api(bank).get("/api/v1/release-orders/").json()["results"][0]["order_date"]) \
         == dt.date(2026, 7, 1)
+
+
+def test_a_rebuilt_release_keeps_the_orders_address_and_needs_approving_again(
+        api, rejected, legal, legal2, bank, bank2, reserve_wallet, utxos_on_node):
+    utxos_on_node[rejected.custody_address] = fake_utxos(rejected, 50_000_000)
+    order = approved_order(api, rejected, legal, legal2)
+    transfer = propose_release(api, bank, order, fee_rate_sat_vb=5).json()
+    link = f"/api/v1/transfers/{transfer['id']}/"
+    api(bank2).post(link + "approve/", {"payload_hash": transfer["payload_hash"],
+                                        "otp": otp(bank2)}, format="json")
+    rebuilt = api(bank).post(link + "rebuild/", {"reason": "fees rose",
+                                                 "fee_rate_sat_vb": 25}, format="json")
+    assert rebuilt.status_code == 200, rebuilt.json()
+    body = rebuilt.json()
+    assert body["payload_hash"] != transfer["payload_hash"]
+    assert (body["status"], body["destination"], body["kind"]) == ("PROPOSED", OWNER, "RELEASE")
+    assert [o["address"] for o in body["payload"]["outputs"]] == [OWNER]
+    assert body["approvals"] == [] and body["approvals_required"] == 2
+    assert body["fee_sats"] > transfer["fee_sats"]
