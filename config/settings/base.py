@@ -205,6 +205,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "intake.models.CaseStatus",
         "VerificationStatusEnum": "intake.models.VerificationStatus",
+        "TransferKindEnum": "custody.models.TransferKind",
+        "ReleaseOrderKindEnum": "custody.models.ReleaseOrder.Kind",
+        "AssetHandoverKindEnum": "custody.models.AssetHandover.Kind",
+        "DispositionEnum": "intake.models.Disposition",
     },
 }
 

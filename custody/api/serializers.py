@@ -247,12 +247,12 @@ class ReleaseOrderOutputSerializer(serializers.ModelSerializer):
                   "created_at"]
 
 
-class HandoverFilterSerializer(PageFilterSerializer):
+class AssetHandoverFilterSerializer(PageFilterSerializer):
     case = serializers.UUIDField(required=False, help_text="The case's id")
     status = serializers.ChoiceField(choices=AssetHandover.Status.choices, required=False)
 
 
-class HandoverInputSerializer(StepUpInputSerializer):
+class AssetHandoverInputSerializer(StepUpInputSerializer):
     asset = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=AssetHandover.Kind.choices)
     recipient = serializers.CharField(max_length=200)
@@ -265,7 +265,7 @@ class HandoverInputSerializer(StepUpInputSerializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class HandoverOutputSerializer(serializers.ModelSerializer):
+class AssetHandoverOutputSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
     case = serializers.UUIDField(source="case.public_id")
     asset = serializers.UUIDField(source="asset.public_id")

@@ -373,20 +373,21 @@ class ReleaseOrderRejectApi(QazynaApiView):
 
 
 # --- assets handed over without a transfer -----------------------------------------------------
-class HandoverListCreateApi(QazynaApiView):
-    @extend_schema(responses=s.HandoverOutputSerializer(many=True),
-                   parameters=[s.HandoverFilterSerializer])
+class AssetHandoverListCreateApi(QazynaApiView):
+    @extend_schema(responses=s.AssetHandoverOutputSerializer(many=True),
+                   parameters=[s.AssetHandoverFilterSerializer])
     def get(self, request):
-        filters = validate_filters(request, s.HandoverFilterSerializer)
+        filters = validate_filters(request, s.AssetHandoverFilterSerializer)
         handovers = selectors.handover_list_for_user(user=request.user, filters=filters)
         return paginate(request=request, queryset=handovers,
-                        serializer_class=s.HandoverOutputSerializer, view=self)
+                        serializer_class=s.AssetHandoverOutputSerializer, view=self)
 
-    @extend_schema(request=s.HandoverInputSerializer, responses={201: s.HandoverOutputSerializer})
+    @extend_schema(request=s.AssetHandoverInputSerializer,
+                   responses={201: s.AssetHandoverOutputSerializer})
     def post(self, request):
         """A bank officer records an asset handed to the fund's custodian (or released by
         an approved order), with the receipt's hash and the txid (fresh code)."""
-        data = s.HandoverInputSerializer(data=request.data)
+        data = s.AssetHandoverInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = {k: v for k, v in data.validated_data.items() if k != "otp"}
         asset = selectors.asset_get_for_handover(user=request.user,
@@ -397,28 +398,28 @@ class HandoverListCreateApi(QazynaApiView):
         handover = services.handover_propose(actor=request.user, asset=asset,
                                              release_order=order,
                                              step_up=step_up_from(request), **values)
-        return Response(s.HandoverOutputSerializer(handover).data,
+        return Response(s.AssetHandoverOutputSerializer(handover).data,
                         status=status.HTTP_201_CREATED)
 
 
-class HandoverApproveApi(QazynaApiView):
+class AssetHandoverApproveApi(QazynaApiView):
     """A second bank officer approves (fresh code): the asset's disposition is recorded."""
 
-    @extend_schema(request=StepUpInputSerializer, responses=s.HandoverOutputSerializer)
+    @extend_schema(request=StepUpInputSerializer, responses=s.AssetHandoverOutputSerializer)
     def post(self, request, handover_id):
         handover = selectors.handover_get_for_user(user=request.user, public_id=handover_id)
         handover = services.handover_approve(handover=handover, actor=request.user,
                                              step_up=step_up_from(request))
-        return Response(s.HandoverOutputSerializer(handover).data)
+        return Response(s.AssetHandoverOutputSerializer(handover).data)
 
 
-class HandoverRejectApi(QazynaApiView):
+class AssetHandoverRejectApi(QazynaApiView):
     @extend_schema(request=s.TransferReasonInputSerializer,
-                   responses=s.HandoverOutputSerializer)
+                   responses=s.AssetHandoverOutputSerializer)
     def post(self, request, handover_id):
         handover = selectors.handover_get_for_user(user=request.user, public_id=handover_id)
         data = s.TransferReasonInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         handover = services.handover_reject(handover=handover, actor=request.user,
                                             reason=data.validated_data["reason"])
-        return Response(s.HandoverOutputSerializer(handover).data)
+        return Response(s.AssetHandoverOutputSerializer(handover).data)

@@ -30,9 +30,11 @@ from ..transitions import HANDOVER_TABLE, Command, check_command, require_comman
 from .ledger import post_handover
 from .releases import document_of
 
-# Where a handover may happen: a custodian takes what the court confiscated; a release
+# Where a handover may happen: a custodian takes what the court confiscated (IN_RESERVE
+# too: a case that reached it before this rule, its USDT untouched, is put right); a release
 # follows its order.
-CUSTODIAN_STATES = frozenset({CaseStatus.CONFISCATION_APPROVED, CaseStatus.IN_TRANSFER})
+CUSTODIAN_STATES = frozenset({CaseStatus.CONFISCATION_APPROVED, CaseStatus.IN_TRANSFER,
+                              CaseStatus.IN_RESERVE})
 DISPOSITION_OF = {AssetHandover.Kind.TO_CUSTODIAN: Disposition.WITH_CUSTODIAN,
                   AssetHandover.Kind.RELEASE: Disposition.RELEASED}
 
