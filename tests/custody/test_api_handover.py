@@ -208,3 +208,26 @@ def test_usdt_of_a_rejected_case_is_released_by_receipt_under_its_order(
     closed = api(legal).post(url(case.public_id, "close"), {"reason": "all returned"},
                              format="json")
     assert closed.status_code == 200 and closed.json()["status"] == CaseStatus.CLOSED
+
+
+def test_a_case_that_reached_in_reserve_with_its_usdt_untouched_is_put_right(
+        api, agency, bank, bank2, auditor):
+    """Before this rule a case reached IN_RESERVE with 1,500 USDT untouched: its custodian
+    handover can still be recorded; the accounting shows the line in the asset's own unit
+    (never as BTC)."""
+    case = CaseFactory(agency=agency, status=CaseStatus.IN_RESERVE)
+    usdt = SeizedAsset.objects.create(case=case, asset="USDT", chain="tron", network="mainnet",
+                                      declared_amount=USDT, verification_status="UNTRACKED")
+    handover = propose(api, bank, str(usdt.public_id)).json()
+    api(bank2).post(f"/api/v1/asset-handovers/{handover['id']}/approve/", {"otp": otp(bank2)},
+                    format="json")
+    usdt.refresh_from_db()
+    case.refresh_from_db()
+    assert (usdt.disposition, case.status) == (Disposition.WITH_CUSTODIAN, CaseStatus.IN_RESERVE)
+    csv = b"".join(api(auditor).get("/api/v1/reports/accounting.csv").streaming_content)
+    rows = [line.split(",") for line in csv.decode().splitlines()]
+    handed = [r for r in rows if r[2] == "HANDED_OVER"]
+    assert sorted((r[5], r[6], r[7]) for r in handed) == [
+        ("CUSTODIAN", str(USDT), ""), ("CUSTODY", str(-USDT), "")]
+    listed = api(bank).get("/api/v1/asset-handovers/", {"case": str(case.public_id)}).json()
+    assert [h["status"] for h in listed["results"]] == ["APPROVED"]
