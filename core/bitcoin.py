@@ -13,6 +13,7 @@ from embit import base58, bech32, bip39
 from embit.descriptor import Descriptor
 from embit.descriptor.checksum import add_checksum
 from embit.networks import NETWORKS
+from embit.script import address_to_scriptpubkey
 
 from core.errors import ErrorCode, ValidationFailed
 
@@ -142,6 +143,12 @@ def validate_address(address, network):
     if version in known:
         raise ValidationFailed(f"This is not a {network} address.", code=ErrorCode.WRONG_NETWORK)
     _bad_address()
+
+
+def script_pubkey_of(address, network):
+    """The hex scriptPubKey an address on network pays to (validated first: 400 if not)."""
+    validate_address(address, network)
+    return address_to_scriptpubkey(address.strip()).data.hex()
 
 
 def _bad_address():

@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     DUPLICATE = "duplicate"
     DATE_IN_FUTURE = "date_in_future"
     INVALID_FILTER = "invalid_filter"
+    UNKNOWN_CHAIN = "unknown_chain"
     # 403
     FORBIDDEN = "forbidden"
     OWN_CASE = "own_case"
@@ -57,6 +58,11 @@ class ErrorCode(StrEnum):
     TRANSFER_ON_HOLD = "transfer_on_hold"
     # intake: approving a case whose asset shows a discrepancy needs explicit acceptance
     DISCREPANCY_NOT_ACCEPTED = "discrepancy_not_accepted"
+    # nothing left behind: asset dispositions, court-ordered releases
+    ASSETS_NOT_DISPOSED = "assets_not_disposed"
+    ALREADY_DISPOSED = "already_disposed"
+    DESTINATION_NOT_IN_ORDER = "destination_not_in_order"
+    NO_RELEASE_ORDER = "no_release_order"
 
 
 class DomainError(Exception):

@@ -3,12 +3,14 @@ from django.contrib import admin
 from core.admin_base import MultisigWalletAddForm, ReadOnlyAdmin, run_service
 
 from .models import (
+    AssetHandover,
     Deposit,
     JournalEntry,
     LedgerLine,
     PriceRecord,
     QuorumPolicy,
     ReconciliationRun,
+    ReleaseOrder,
     ReserveAddress,
     ReserveWallet,
     Transfer,
@@ -116,9 +118,9 @@ class TransferApprovalInline(admin.TabularInline):
 
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyAdmin):
-    list_display = ["public_id", "case", "status", "amount_sats", "fee_sats", "txid",
-                    "created_at"]
-    list_filter = ["status", "network"]
+    list_display = ["public_id", "case", "kind", "status", "destination_address",
+                    "amount_sats", "fee_sats", "txid", "created_at"]
+    list_filter = ["kind", "status", "network"]
     search_fields = ["txid", "unsigned_txid", "case__case_number"]
     inlines = [TransferInputInline, TransferApprovalInline]
 
@@ -157,3 +159,21 @@ class PriceRecordAdmin(ReadOnlyAdmin):
 class ReconciliationRunAdmin(ReadOnlyAdmin):
     list_display = ["wallet", "tip_height", "ledger_sats", "node_sats", "difference_sats",
                     "created_at"]
+
+
+@admin.register(ReleaseOrder)
+class ReleaseOrderAdmin(ReadOnlyAdmin):
+    """Recorded and approved through the API's services (four eyes, step-up), never here."""
+
+    list_display = ["case", "kind", "court", "order_number", "destination_address", "status",
+                    "recorded_by", "approved_by"]
+    list_filter = ["kind", "status"]
+    search_fields = ["order_number", "destination_address", "case__case_number"]
+
+
+@admin.register(AssetHandover)
+class AssetHandoverAdmin(ReadOnlyAdmin):
+    list_display = ["case", "asset", "kind", "recipient", "amount", "txid", "status",
+                    "proposed_by", "approved_by"]
+    list_filter = ["kind", "status"]
+    search_fields = ["txid", "receipt_sha256", "case__case_number"]

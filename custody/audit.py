@@ -41,3 +41,10 @@ class CustodyAction(AuditAction):
     VALUATION_RECORDED = "valuation.recorded"
     VALUATION_GAP_OPENED = "valuation.gap_opened"
     VALUATION_GAP_RESOLVED = "valuation.gap_resolved"
+
+    RELEASE_ORDER_RECORDED = "release_order.recorded"
+    RELEASE_ORDER_APPROVED = "release_order.approved"
+    RELEASE_ORDER_REJECTED = "release_order.rejected"
+    HANDOVER_PROPOSED = "asset_handover.proposed"
+    HANDOVER_APPROVED = "asset_handover.approved"
+    HANDOVER_REJECTED = "asset_handover.rejected"

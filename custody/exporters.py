@@ -92,7 +92,9 @@ def accounting_rows():
              .order_by("entry_id", "id"))
     for ln in lines.iterator(chunk_size=2000):
         yield ["line", str(ln.entry.public_id), ln.entry.kind, ln.entry.created_at.isoformat(),
-               ln.entry.txid, ln.account, ln.amount_sats, format_btc(ln.amount_sats),
+               ln.entry.txid, ln.account, ln.amount_sats,
+               # A handed-over USDT or ETH line is in its own smallest unit, never BTC.
+               format_btc(ln.amount_sats) if ln.entry.asset == "BTC" else "",
                ln.reserve_wallet.label if ln.reserve_wallet else "",
                ln.case.case_number if ln.case else "", ln.source]
     totals = balances()

@@ -143,14 +143,75 @@ SIGNED_STATES = (_T.SIGNING, _T.BROADCAST, _T.CONFIRMING, _T.SETTLED)
 IN_FLIGHT_STATES = (_T.SIGNING, _T.BROADCAST, _T.CONFIRMING)
 
 
+# --- court-ordered releases ---------------------------------------------------------------
+class ReleaseOrder(models.Model):
+    """A court's order that releases a case's assets: back to the owner of a rejected case
+    (an overturned appeal included), or restitution to victims. The one way a destination
+    that is not a reserve address enters the whitelist: recorded by one legal officer,
+    approved by another with a fresh second factor (four eyes). The document is referenced
+    by its SHA-256 (and the uploaded evidence with that hash, when there is one)."""
+
+    class Kind(models.TextChoices):
+        RETURN_TO_OWNER = "RETURN_TO_OWNER", "Return to the owner"
+        RESTITUTION = "RESTITUTION", "Restitution to a victim"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey("intake.SeizureCase", on_delete=models.PROTECT,
+                             related_name="release_orders")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    court = models.CharField(max_length=200)
+    order_number = models.CharField(max_length=64)
+    order_date = models.DateField()
+    document_sha256 = models.CharField(max_length=64)
+    document = models.ForeignKey("intake.Evidence", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+")
+    beneficiary = models.CharField(max_length=200)
+    destination_address = models.CharField(max_length=90)
+    network = models.CharField(max_length=16, choices=NETWORK_CHOICES)
+    status = models.CharField(max_length=16, choices=ApprovalStatus.choices,
+                              default=ApprovalStatus.PENDING)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(document_sha256__regex=r"^[0-9a-f]{64}$"),
+                                   name="release_order_document_sha256_hex"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("recorded_by")),
+                name="release_order_four_eyes"),
+        ]
+
+    def __str__(self):
+        return f"{self.court} {self.order_number} → {self.destination_address}"
+
+
+class TransferKind(models.TextChoices):
+    RESERVE = "RESERVE", "Into a reserve wallet"
+    RELEASE = "RELEASE", "Release by court order"
+
+
 class Transfer(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey("intake.SeizureCase", on_delete=models.PROTECT,
                              related_name="transfers")
-    reserve_wallet = models.ForeignKey(ReserveWallet, on_delete=models.PROTECT,
-                                       related_name="transfers")
-    destination = models.OneToOneField(ReserveAddress, on_delete=models.PROTECT,
-                                       related_name="transfer")
+    # RESERVE: to a fresh address of a reserve wallet. RELEASE: to the address a court's
+    # approved release order names (then no reserve wallet or reserve address).
+    kind = models.CharField(max_length=16, choices=TransferKind.choices,
+                            default=TransferKind.RESERVE)
+    reserve_wallet = models.ForeignKey(ReserveWallet, null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="transfers")
+    destination = models.OneToOneField(ReserveAddress, null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="transfer")
+    release_order = models.ForeignKey(ReleaseOrder, null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="transfers")
+    destination_address = models.CharField(max_length=90)
     network = models.CharField(max_length=16, choices=NETWORK_CHOICES)
     status = models.CharField(max_length=16, choices=TransferStatus.choices,
                               default=TransferStatus.PROPOSED, db_index=True)
@@ -191,6 +252,12 @@ class Transfer(models.Model):
             models.UniqueConstraint(fields=["case"],
                                     condition=Q(status__in=OPEN_STATES),
                                     name="one_open_transfer_per_case"),
+            models.CheckConstraint(
+                condition=Q(kind="RESERVE", reserve_wallet__isnull=False,
+                            destination__isnull=False, release_order__isnull=True)
+                | Q(kind="RELEASE", reserve_wallet__isnull=True, destination__isnull=True,
+                    release_order__isnull=False),
+                name="transfer_destination_by_kind"),
         ]
 
     def __str__(self):
@@ -323,6 +390,8 @@ class LedgerAccount(models.TextChoices):
     CUSTODY = "CUSTODY", "Case custody (seized, held for the state)"
     NETWORK_FEES = "NETWORK_FEES", "Network fees paid"
     EXTERNAL = "EXTERNAL", "External source (state mining, other)"
+    RELEASED = "RELEASED", "Released by court order (to the owner or a victim)"
+    CUSTODIAN = "CUSTODIAN", "Held by the fund's custodian for the asset"
 
 
 class JournalEntry(models.Model):
@@ -334,6 +403,9 @@ class JournalEntry(models.Model):
         TRANSFER_REVERSED = "TRANSFER_REVERSED", "Transfer reversed (reorganisation)"
         DEPOSIT_ATTRIBUTED = "DEPOSIT_ATTRIBUTED", "Deposit attributed"
         DEPOSIT_REVERSED = "DEPOSIT_REVERSED", "Deposit reversed (reorganisation)"
+        RELEASE_SETTLED = "RELEASE_SETTLED", "Release by court order settled"
+        RELEASE_REVERSED = "RELEASE_REVERSED", "Release reversed (reorganisation)"
+        HANDED_OVER = "HANDED_OVER", "Asset handed over without a transfer (receipt)"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -343,9 +415,11 @@ class JournalEntry(models.Model):
                                  related_name="journal_entries")
     deposit = models.ForeignKey(Deposit, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="journal_entries")
+    handover = models.ForeignKey("AssetHandover", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="journal_entries")
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="reversed_by")
-    txid = models.CharField(max_length=64)
+    txid = models.CharField(max_length=128)  # an Ethereum txid is 0x + 64
     block_hash = models.CharField(max_length=64, blank=True)
     block_height = models.PositiveIntegerField(null=True, blank=True)
     memo = models.TextField(blank=True)
@@ -375,6 +449,66 @@ class LedgerLine(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=~Q(amount_sats=0), name="ledger_line_nonzero"),
+        ]
+
+
+# --- assets that leave without a transfer ---------------------------------------------------
+class AssetHandover(models.Model):
+    """An asset no chain adapter moves (USDT, ETH, a coin on another network…) leaving the
+    agency's hands, with the receipt to prove it: handed to the fund's custodian for that
+    asset, or released by an approved court order. Proposed by one bank officer, approved by
+    another with a fresh second factor; only then is the asset's disposition recorded."""
+
+    class Kind(models.TextChoices):
+        TO_CUSTODIAN = "TO_CUSTODIAN", "Handed to the fund's custodian"
+        RELEASE = "RELEASE", "Released by court order"
+
+    class Status(models.TextChoices):
+        PROPOSED = "PROPOSED", "Proposed, waiting for a second officer"
+        APPROVED = "APPROVED", "Approved"
+        REJECTED = "REJECTED", "Rejected"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    asset = models.ForeignKey("intake.SeizedAsset", on_delete=models.PROTECT,
+                              related_name="handovers")
+    case = models.ForeignKey("intake.SeizureCase", on_delete=models.PROTECT,
+                             related_name="asset_handovers")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    recipient = models.CharField(max_length=200, help_text="The custodian, or the beneficiary")
+    release_order = models.ForeignKey(ReleaseOrder, null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="handovers")
+    txid = models.CharField(max_length=128)
+    amount = models.BigIntegerField(help_text="In the asset's smallest unit")
+    receipt_sha256 = models.CharField(max_length=64)
+    receipt = models.ForeignKey("intake.Evidence", null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(blank=True)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="handover_amount_positive"),
+            models.CheckConstraint(condition=Q(receipt_sha256__regex=r"^[0-9a-f]{64}$"),
+                                   name="handover_receipt_sha256_hex"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("proposed_by")),
+                name="handover_four_eyes"),
+            models.CheckConstraint(
+                condition=Q(kind="TO_CUSTODIAN", release_order__isnull=True)
+                | Q(kind="RELEASE", release_order__isnull=False),
+                name="handover_release_has_its_order"),
+            models.UniqueConstraint(fields=["asset"],
+                                    condition=Q(status__in=["PROPOSED", "APPROVED"]),
+                                    name="one_live_handover_per_asset"),
         ]
 
 

@@ -16,15 +16,18 @@ from chain.models import ChainCursor, WatchedOutput
 from core.errors import NotFound
 from core.models import User
 from core.roles import Role, roles_of
+from intake.models import SeizedAsset
 
 from .models import (
     ApprovalStatus,
+    AssetHandover,
     Deposit,
     JournalEntry,
     LedgerAccount,
     LedgerLine,
     PriceRecord,
     QuorumPolicy,
+    ReleaseOrder,
     ReserveWallet,
     Transfer,
     TransferApproval,
@@ -75,7 +78,8 @@ def transfer_list_for_user(*, user: User,
     if not can_see_custody(user):
         return Transfer.objects.none()
     filters = filters or {}
-    qs = Transfer.objects.select_related("case", "reserve_wallet", "destination", "proposed_by")
+    qs = Transfer.objects.select_related("case", "reserve_wallet", "destination", "proposed_by",
+                                         "release_order")
     if filters.get("status"):
         qs = qs.filter(status__in=filters["status"])
     if filters.get("case"):
@@ -85,6 +89,57 @@ def transfer_list_for_user(*, user: User,
 
 def transfer_get_for_user(*, user: User, public_id: Any) -> Transfer:
     return _get(transfer_list_for_user(user=user), public_id, "transfer")
+
+
+# Release orders are the legal officers' (they record and approve them) and the reserve
+# readers' (bank officers propose the release transfer from one).
+RELEASE_ORDER_READERS = CUSTODY_READERS | {Role.LEGAL_OFFICER}
+
+
+def release_order_list_for_user(*, user: User,
+                                filters: Mapping[str, Any] | None = None
+                                ) -> QuerySet[ReleaseOrder]:
+    """filters: case a case's public id (UUID), status an ApprovalStatus."""
+    if not (user.is_superuser or roles_of(user) & RELEASE_ORDER_READERS):
+        return ReleaseOrder.objects.none()
+    filters = filters or {}
+    qs = ReleaseOrder.objects.select_related("case", "recorded_by", "approved_by")
+    if filters.get("case"):
+        qs = qs.filter(case__public_id=filters["case"])
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    return qs
+
+
+def release_order_get_for_user(*, user: User, public_id: Any) -> ReleaseOrder:
+    return _get(release_order_list_for_user(user=user), public_id, "release order")
+
+
+def handover_list_for_user(*, user: User,
+                           filters: Mapping[str, Any] | None = None) -> QuerySet[AssetHandover]:
+    """filters: case a case's public id (UUID), status an AssetHandover.Status."""
+    if not can_see_custody(user):
+        return AssetHandover.objects.none()
+    filters = filters or {}
+    qs = AssetHandover.objects.select_related("case", "asset", "proposed_by", "approved_by",
+                                              "release_order")
+    if filters.get("case"):
+        qs = qs.filter(case__public_id=filters["case"])
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    return qs
+
+
+def handover_get_for_user(*, user: User, public_id: Any) -> AssetHandover:
+    return _get(handover_list_for_user(user=user), public_id, "asset handover")
+
+
+def asset_get_for_handover(*, user: User, public_id: Any) -> SeizedAsset:
+    """A seized asset as the reserve side sees it to record its handover (bank officers,
+    auditors, admins; 404 for anyone else)."""
+    if not can_see_custody(user):
+        raise NotFound("No such asset.")
+    return _get(SeizedAsset.objects.select_related("case"), public_id, "asset")
 
 
 def counted_approvals(transfer: Transfer) -> QuerySet[TransferApproval]:

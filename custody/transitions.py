@@ -18,12 +18,13 @@ from core.roles import Role, require_role
 from core.statemachine import SYSTEM, TransitionTable
 
 from .models import ApprovalStatus as A
-from .models import Deposit, PriceRecord
+from .models import AssetHandover, Deposit, PriceRecord
 from .models import TransferStatus as T
 
 D = Deposit.Status
 
 BANK = frozenset({Role.BANK_OFFICER})
+LEGAL = frozenset({Role.LEGAL_OFFICER})
 ADMIN = frozenset({Role.ADMIN})
 WALLET_APPROVERS = frozenset({Role.ADMIN, Role.BANK_OFFICER})
 
@@ -138,6 +139,25 @@ PRICE_TABLE = TransitionTable.from_spec("price", {
     P.PENDING: {
         C.APPROVE: (P.ACTIVE, frozenset({Role.BANK_OFFICER, Role.ADMIN})),
         C.REJECT: (P.REJECTED, frozenset({Role.BANK_OFFICER, Role.ADMIN})),
+    },
+})
+
+# A court's release order: recorded by a legal officer, approved (the destination enters the
+# whitelist) or rejected by another one.
+RELEASE_ORDER_TABLE = TransitionTable.from_spec("release order", {
+    A.PENDING: {
+        C.APPROVE: (A.ACTIVE, LEGAL),
+        C.REJECT: (A.REJECTED, LEGAL),
+    },
+})
+
+# An asset handed over without a transfer (custodian's receipt, or a release): proposed by a
+# bank officer, approved or rejected by another.
+H = AssetHandover.Status
+HANDOVER_TABLE = TransitionTable.from_spec("asset handover", {
+    H.PROPOSED: {
+        C.APPROVE: (H.APPROVED, BANK),
+        C.REJECT: (H.REJECTED, BANK),
     },
 })
 

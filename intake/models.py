@@ -129,10 +129,23 @@ class VerificationStatus(models.TextChoices):
     UNTRACKED = "UNTRACKED", _("Not tracked on chain")
 
 
+class Disposition(models.TextChoices):
+    """Where a seized asset went. A case reaches IN_RESERVE or CLOSED only when each of its
+    assets has one (nothing left behind)."""
+
+    HELD = "", _("Held, not yet disposed of")
+    IN_RESERVE = "IN_RESERVE", _("Settled in a reserve wallet")
+    WITH_CUSTODIAN = "WITH_CUSTODIAN", _("Handed to the fund's custodian")
+    RELEASED = "RELEASED", _("Released by court order")
+
+
 class SeizedAsset(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(SeizureCase, on_delete=models.PROTECT, related_name="assets")
     asset = models.CharField(max_length=16, choices=AssetKind.choices)
+    # The chain the asset lives on (chain.chains: bitcoin, ethereum, tron; blank for an
+    # OTHER asset on none Qazyna knows) and that chain's network.
+    chain = models.CharField(max_length=16, blank=True)
     network = models.CharField(max_length=32, help_text="BTC: mainnet/testnet/signet/regtest")
     asset_label = models.CharField(max_length=64, blank=True, help_text="For OTHER assets")
     declared_amount = models.BigIntegerField(help_text="Integer, in the smallest unit")
@@ -151,6 +164,11 @@ class SeizedAsset(models.Model):
     accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
     accepted_at = models.DateTimeField(null=True, blank=True)
+    disposition = models.CharField(max_length=16, choices=Disposition.choices, blank=True,
+                                   default=Disposition.HELD)
+    # What disposed of it: a transfer's or a custodian receipt's public id.
+    disposition_ref = models.CharField(max_length=64, blank=True)
+    disposed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -158,6 +176,10 @@ class SeizedAsset(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(declared_amount__gt=0),
                                    name="declared_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(disposition="", disposition_ref="", disposed_at__isnull=True)
+                | (~Q(disposition="") & ~Q(disposition_ref="") & Q(disposed_at__isnull=False)),
+                name="asset_disposition_with_its_record"),
             models.CheckConstraint(condition=Q(declared_amount__lte=21_000_000 * 100_000_000)
                                    | ~Q(asset="BTC"), name="btc_amount_within_supply"),
         ]
@@ -168,7 +190,13 @@ class SeizedAsset(models.Model):
 
     @property
     def is_chain_tracked(self):
-        return self.asset == AssetKind.BTC and bool(self.custody_address)
+        """Watched through a chain adapter at the case's custody address (its way out is a
+        transfer); otherwise its way out is the custodian's receipt."""
+        return bool(self.custody_address)
+
+    @property
+    def is_disposed(self):
+        return self.disposition != Disposition.HELD
 
     @property
     def discrepancy_accepted(self) -> bool:

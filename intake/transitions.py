@@ -28,6 +28,10 @@ class CaseCommand:
     TRANSFER_RELEASED = "transfer_released"
     SETTLED_IN_RESERVE = "settled_in_reserve"
     RESERVE_REORGED = "reserve_reorged"
+    # Every asset accounted for without a (further) transfer: handed to the fund's
+    # custodian (IN_RESERVE), or all released by court order (CLOSED).
+    ASSETS_HANDED_OVER = "assets_handed_over"
+    ASSETS_RELEASED = "assets_released"
 
 
 C = CaseCommand
@@ -44,6 +48,8 @@ CASE_TABLE = TransitionTable.from_spec("case", {
     S.CONFISCATION_APPROVED: {
         C.RECORD_APPEAL: (S.ON_APPEAL, LEGAL),
         C.TRANSFER_PROPOSED: (S.IN_TRANSFER, SYSTEM),
+        C.ASSETS_HANDED_OVER: (S.IN_RESERVE, SYSTEM),
+        C.ASSETS_RELEASED: (S.CLOSED, SYSTEM),
     },
     S.ON_APPEAL: {
         C.UPHOLD_APPEAL: (S.CONFISCATION_APPROVED, LEGAL),
@@ -52,6 +58,7 @@ CASE_TABLE = TransitionTable.from_spec("case", {
     S.IN_TRANSFER: {
         C.TRANSFER_RELEASED: (S.CONFISCATION_APPROVED, SYSTEM),
         C.SETTLED_IN_RESERVE: (S.IN_RESERVE, SYSTEM),
+        C.ASSETS_RELEASED: (S.CLOSED, SYSTEM),  # a restitution order took everything
     },
     S.IN_RESERVE: {
         C.RESERVE_REORGED: (S.IN_TRANSFER, SYSTEM),
@@ -92,3 +99,6 @@ ALERT_TABLE = TransitionTable.from_spec("alert", {
     AlertStatus.ACKNOWLEDGED: {A.RESOLVE: (AlertStatus.RESOLVED, ALERT_RESOLVERS)},
     AlertStatus.RESOLVED: {},
 })
+# States in which a court's order may release assets: back to the owner of a rejected case
+# (an overturned appeal lands there too), or restitution to victims from a confiscated one.
+RELEASABLE_STATES = frozenset({S.REJECTED, S.CONFISCATION_APPROVED})

@@ -212,6 +212,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "intake.models.CaseStatus",
         "VerificationStatusEnum": "intake.models.VerificationStatus",
+        "TransferKindEnum": "custody.models.TransferKind",
+        "ReleaseOrderKindEnum": "custody.models.ReleaseOrder.Kind",
+        "AssetHandoverKindEnum": "custody.models.AssetHandover.Kind",
+        "DispositionEnum": "intake.models.Disposition",
     },
 }
 
@@ -311,6 +315,11 @@ MAX_FEE_RATE_SAT_VB = env.int("MAX_FEE_RATE_SAT_VB", default=500)
 CHAIN_STALE_TIP_SECONDS = env.int("CHAIN_STALE_TIP_SECONDS", default=3 * 3600)
 CHAIN_MAX_REORG_DEPTH = env.int("CHAIN_MAX_REORG_DEPTH", default=3)
 DEVCHAIN_ALLOWED = env.bool("DEVCHAIN_ALLOWED", default=True)
+# The chain adapters, per chain (chain.chains): assets on a chain with none are recorded and
+# handed to the fund's custodian with a receipt; Bitcoin's is the bitcoinlib adapter.
+CHAIN_ADAPTERS = {
+    "bitcoin": {"adapter": "chain.adapter.get_adapter", "network_setting": "BITCOIN_NETWORK"},
+}
 
 # --- Alerts reach people (intake.services.alerts, intake.notify) -------------------------
 # Email through Django's mail settings: EMAIL_URL (smtp://user:pass@host:587, smtps://…;

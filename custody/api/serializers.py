@@ -7,13 +7,17 @@ from core.api.filters import ChoiceListField, PageFilterSerializer
 from core.api.serializers import StepUpInputSerializer, StrictIntegerField
 
 from ..models import (
+    ApprovalStatus,
+    AssetHandover,
     Deposit,
     FundSource,
     JournalEntry,
     PriceRecord,
     QuorumPolicy,
+    ReleaseOrder,
     ReserveWallet,
     Transfer,
+    TransferKind,
     TransferStatus,
     Valuation,
     ValuationGap,
@@ -72,10 +76,24 @@ class TransferFilterSerializer(PageFilterSerializer):
 
 
 class TransferInputSerializer(serializers.Serializer):
-    case = serializers.UUIDField()
-    reserve_wallet = serializers.UUIDField()
-    destination = serializers.CharField(required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=TransferKind.choices, default=TransferKind.RESERVE)
+    case = serializers.UUIDField(required=False, help_text="RESERVE: the case's id")
+    reserve_wallet = serializers.UUIDField(required=False, help_text="RESERVE: the wallet")
+    release_order = serializers.UUIDField(
+        required=False, help_text="RELEASE: the approved release order (its case is released)")
+    destination = serializers.CharField(
+        required=False, allow_blank=True, max_length=200,
+        help_text="RESERVE: an unused address of the wallet (a fresh one if left out). "
+                  "RELEASE: the order's address (anything else is refused)")
     fee_rate_sat_vb = StrictIntegerField(required=False, min_value=1)
+
+    def validate(self, attrs):
+        needed = (["release_order"] if attrs["kind"] == TransferKind.RELEASE
+                  else ["case", "reserve_wallet"])
+        missing = {k: "This field is required." for k in needed if not attrs.get(k)}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
 
 
 class TransferApproveInputSerializer(StepUpInputSerializer):
@@ -105,8 +123,9 @@ class TransferOutputSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
     case = serializers.UUIDField(source="case.public_id")
     case_number = serializers.CharField(source="case.case_number")
-    reserve_wallet = serializers.UUIDField(source="reserve_wallet.public_id")
-    destination = serializers.CharField(source="destination.address")
+    reserve_wallet = serializers.UUIDField(source="reserve_wallet.public_id", default=None)
+    release_order = serializers.UUIDField(source="release_order.public_id", default=None)
+    destination = serializers.CharField(source="destination_address")
     proposed_by = serializers.CharField(source="proposed_by.username")
     approvals = serializers.SerializerMethodField()
     signatures_per_input = serializers.SerializerMethodField()
@@ -114,7 +133,8 @@ class TransferOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Transfer
-        fields = ["id", "case", "case_number", "reserve_wallet", "destination", "network",
+        fields = ["id", "kind", "case", "case_number", "reserve_wallet", "release_order",
+                  "destination", "network",
                   "status", "proposed_by", "payload", "payload_hash", "approvals_required",
                   "approvals", "input_total_sats", "amount_sats", "fee_sats",
                   "fee_rate_sat_vb", "unsigned_txid", "txid", "signatures_per_input",
@@ -244,3 +264,70 @@ class AccountingPeriodFilterSerializer(serializers.Serializer):
         if attrs["end"] < attrs["start"]:
             raise serializers.ValidationError({"end": "The period ends before it starts."})
         return attrs
+# --- court-ordered releases and handovers without a transfer -----------------------------------
+class ReleaseOrderFilterSerializer(PageFilterSerializer):
+    case = serializers.UUIDField(required=False, help_text="The case's id")
+    status = serializers.ChoiceField(choices=ApprovalStatus.choices, required=False)
+
+
+class ReleaseOrderInputSerializer(serializers.Serializer):
+    case = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=ReleaseOrder.Kind.choices)
+    court = serializers.CharField(max_length=200)
+    order_number = serializers.CharField(max_length=64)
+    order_date = serializers.DateField()
+    document_sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", error_messages={
+        "invalid": "The order document's SHA-256: 64 hexadecimal characters."})
+    beneficiary = serializers.CharField(max_length=200)
+    destination_address = serializers.CharField(max_length=200)
+
+
+class ReleaseOrderOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    case = serializers.UUIDField(source="case.public_id")
+    document = serializers.UUIDField(source="document.public_id", default=None)
+    recorded_by = serializers.CharField(source="recorded_by.username")
+    approved_by = serializers.CharField(source="approved_by.username", default=None)
+
+    class Meta:
+        model = ReleaseOrder
+        fields = ["id", "case", "kind", "court", "order_number", "order_date",
+                  "document_sha256", "document", "beneficiary", "destination_address",
+                  "network", "status", "recorded_by", "approved_by", "approved_at",
+                  "created_at"]
+
+
+class AssetHandoverFilterSerializer(PageFilterSerializer):
+    case = serializers.UUIDField(required=False, help_text="The case's id")
+    status = serializers.ChoiceField(choices=AssetHandover.Status.choices, required=False)
+
+
+class AssetHandoverInputSerializer(StepUpInputSerializer):
+    asset = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=AssetHandover.Kind.choices)
+    recipient = serializers.CharField(max_length=200)
+    txid = serializers.CharField(max_length=200)
+    receipt_sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", error_messages={
+        "invalid": "The receipt's SHA-256: 64 hexadecimal characters."})
+    release_order = serializers.UUIDField(required=False)
+    amount = StrictIntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                help_text="Smallest unit; the declared amount if left out")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class AssetHandoverOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    case = serializers.UUIDField(source="case.public_id")
+    asset = serializers.UUIDField(source="asset.public_id")
+    asset_kind = serializers.CharField(source="asset.asset")
+    chain = serializers.CharField(source="asset.chain")
+    release_order = serializers.UUIDField(source="release_order.public_id", default=None)
+    receipt = serializers.UUIDField(source="receipt.public_id", default=None)
+    proposed_by = serializers.CharField(source="proposed_by.username")
+    approved_by = serializers.CharField(source="approved_by.username", default=None)
+
+    class Meta:
+        model = AssetHandover
+        fields = ["id", "case", "asset", "asset_kind", "chain", "kind", "status", "recipient",
+                  "release_order", "txid", "amount", "receipt_sha256", "receipt", "note",
+                  "proposed_by", "approved_by", "approved_at", "status_reason", "created_at"]

@@ -15,6 +15,7 @@ from core.errors import Conflict, ErrorCode, NotFound, ValidationFailed
 from intake.selectors import case_get_for_user
 
 from .. import accounting, exporters, selectors, services
+from ..models import TransferKind
 from ..psbt import MAX_PSBT_BYTES
 from ..transitions import refuse_if_on_hold, takes_signatures
 from . import serializers as s
@@ -102,17 +103,27 @@ class TransferListCreateApi(QazynaApiView):
 
     @extend_schema(request=s.TransferInputSerializer, responses={201: s.TransferOutputSerializer})
     def post(self, request):
+        """kind RESERVE (default): a case's custody coins to a reserve wallet. kind RELEASE:
+        to the address of an approved court release order (its case)."""
         _require_reader(request.user)
         data = s.TransferInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        case = case_get_for_user(user=request.user, public_id=values["case"])
-        wallet = selectors.reserve_wallet_get_for_user(user=request.user,
-                                                       public_id=values["reserve_wallet"])
-        transfer = services.transfer_propose(
-            actor=request.user, case=case, reserve_wallet=wallet,
-            destination_address=values.get("destination") or None,
-            fee_rate_sat_vb=values.get("fee_rate_sat_vb"))
+        if values["kind"] == TransferKind.RELEASE:
+            order = selectors.release_order_get_for_user(user=request.user,
+                                                         public_id=values["release_order"])
+            transfer = services.transfer_propose_release(
+                actor=request.user, case=order.case, release_order=order,
+                destination_address=values.get("destination") or None,
+                fee_rate_sat_vb=values.get("fee_rate_sat_vb"))
+        else:
+            case = case_get_for_user(user=request.user, public_id=values["case"])
+            wallet = selectors.reserve_wallet_get_for_user(user=request.user,
+                                                           public_id=values["reserve_wallet"])
+            transfer = services.transfer_propose(
+                actor=request.user, case=case, reserve_wallet=wallet,
+                destination_address=values.get("destination") or None,
+                fee_rate_sat_vb=values.get("fee_rate_sat_vb"))
         return Response(s.TransferOutputSerializer(transfer, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
 
@@ -352,3 +363,108 @@ class AccountingPeriodApi(QazynaApiView):
                 accounting.period_rows(report),
                 filename=f"accounting-{filters['start']}-{filters['end']}.csv")
         return Response(report)
+# --- court-ordered releases ------------------------------------------------------------------
+class ReleaseOrderListCreateApi(QazynaApiView):
+    @extend_schema(responses=s.ReleaseOrderOutputSerializer(many=True),
+                   parameters=[s.ReleaseOrderFilterSerializer])
+    def get(self, request):
+        filters = validate_filters(request, s.ReleaseOrderFilterSerializer)
+        orders = selectors.release_order_list_for_user(user=request.user, filters=filters)
+        return paginate(request=request, queryset=orders,
+                        serializer_class=s.ReleaseOrderOutputSerializer, view=self)
+
+    @extend_schema(request=s.ReleaseOrderInputSerializer,
+                   responses={201: s.ReleaseOrderOutputSerializer})
+    def post(self, request):
+        """A legal officer records a court's release order (pending a second officer)."""
+        data = s.ReleaseOrderInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        case = case_get_for_user(user=request.user, public_id=values.pop("case"))
+        order = services.release_order_record(actor=request.user, case=case, **values)
+        return Response(s.ReleaseOrderOutputSerializer(order).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class ReleaseOrderDetailApi(QazynaApiView):
+    @extend_schema(responses=s.ReleaseOrderOutputSerializer)
+    def get(self, request, order_id):
+        order = selectors.release_order_get_for_user(user=request.user, public_id=order_id)
+        return Response(s.ReleaseOrderOutputSerializer(order).data)
+
+
+class ReleaseOrderApproveApi(QazynaApiView):
+    """A second legal officer approves the order (fresh code): its address may receive the
+    case's coins."""
+
+    @extend_schema(request=StepUpInputSerializer, responses=s.ReleaseOrderOutputSerializer)
+    def post(self, request, order_id):
+        order = selectors.release_order_get_for_user(user=request.user, public_id=order_id)
+        order = services.release_order_approve(order=order, actor=request.user,
+                                               step_up=step_up_from(request))
+        return Response(s.ReleaseOrderOutputSerializer(order).data)
+
+
+class ReleaseOrderRejectApi(QazynaApiView):
+    @extend_schema(request=s.TransferReasonInputSerializer,
+                   responses=s.ReleaseOrderOutputSerializer)
+    def post(self, request, order_id):
+        order = selectors.release_order_get_for_user(user=request.user, public_id=order_id)
+        data = s.TransferReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.release_order_reject(order=order, actor=request.user,
+                                              reason=data.validated_data["reason"])
+        return Response(s.ReleaseOrderOutputSerializer(order).data)
+
+
+# --- assets handed over without a transfer -----------------------------------------------------
+class AssetHandoverListCreateApi(QazynaApiView):
+    @extend_schema(responses=s.AssetHandoverOutputSerializer(many=True),
+                   parameters=[s.AssetHandoverFilterSerializer])
+    def get(self, request):
+        filters = validate_filters(request, s.AssetHandoverFilterSerializer)
+        handovers = selectors.handover_list_for_user(user=request.user, filters=filters)
+        return paginate(request=request, queryset=handovers,
+                        serializer_class=s.AssetHandoverOutputSerializer, view=self)
+
+    @extend_schema(request=s.AssetHandoverInputSerializer,
+                   responses={201: s.AssetHandoverOutputSerializer})
+    def post(self, request):
+        """A bank officer records an asset handed to the fund's custodian (or released by
+        an approved order), with the receipt's hash and the txid (fresh code)."""
+        data = s.AssetHandoverInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = {k: v for k, v in data.validated_data.items() if k != "otp"}
+        asset = selectors.asset_get_for_handover(user=request.user,
+                                                 public_id=values.pop("asset"))
+        order_id = values.pop("release_order", None)
+        order = (selectors.release_order_get_for_user(user=request.user, public_id=order_id)
+                 if order_id else None)
+        handover = services.handover_propose(actor=request.user, asset=asset,
+                                             release_order=order,
+                                             step_up=step_up_from(request), **values)
+        return Response(s.AssetHandoverOutputSerializer(handover).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class AssetHandoverApproveApi(QazynaApiView):
+    """A second bank officer approves (fresh code): the asset's disposition is recorded."""
+
+    @extend_schema(request=StepUpInputSerializer, responses=s.AssetHandoverOutputSerializer)
+    def post(self, request, handover_id):
+        handover = selectors.handover_get_for_user(user=request.user, public_id=handover_id)
+        handover = services.handover_approve(handover=handover, actor=request.user,
+                                             step_up=step_up_from(request))
+        return Response(s.AssetHandoverOutputSerializer(handover).data)
+
+
+class AssetHandoverRejectApi(QazynaApiView):
+    @extend_schema(request=s.TransferReasonInputSerializer,
+                   responses=s.AssetHandoverOutputSerializer)
+    def post(self, request, handover_id):
+        handover = selectors.handover_get_for_user(user=request.user, public_id=handover_id)
+        data = s.TransferReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        handover = services.handover_reject(handover=handover, actor=request.user,
+                                            reason=data.validated_data["reason"])
+        return Response(s.AssetHandoverOutputSerializer(handover).data)

@@ -11,6 +11,8 @@ under a row lock.
 - ledger: journal entries, never edited (compensating entries instead)
 - deposits: coins at a reserve address that no transfer sent
 - prices: recorded prices and the valuations made from them
+- releases: a court's release order (the one way a non-reserve destination is allowed)
+- handovers: assets no adapter moves, handed to the fund's custodian or released, by receipt
 - cases: what custody asks of intake (case moves, alerts)
 """
 
@@ -23,12 +25,15 @@ from .deposits import (
     deposit_observe,
     deposits_follow_the_chain,
 )
+from .handovers import handover_approve, handover_propose, handover_reject
 from .prices import price_approve, price_record, value_kzt
+from .releases import release_order_approve, release_order_record, release_order_reject
 from .signing import BROADCAST_TASK, queue_broadcast, transfer_broadcast, transfer_upload_signed
 from .transfers import (
     transfer_approve,
     transfer_cancel,
     transfer_propose,
+    transfer_propose_release,
     transfer_rebuild,
     transfers_hold_for_vanished,
 )
@@ -48,11 +53,17 @@ __all__ = [
     "deposit_attribution_reject",
     "deposit_observe",
     "deposits_follow_the_chain",
+    "handover_approve",
+    "handover_propose",
+    "handover_reject",
     "price_approve",
     "price_record",
     "queue_broadcast",
     "quorum_policy_approve",
     "quorum_policy_propose",
+    "release_order_approve",
+    "release_order_record",
+    "release_order_reject",
     "reserve_wallet_approve",
     "reserve_wallet_register",
     "reserve_wallet_retire",
@@ -61,6 +72,7 @@ __all__ = [
     "transfer_broadcast",
     "transfer_cancel",
     "transfer_propose",
+    "transfer_propose_release",
     "transfer_rebuild",
     "transfer_upload_signed",
     "transfers_hold_for_vanished",

@@ -13,11 +13,12 @@ from django.utils import timezone
 
 from chain.models import TxState
 from core.statemachine import apply_transition
-from intake.models import CaseAlert
+from intake.models import CaseAlert, CaseStatus, Disposition, SeizedAsset
+from intake.services import asset_dispose, asset_undispose, case_advance_if_disposed
 
 from .. import chainio
 from ..audit import CustodyAction
-from ..models import OPEN_STATES, Transfer, TransferStatus
+from ..models import OPEN_STATES, Transfer, TransferKind, TransferStatus
 from ..transitions import TRANSFER_TABLE, WATCHED_STATES, Command, check_command
 from .cases import CaseCommand, move_case, raise_alert
 from .ledger import post_transfer_settled, reverse_transfer
@@ -103,9 +104,11 @@ def _chain_move(transfer: Transfer, command: Command, view: ChainView, *,
 
 
 def _settle(transfer: Transfer, command: Command, view: ChainView) -> None:
-    """At the threshold: settled, the ledger credited, the coins valued; the case IN_RESERVE
-    once no other transfer of it is open. The circuit breaker holds it (the sweeper
-    settles it once cleared)."""
+    """At the threshold: settled, the ledger credited (the reserve, or RELEASED for a
+    court-ordered release), the coins valued, the case's watched assets disposed of; the
+    case moves on (IN_RESERVE, or CLOSED when a restitution took everything) once no other
+    transfer of it is open and nothing is left behind. The circuit breaker holds it (the
+    sweeper settles it once cleared)."""
     if TRANSFER_TABLE.get(transfer.status, Command.CONFIRM) is not None:
         _chain_move(transfer, Command.CONFIRM, view)  # seen straight at the threshold
     if not check_command(TRANSFER_TABLE, transfer.status, command, as_system=True):
@@ -119,10 +122,33 @@ def _settle(transfer: Transfer, command: Command, view: ChainView) -> None:
     transfer.settled_at = timezone.now()
     _chain_move(transfer, command, view, update_fields=("settled_at",))
     post_transfer_settled(transfer)
-    value_at_settlement(transfer)
-    if not transfer.case.transfers.exclude(pk=transfer.pk).filter(
-            status__in=OPEN_STATES).exists():
-        move_case(transfer.case, CaseCommand.SETTLED_IN_RESERVE)
+    if transfer.kind == TransferKind.RESERVE:
+        value_at_settlement(transfer)
+    _dispose_watched_assets(transfer)
+    case_advance_if_disposed(case=transfer.case, transfer_open=transfer.case.transfers.exclude(
+        pk=transfer.pk).filter(status__in=OPEN_STATES).exists())
+
+
+def _watched_assets(transfer: Transfer) -> list[SeizedAsset]:
+    """The case's assets at its custody address: what a transfer of that address moves."""
+    case = transfer.case
+    return list(SeizedAsset.objects.filter(case=case, custody_address=case.custody_address)
+                .exclude(custody_address=""))
+
+
+def _dispose_watched_assets(transfer: Transfer) -> None:
+    disposition = (Disposition.RELEASED if transfer.kind == TransferKind.RELEASE
+                   else Disposition.IN_RESERVE)
+    for asset in _watched_assets(transfer):
+        asset_dispose(asset_id=asset.pk, disposition=disposition, ref=str(transfer.public_id),
+                      details={"transfer": str(transfer.public_id), "txid": transfer.txid})
+
+
+def _undo_settlement(transfer: Transfer, why: str) -> None:
+    """A settled transfer undone: the compensating entry, its assets held again."""
+    reverse_transfer(transfer, why)
+    for asset in _watched_assets(transfer):
+        asset_undispose(asset_id=asset.pk, ref=str(transfer.public_id), reason=why)
 
 
 def _reorg(transfer: Transfer, command: Command, view: ChainView) -> None:
@@ -131,9 +157,10 @@ def _reorg(transfer: Transfer, command: Command, view: ChainView) -> None:
     was_settled = transfer.status == TransferStatus.SETTLED
     if not _chain_move(transfer, command, view) or not was_settled:
         return
-    reverse_transfer(transfer, "a reorganisation removed its block")
-    move_case(transfer.case, CaseCommand.RESERVE_REORGED,
-              reason="A reorganisation removed the settled transfer.")
+    _undo_settlement(transfer, "a reorganisation removed its block")
+    if transfer.case.status in (CaseStatus.IN_RESERVE, CaseStatus.IN_TRANSFER):
+        move_case(transfer.case, CaseCommand.RESERVE_REORGED,
+                  reason="A reorganisation removed the settled transfer.")
     raise_alert(case=transfer.case, kind=CaseAlert.Kind.REORG,
                 dedup_key=f"transfer-reorg:{transfer.public_id}:{transfer.settled_at}",
                 message=f"A reorganisation deeper than the settlement threshold removed "
@@ -149,7 +176,7 @@ def _lose_to_conflict(transfer: Transfer, command: Command, view: ChainView) -> 
     if not _chain_move(transfer, command, view):
         return
     if was_settled:
-        reverse_transfer(transfer, "a conflicting transaction replaced it")
+        _undo_settlement(transfer, "a conflicting transaction replaced it")
     raise_alert(case=transfer.case, kind=CaseAlert.Kind.CONFLICT,
                 dedup_key=f"transfer-conflict:{transfer.public_id}",
                 message=f"Transfer {transfer.txid} was {transfer.status.lower()}: an input "

@@ -1,6 +1,8 @@
 """A transfer from proposal to the quorum's approval: propose, approve, rebuild, cancel.
-Reserve addresses are the only destinations; the quorum approves a hash of the exact
-payload, and a rebuilt payload needs approving again."""
+Reserve addresses are the only destinations, except a release a court orders: its address
+comes from an approved release order (custody.services.releases), and the rest is the same
+machinery, kind RELEASE. The quorum approves a hash of the exact payload, and a rebuilt
+payload needs approving again."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import record_event
-from core.bitcoin import refuse_private_keys, validate_address
+from core.bitcoin import refuse_private_keys, script_pubkey_of, validate_address
 from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
 from core.models import User
 from core.roles import Role, require_reason, require_role
@@ -26,6 +28,7 @@ from intake.models import (
     SeizedAsset,
     SeizureCase,
 )
+from intake.transitions import RELEASABLE_STATES, TRANSFERABLE_STATES
 
 from .. import chainio
 from .. import psbt as ceremony
@@ -34,11 +37,13 @@ from ..models import (
     PENDING_STATES,
     ApprovalStatus,
     QuorumPolicy,
+    ReleaseOrder,
     ReserveAddress,
     ReserveWallet,
     Transfer,
     TransferApproval,
     TransferInput,
+    TransferKind,
 )
 from ..psbt import BuiltTransfer, SpendableOutput
 from ..selectors import active_policy, counted_approvals
@@ -73,9 +78,14 @@ def transfer_propose(*, actor: User, case: SeizureCase, reserve_wallet: ReserveW
         wallet = ReserveWallet.objects.select_for_update().get(pk=reserve_wallet.pk)
         policy = _require_active_wallet(wallet, custody_wallet_of(case).network)
         reserve_address = _destination(wallet, destination_address)
-        built = _built(case, wallet, reserve_address, utxos, fee_rate)
-        transfer = _create(case=case, wallet=wallet, reserve_address=reserve_address,
-                           policy=policy, built=built, fee_rate=fee_rate, actor=actor)
+        built = _built(case, utxos, fee_rate, destination=reserve_address.address,
+                       script_pubkey=reserve_address.script_pubkey, reserve_wallet=wallet,
+                       reserve_index=reserve_address.index)
+        transfer = _create(case=case, built=built, fee_rate=fee_rate, actor=actor,
+                           approvals_required=policy.approvals_for(built.amount_sats),
+                           kind=TransferKind.RESERVE, reserve_wallet=wallet,
+                           destination=reserve_address,
+                           destination_address=reserve_address.address)
         _lock_inputs(transfer, utxos)
         record_event(actor=actor, action=CustodyAction.TRANSFER_PROPOSED, obj=transfer, after={
             "status": transfer.status, "case": str(case.public_id),
@@ -133,8 +143,7 @@ def transfer_rebuild(*, transfer: Transfer, actor: User, reason: str,
         transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
         check_command(TRANSFER_TABLE, transfer.status, Command.REBUILD)  # 409 before building
         _require_assets_verified(transfer.case)
-        built = _built(transfer.case, transfer.reserve_wallet, transfer.destination, utxos,
-                       fee_rate)
+        built = _built_for(transfer, utxos, fee_rate)
         if built.payload_hash == transfer.payload_hash:
             return transfer
         old_hash = transfer.payload_hash
@@ -204,9 +213,91 @@ def transfers_hold_for_vanished(*, outpoints: set[tuple[str, int]] | None = None
 
 
 def release(transfer: Transfer, *, actor: User | None, reason: str) -> None:
-    """Cancelled or failed before broadcast: the coins are unlocked, the case goes back."""
+    """Cancelled or failed before broadcast: the coins are unlocked, the case goes back (a
+    rejected case's release never moved it)."""
     transfer.inputs.update(locked=False)
-    move_case(transfer.case, CaseCommand.TRANSFER_RELEASED, actor=actor, reason=reason)
+    if transfer.case.status == CaseStatus.IN_TRANSFER:
+        move_case(transfer.case, CaseCommand.TRANSFER_RELEASED, actor=actor, reason=reason)
+
+
+# --- a court-ordered release -----------------------------------------------------------------
+def transfer_propose_release(*, actor: User, case: SeizureCase, release_order: ReleaseOrder,
+                             destination_address: str | None = None,
+                             utxos: list[SpendableOutput] | None = None,
+                             fee_rate_sat_vb: int | None = None) -> Transfer:
+    """A bank officer proposes releasing a case's custody coins to the address an approved
+    court order names (the owner of a rejected case, or a victim). The same payload hash,
+    quorum, step-up and PSBT ceremony as a reserve transfer; the quorum is the strictest
+    approved policy among the network's reserve wallets (a release takes coins out of the
+    state's hands: never fewer approvals than a reserve transfer of the same amount). An
+    address other than the order's is refused (destination_not_in_order)."""
+    require_role(actor, Role.BANK_OFFICER)
+    refuse_private_keys({"destination": destination_address or ""})
+    _require_releasable(case, release_order, destination_address)
+    if utxos is None:
+        utxos = chainio.custody_utxos(case.custody_address)
+    fee_rate = _fee_rate(fee_rate_sat_vb)
+    with transaction.atomic():
+        case = (SeizureCase.objects.select_for_update(of=("self",))
+                .select_related("custody_wallet").get(pk=case.pk))
+        order = ReleaseOrder.objects.select_for_update().get(pk=release_order.pk)
+        _require_releasable(case, order, destination_address)
+        built = _built(case, utxos, fee_rate, destination=order.destination_address,
+                       script_pubkey=script_pubkey_of(order.destination_address,
+                                                      order.network))
+        transfer = _create(case=case, built=built, fee_rate=fee_rate, actor=actor,
+                           approvals_required=release_approvals(order.network,
+                                                                built.amount_sats),
+                           kind=TransferKind.RELEASE, release_order=order,
+                           destination_address=order.destination_address)
+        _lock_inputs(transfer, utxos)
+        record_event(actor=actor, action=CustodyAction.TRANSFER_PROPOSED, obj=transfer, after={
+            "status": transfer.status, "kind": transfer.kind, "case": str(case.public_id),
+            "release_order": str(order.public_id), "order_number": order.order_number,
+            "order_document_sha256": order.document_sha256,
+            "destination": order.destination_address, "payload": built.payload,
+            "payload_hash": built.payload_hash,
+            "approvals_required": transfer.approvals_required, "fee_rate_sat_vb": fee_rate})
+        if case.status in TRANSFERABLE_STATES:  # restitution from a confiscated case
+            move_case(case, CaseCommand.TRANSFER_PROPOSED, actor=actor)
+    return transfer
+
+
+def _require_releasable(case: SeizureCase, order: ReleaseOrder,
+                        destination_address: str | None) -> None:
+    if order.case_id != case.pk:
+        raise ValidationFailed("This release order is for another case.",
+                               code=ErrorCode.NO_RELEASE_ORDER, field="release_order")
+    if order.status != ApprovalStatus.ACTIVE:
+        raise Conflict(f"The release order is {order.status.lower()}: a second legal officer "
+                       "must approve it first.", code=ErrorCode.NO_RELEASE_ORDER,
+                       order_status=order.status)
+    if case.status not in RELEASABLE_STATES:
+        raise Conflict(f"A case in state {case.status} cannot be released.",
+                       code=ErrorCode.CASE_NOT_TRANSFERABLE, case_status=case.status)
+    if destination_address and destination_address.strip() != order.destination_address:
+        validate_address(destination_address, order.network)
+        raise ValidationFailed("The destination is not the address the court's order names.",
+                               code=ErrorCode.DESTINATION_NOT_IN_ORDER, field="destination")
+    if not case.custody_address:
+        raise Conflict("The case has no custody address on chain.",
+                       code=ErrorCode.NOTHING_TO_TRANSFER)
+    if custody_wallet_of(case).network != order.network:
+        raise Conflict(f"The order's address is on {order.network}, the case's coins on "
+                       f"{custody_wallet_of(case).network}.",
+                       code=ErrorCode.DESTINATION_NOT_IN_ORDER)
+
+
+def release_approvals(network: str, amount_sats: int) -> int:
+    """The strictest approved quorum among the network's active reserve wallets."""
+    policies = QuorumPolicy.objects.filter(status=ApprovalStatus.ACTIVE,
+                                           wallet__status=ApprovalStatus.ACTIVE,
+                                           wallet__network=network)
+    counts = [p.approvals_for(amount_sats) for p in policies]
+    if not counts:
+        raise Conflict("No reserve wallet on this network has an approved quorum policy: "
+                       "a release needs the same quorum.", code=ErrorCode.NO_ACTIVE_POLICY)
+    return max(counts)
 
 
 # --- building and checking a proposal -------------------------------------------------------
@@ -295,26 +386,43 @@ def _fee_rate(fee_rate_sat_vb: int | None) -> int:
     return rate
 
 
-def _built(case: SeizureCase, wallet: ReserveWallet, reserve_address: ReserveAddress,
-           utxos: list[SpendableOutput], fee_rate: int) -> BuiltTransfer:
+def _built(case: SeizureCase, utxos: list[SpendableOutput], fee_rate: int, *,
+           destination: str, script_pubkey: str, reserve_wallet: ReserveWallet | None = None,
+           reserve_index: int | None = None) -> BuiltTransfer:
     custody = custody_wallet_of(case)
     return ceremony.build_transfer_psbt(
         utxos=utxos, custody_descriptor=custody.descriptor, custody_index=case.custody_index,
-        destination_address=reserve_address.address,
-        destination_script_pubkey=reserve_address.script_pubkey, fee_rate_sat_vb=fee_rate,
-        threshold=custody.threshold, key_count=custody.key_count, network=custody.network,
-        reserve_descriptor=wallet.descriptor, reserve_index=reserve_address.index)
+        destination_address=destination, destination_script_pubkey=script_pubkey,
+        fee_rate_sat_vb=fee_rate, threshold=custody.threshold, key_count=custody.key_count,
+        network=custody.network,
+        reserve_descriptor=reserve_wallet.descriptor if reserve_wallet else None,
+        reserve_index=reserve_index)
 
 
-def _create(*, case: SeizureCase, wallet: ReserveWallet, reserve_address: ReserveAddress,
-            policy: QuorumPolicy, built: BuiltTransfer, fee_rate: int, actor: User) -> Transfer:
+def _built_for(transfer: Transfer, utxos: list[SpendableOutput],
+               fee_rate: int) -> BuiltTransfer:
+    """The payload of an existing transfer rebuilt, to the same destination."""
+    if transfer.kind == TransferKind.RELEASE:
+        return _built(transfer.case, utxos, fee_rate, destination=transfer.destination_address,
+                      script_pubkey=script_pubkey_of(transfer.destination_address,
+                                                     transfer.network))
+    reserve_address = transfer.destination
+    assert reserve_address is not None  # a reserve transfer has one (a check constraint)
+    return _built(transfer.case, utxos, fee_rate, destination=reserve_address.address,
+                  script_pubkey=reserve_address.script_pubkey,
+                  reserve_wallet=transfer.reserve_wallet, reserve_index=reserve_address.index)
+
+
+def _create(*, case: SeizureCase, built: BuiltTransfer, fee_rate: int, actor: User,
+            approvals_required: int, **where: object) -> Transfer:
+    """where: kind, destination_address and the reserve wallet and address (RESERVE) or the
+    release order (RELEASE)."""
     try:
         with transaction.atomic():
             return Transfer.objects.create(
-                case=case, reserve_wallet=wallet, destination=reserve_address,
-                network=wallet.network, proposed_by=actor, payload=built.payload,
-                payload_hash=built.payload_hash,
-                approvals_required=policy.approvals_for(built.amount_sats),
+                case=case, network=custody_wallet_of(case).network, proposed_by=actor,
+                payload=built.payload, payload_hash=built.payload_hash,
+                approvals_required=approvals_required, **where,
                 input_total_sats=built.input_total_sats, amount_sats=built.amount_sats,
                 fee_sats=built.fee_sats, fee_rate_sat_vb=fee_rate,
                 unsigned_psbt=built.psbt_base64, unsigned_txid=built.txid,
@@ -343,6 +451,9 @@ def _write_payload(transfer: Transfer, built: BuiltTransfer, fee_rate: int) -> N
     transfer.fee_sats, transfer.fee_rate_sat_vb = built.fee_sats, fee_rate
     transfer.unsigned_psbt, transfer.unsigned_txid = built.psbt_base64, built.txid
     transfer.combined_psbt, transfer.final_tx_hex, transfer.txid = "", "", ""
-    policy = active_policy(transfer.reserve_wallet)
+    if transfer.kind == TransferKind.RELEASE:
+        transfer.approvals_required = release_approvals(transfer.network, built.amount_sats)
+        return
+    policy = active_policy(transfer.reserve_wallet) if transfer.reserve_wallet else None
     if policy is not None:
         transfer.approvals_required = policy.approvals_for(built.amount_sats)

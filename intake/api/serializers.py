@@ -132,6 +132,9 @@ class AppealResolveInputSerializer(serializers.Serializer):
 
 class AssetInputSerializer(serializers.Serializer):
     asset = serializers.ChoiceField(choices=AssetKind.choices)
+    chain = serializers.CharField(max_length=16, required=False, allow_blank=True,
+                                  help_text="bitcoin, ethereum or tron (BTC: bitcoin, ETH: "
+                                            "ethereum when left out)")
     network = serializers.CharField(max_length=32)
     asset_label = serializers.CharField(max_length=64, required=False, allow_blank=True)
     source_address = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -175,11 +178,11 @@ class AssetOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SeizedAsset
-        fields = ["id", "asset", "network", "asset_label", "declared_amount", "source_address",
-                  "custody_address",
+        fields = ["id", "asset", "chain", "network", "asset_label", "declared_amount",
+                  "source_address", "custody_address",
                   "verification_status", "observed_amount", "verified_at",
                   "accepted_amount", "acceptance_reason", "accepted_at", "sweeps",
-                  "created_at"]
+                  "disposition", "disposition_ref", "disposed_at", "created_at"]
 
 
 class SweepInputSerializer(serializers.Serializer):

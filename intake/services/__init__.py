@@ -19,6 +19,7 @@ from .assets import (
 from .cases import (
     CASE_FIELDS,
     AppealOutcome,
+    case_advance_if_disposed,
     case_approve_confiscation,
     case_close,
     case_create,
@@ -31,17 +32,23 @@ from .cases import (
     case_submit,
     case_update,
 )
+from .dispositions import (
+    asset_dispose,
+    asset_undispose,
+    require_all_disposed,
+    undisposed_assets,
+)
 from .evidence import detect_content_type, evidence_upload, handover_add
 from .wallets import allocate_custody_address, custody_wallet_register
 
 __all__ = [
-    "CASE_FIELDS", "AppealOutcome", "alert_acknowledge", "alert_close_by_system",
-    "alert_escalate", "alert_raise",
-    "alert_resolve", "allocate_custody_address", "asset_add",
+    "AppealOutcome", "CASE_FIELDS", "alert_acknowledge", "alert_close_by_system", "alert_escalate",
+    "alert_raise", "alert_resolve", "allocate_custody_address", "asset_add", "asset_dispose",
     "asset_record_observation", "asset_sweep_back", "asset_sweep_lost", "asset_sweep_reverted",
-    "case_approve_confiscation",
-    "case_close", "case_create", "case_move_by_system", "case_record_appeal", "case_reject",
+    "asset_undispose", "case_advance_if_disposed", "case_approve_confiscation", "case_close",
+    "case_create", "case_move_by_system", "case_record_appeal", "case_reject",
     "case_resolve_appeal", "case_return_for_correction", "case_start_review", "case_submit",
-    "case_update", "handover_add", "custody_wallet_register", "detect_content_type",
-    "evidence_upload", "queue_asset_check", "sweep_record",
+    "case_update", "custody_wallet_register", "detect_content_type", "evidence_upload",
+    "handover_add", "queue_asset_check", "require_all_disposed", "sweep_record",
+    "undisposed_assets",
 ]

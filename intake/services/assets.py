@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from chain import chains
 from chain.models import TxState, WatchedOutput, WatchedTransaction
 from chain.services import watch_transaction
 from core.audit import record_event
@@ -39,36 +39,61 @@ def _positive_units(amount: Any) -> int:
     return amount
 
 
+# The chain an asset kind lives on when the clerk does not say (USDT lives on several).
+_NATIVE_CHAIN: dict[str, str] = {AssetKind.BTC: chains.BITCOIN, AssetKind.ETH: "ethereum"}
+
+
+def asset_chain(*, asset: str, network: str, chain: str = "") -> tuple[str, str]:
+    """(chain, network) of a new asset, checked against chain.chains: an unknown chain is
+    refused (unknown_chain). An earlier shape named the chain in `network` ("tron"): it is
+    read as that chain's mainnet."""
+    chain = (chain or "").strip().lower()
+    if not chain and network in chains.CHAINS and asset != AssetKind.BTC:
+        chain, network = network, "mainnet"
+    chain = chain or _NATIVE_CHAIN.get(asset, "")
+    if not chain:
+        if asset == AssetKind.OTHER:
+            return "", network  # on a chain Qazyna does not know: recorded only
+        raise ValidationFailed(f"Unknown chain {network!r} for {asset}: Qazyna knows "
+                               f"{', '.join(sorted(chains.CHAINS))}.",
+                               code=ErrorCode.UNKNOWN_CHAIN, field="network")
+    known = chains.get_chain(chain)
+    if asset in _NATIVE_CHAIN and _NATIVE_CHAIN[asset] != known.name:
+        raise ValidationFailed(f"{asset} lives on {_NATIVE_CHAIN[asset]}, not {known.name}.",
+                               code=ErrorCode.UNKNOWN_CHAIN, field="chain")
+    return known.name, chains.validate_network(known.name, network)
+
+
 @transaction.atomic
 def asset_add(*, case: SeizureCase, actor: Any, asset: str, network: str, declared_amount: Any,
-              asset_label: str = "", source_address: str = "") -> SeizedAsset:
+              asset_label: str = "", source_address: str = "", chain: str = "") -> SeizedAsset:
     refuse_private_keys({"network": network, "asset_label": asset_label,
-                         "source_address": source_address})
-    if source_address and asset == AssetKind.BTC:
+                         "source_address": source_address, "chain": chain})
+    chain, network = asset_chain(asset=asset, network=network, chain=chain)
+    if source_address and chain == chains.BITCOIN:
         validate_address(source_address, network)
     case = lock_case(case)
     require_agency_clerk(actor, case)
     if case.status not in EDITABLE_STATES:
         raise Conflict(f"Assets can't be added to a case in state {case.status}.",
                        code=ErrorCode.INVALID_TRANSITION)
-    custody_address, tracked = "", False
-    if asset == AssetKind.BTC:
-        declared_amount = validate_sats(declared_amount)
-        tracked = network == settings.BITCOIN_NETWORK
-        if tracked:
-            custody_address = allocate_custody_address(case, network)
-    else:
-        declared_amount = _positive_units(declared_amount)
+    # Watched when a chain adapter serves its chain and network (chain.chains): the case's
+    # custody address is where it is swept and where its transfer starts.
+    tracked = chains.tracked_on(chain, network, asset)
+    custody_address = allocate_custody_address(case, network) if tracked else ""
+    declared_amount = (validate_sats(declared_amount) if asset == AssetKind.BTC
+                       else _positive_units(declared_amount))
     seized = SeizedAsset.objects.create(
-        case=case, asset=asset, network=network, asset_label=asset_label,
+        case=case, asset=asset, chain=chain, network=network, asset_label=asset_label,
         declared_amount=declared_amount, custody_address=custody_address,
         source_address=source_address,
         verification_status=(VerificationStatus.PENDING if tracked
                              else VerificationStatus.UNTRACKED),
     )
     record_event(actor=actor, action=IntakeAction.ASSET_ADDED, obj=seized,
-                 after={"case": str(case.public_id), "asset": asset, "network": network,
-                        "declared_amount": declared_amount, "custody_address": custody_address})
+                 after={"case": str(case.public_id), "asset": asset, "chain": chain,
+                        "network": network, "declared_amount": declared_amount,
+                        "custody_address": custody_address})
     return seized
 
 

@@ -20,12 +20,14 @@ from ..audit import IntakeAction
 from ..models import (
     CaseStatus,
     ConfiscationOrder,
+    Disposition,
     SeizedAsset,
     SeizureCase,
     VerificationStatus,
 )
 from ..transitions import CASE_TABLE, EDITABLE_STATES, CaseCommand
 from .common import lock_case, require_agency_clerk, require_own_review, require_reviewer
+from .dispositions import DISPOSED_STATES, require_all_disposed, undisposed_assets
 
 CASE_FIELDS = ("case_number", "warrant_number", "warrant_date", "seizure_protocol_number",
                "seizure_date", "owner_name", "owner_identifier", "owner_details", "description")
@@ -36,6 +38,8 @@ SYSTEM_COMMANDS = {
     CaseCommand.TRANSFER_RELEASED: IntakeAction.CASE_TRANSFER_RELEASED,
     CaseCommand.SETTLED_IN_RESERVE: IntakeAction.CASE_IN_RESERVE,
     CaseCommand.RESERVE_REORGED: IntakeAction.CASE_RESERVE_REORGED,
+    CaseCommand.ASSETS_HANDED_OVER: IntakeAction.CASE_IN_RESERVE,
+    CaseCommand.ASSETS_RELEASED: IntakeAction.CASE_RELEASED,
 }
 
 
@@ -62,6 +66,9 @@ def refuse_future_dates(**dates: dt.date | None) -> None:
 
 def _perform(case: SeizureCase, command: str, *, actor: Any, action: IntakeAction,
              reason: str = "", **kwargs: Any) -> SeizureCase:
+    transition = CASE_TABLE.get(case.status, command)
+    if transition is not None and transition.target in DISPOSED_STATES:
+        require_all_disposed(case, target=transition.target)  # nothing left behind
     apply_transition(case, table=CASE_TABLE, command=command, actor=actor, action=action,
                      reason=reason, **kwargs)
     return case
@@ -280,3 +287,27 @@ def case_move_by_system(*, case: SeizureCase, command: str, actor: Any = None,
     case = lock_case(case)
     return _perform(case, command, actor=actor, action=SYSTEM_COMMANDS[command],
                     reason=reason, as_system=True)
+
+
+def case_advance_if_disposed(*, case: SeizureCase, transfer_open: bool,
+                             actor: Any = None) -> SeizureCase:
+    """The reserve side's last step on a case (inside its transaction): once every asset has
+    a disposition and no transfer of the case is open, a confiscated case moves on — to
+    CLOSED when everything was released by court order, to IN_RESERVE otherwise. A rejected
+    case stays for a legal officer to close; any other state is left as it is."""
+    with transaction.atomic():
+        case = lock_case(case)
+        if transfer_open or undisposed_assets(case):
+            return case
+        assets = SeizedAsset.objects.filter(case=case)
+        released_only = assets.exists() and not assets.exclude(
+            disposition=Disposition.RELEASED).exists()
+        command: str | None = {
+            CaseStatus.IN_TRANSFER: (CaseCommand.ASSETS_RELEASED if released_only
+                                     else CaseCommand.SETTLED_IN_RESERVE),
+            CaseStatus.CONFISCATION_APPROVED: (CaseCommand.ASSETS_RELEASED if released_only
+                                               else CaseCommand.ASSETS_HANDED_OVER),
+        }.get(CaseStatus(case.status))
+        if command is None:
+            return case
+        return case_move_by_system(case=case, command=command, actor=actor)

@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from core.errors import TransitionNotAllowed
 from core.models import AuditEvent
@@ -42,8 +43,13 @@ ENDPOINT = {"approve-under-appeal": "approve", "resolve-appeal-upheld": "resolve
 @pytest.mark.parametrize(("command", "state"), list(itertools.product(COMMANDS, S.values)))
 def test_command_from_every_state(api, clerk, legal, command, state):
     case = CaseFactory(agency=clerk.agency, status=state)
+    # Where the asset went, as the reserve side records it before a case may be closed
+    # (nothing left behind: tests below refuse the move without one).
+    disposed = {S.REJECTED: ("RELEASED", "release-1"), S.IN_RESERVE: ("IN_RESERVE", "t-1")}
+    disposition, ref = disposed.get(state, ("", ""))
     SeizedAsset.objects.create(case=case, asset="OTHER", network="n/a", declared_amount=1,
-                               verification_status="UNTRACKED")
+                               verification_status="UNTRACKED", disposition=disposition,
+                               disposition_ref=ref, disposed_at=timezone.now() if ref else None)
     if state in (S.ON_APPEAL, S.CONFISCATION_APPROVED, S.IN_TRANSFER, S.IN_RESERVE):
         ConfiscationOrder.objects.create(case=case, court="c", order_number="o",
                                          order_date="2026-01-01", document_sha256="a" * 64,
@@ -78,7 +84,10 @@ def test_every_table_edge_is_a_command_or_custodys_own():
     by_commands = {(src, dst) for _, _, moves in COMMANDS.values() for src, dst in moves.items()}
     custody_moves = {(S.CONFISCATION_APPROVED, S.IN_TRANSFER),
                      (S.IN_TRANSFER, S.CONFISCATION_APPROVED), (S.IN_TRANSFER, S.IN_RESERVE),
-                     (S.IN_RESERVE, S.IN_TRANSFER)}
+                     (S.IN_RESERVE, S.IN_TRANSFER),
+                     # every asset handed to the fund's custodian, or all released by order
+                     (S.CONFISCATION_APPROVED, S.IN_RESERVE),
+                     (S.CONFISCATION_APPROVED, S.CLOSED), (S.IN_TRANSFER, S.CLOSED)}
     assert CASE_TABLE.pairs() == by_commands | custody_moves
 
 
@@ -87,6 +96,8 @@ SYSTEM_MOVES = {  # written out from DESIGN §2, independently of the table
     CaseCommand.TRANSFER_RELEASED: {S.IN_TRANSFER: S.CONFISCATION_APPROVED},
     CaseCommand.SETTLED_IN_RESERVE: {S.IN_TRANSFER: S.IN_RESERVE},
     CaseCommand.RESERVE_REORGED: {S.IN_RESERVE: S.IN_TRANSFER},
+    CaseCommand.ASSETS_HANDED_OVER: {S.CONFISCATION_APPROVED: S.IN_RESERVE},
+    CaseCommand.ASSETS_RELEASED: {S.CONFISCATION_APPROVED: S.CLOSED, S.IN_TRANSFER: S.CLOSED},
 }
 
 
@@ -129,3 +140,33 @@ def test_a_person_cannot_perform_a_system_command(legal):
         apply_transition(case, table=CASE_TABLE, command=CaseCommand.TRANSFER_PROPOSED,
                          actor=legal, action=IntakeAction.CASE_TRANSFER_PROPOSED)
     assert SeizureCase.objects.get(pk=case.pk).status == S.CONFISCATION_APPROVED
+
+
+@pytest.mark.parametrize(("state", "command"), [
+    (S.REJECTED, None), (S.IN_RESERVE, None),
+    (S.IN_TRANSFER, CaseCommand.SETTLED_IN_RESERVE),
+    (S.CONFISCATION_APPROVED, CaseCommand.ASSETS_HANDED_OVER),
+    (S.IN_TRANSFER, CaseCommand.ASSETS_RELEASED),
+])
+def test_nothing_left_behind_refuses_in_reserve_or_closed(api, legal, state, command):
+    """An asset with no disposition (here 1,500 USDT nobody handed over) keeps the case out
+    of IN_RESERVE and CLOSED, for a person's close and the reserve side's moves alike."""
+    case = CaseFactory(status=state)
+    usdt = SeizedAsset.objects.create(case=case, asset="USDT", chain="tron", network="mainnet",
+                                      declared_amount=1_500_000_000,
+                                      verification_status="UNTRACKED")
+    events_before = AuditEvent.objects.count()
+    if command is None:
+        reply = api(legal).post(url(case.public_id, "close"), {"reason": "done"},
+                                format="json")
+        assert reply.status_code == 409, reply.json()
+        assert reply.json()["code"] == "assets_not_disposed"
+        assert reply.json()["assets"] == [str(usdt.public_id)]
+    else:
+        from core.errors import Conflict
+
+        with pytest.raises(Conflict) as refused, transaction.atomic():
+            case_move_by_system(case=case, command=command)
+        assert refused.value.code == "assets_not_disposed"
+    assert SeizureCase.objects.get(pk=case.pk).status == state
+    assert AuditEvent.objects.count() == events_before

@@ -1,10 +1,11 @@
 """The whole intake flow through the API, from a clerk's filing to a final order."""
 
 import pytest
+from django.utils import timezone
 
 from core.audit import verify_chain
 from core.models import AuditEvent
-from intake.models import CaseStatus, SeizureCase, VerificationStatus
+from intake.models import CaseStatus, SeizedAsset, SeizureCase, VerificationStatus
 from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, url
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +130,12 @@ def test_rejected_case_closes(api, clerk, legal):
     rejected = api(legal).post(url(case["id"], "reject"), {"reason": "No legal basis"},
                                format="json")
     assert rejected.json()["status"] == CaseStatus.REJECTED
+    refused = api(legal).post(url(case["id"], "close"), {"reason": "Released to owner"},
+                              format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "assets_not_disposed"
+    # The XMR went back to its owner (recorded by the reserve side; here directly).
+    SeizedAsset.objects.filter(case__public_id=case["id"]).update(
+        disposition="RELEASED", disposition_ref="receipt-1", disposed_at=timezone.now())
     closed = api(legal).post(url(case["id"], "close"), {"reason": "Released to owner"},
                              format="json")
     assert closed.json()["status"] == CaseStatus.CLOSED

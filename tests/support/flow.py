@@ -31,3 +31,22 @@ def confiscated_case_on_chain(*, devchain, clerk, legal, sats=150_000_000):
         finality=ConfiscationOrder.Finality.FINAL)
     case.refresh_from_db()
     return case
+
+
+def rejected_case_on_chain(*, devchain, clerk, legal, sats=120_000_000):
+    """Filed, its custody address funded and swept, then rejected by legal review: the
+    coins must go back to their owner by court order."""
+    case = intake.case_create(actor=clerk, data={
+        "case_number": "KZ-E2E-REJ", "warrant_number": "W-2",
+        "warrant_date": dt.date(2026, 1, 5), "owner_name": "Acquitted Owner",
+        "seizure_date": dt.date(2026, 1, 6)})
+    asset = intake.asset_add(case=case, actor=clerk, asset="BTC", network="regtest",
+                             declared_amount=sats)
+    txid = devchain.fund(asset.custody_address, sats)
+    intake.sweep_record(asset=asset, actor=clerk, txid=txid)
+    devchain.mine(1)
+    intake.case_submit(case=case, actor=clerk)
+    intake.case_start_review(case=case, actor=legal)
+    intake.case_reject(case=case, actor=legal, reason="No legal basis for confiscation")
+    case.refresh_from_db()
+    return case
