@@ -39,6 +39,12 @@ CODE_TEXT = {
     ErrorCode.INVALID_TRANSITION: _("The case is no longer in a state that allows this. "
                                     "Reload the page to see where it is now."),
     ErrorCode.CONFLICT: _("This conflicts with the current state of the record."),
+    ErrorCode.WARRANT_DOCUMENT_MISSING: _("Upload the warrant or the seizure protocol before "
+                                          "submitting: the seizure rests on it."),
+    ErrorCode.ORDER_DOCUMENT_MISSING: _("No document of this case has this SHA-256: upload "
+                                        "the court order's document first."),
+    ErrorCode.ORDER_DOCUMENT_MISMATCH: _("The document with this SHA-256 is not a court "
+                                         "order: choose the order's own document."),
 }
 
 

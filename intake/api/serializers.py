@@ -55,10 +55,13 @@ class CaseInputSerializer(serializers.Serializer):
 
 
 class OrderOutputSerializer(serializers.ModelSerializer):
+    document = serializers.UUIDField(source="document.public_id", default=None,
+                                     help_text="The case's evidence item holding the order")
+
     class Meta:
         model = ConfiscationOrder
-        fields = ["court", "order_number", "order_date", "document_sha256", "finality",
-                  "recorded_at"]
+        fields = ["court", "order_number", "order_date", "document_sha256", "document",
+                  "finality", "recorded_at"]
 
 
 class CaseOutputSerializer(serializers.ModelSerializer):
@@ -99,8 +102,11 @@ class ApproveInputSerializer(serializers.Serializer):
     court = serializers.CharField(max_length=200)
     order_number = serializers.CharField(max_length=64)
     order_date = serializers.DateField()
-    document_sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", error_messages={
-        "invalid": "The order document's SHA-256: 64 hexadecimal characters."})
+    document_sha256 = serializers.RegexField(
+        r"^[0-9a-fA-F]{64}$", error_messages={
+            "invalid": "The order document's SHA-256: 64 hexadecimal characters."},
+        help_text="The SHA-256 of the order's document, uploaded to the case first as "
+                  "evidence of kind COURT_ORDER")
     finality = serializers.ChoiceField(choices=ConfiscationOrder.Finality.choices)
     reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
@@ -167,6 +173,11 @@ class SweepInputSerializer(serializers.Serializer):
 
 class EvidenceInputSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True)
+    kind = serializers.ChoiceField(choices=Evidence.Kind.choices, default=Evidence.Kind.OTHER,
+                                   help_text="WARRANT or SEIZURE_PROTOCOL: what the seizure "
+                                             "rests on (submission needs one); COURT_ORDER: "
+                                             "the order's document (the reviewing legal "
+                                             "officer uploads it)")
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
 
@@ -176,8 +187,8 @@ class EvidenceOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Evidence
-        fields = ["id", "original_name", "content_type", "size", "sha256", "description",
-                  "uploaded_by", "uploaded_at"]
+        fields = ["id", "kind", "original_name", "content_type", "size", "sha256",
+                  "description", "uploaded_by", "uploaded_at"]
 
 
 class HandoverInputSerializer(serializers.Serializer):

@@ -69,7 +69,8 @@ class CaseDetailApi(QazynaApiView):
 
 # --- commands on a case: POST …/<command>/, one service call, the case back ----------------
 class CaseSubmitApi(QazynaApiView):
-    """The filing clerk submits the case (with at least one asset) for legal review."""
+    """The filing clerk submits the case for legal review: with at least one asset, and the
+    warrant or seizure protocol among its evidence (409 warrant_document_missing)."""
 
     @extend_schema(request=None, responses=s.CaseOutputSerializer, operation_id="case_submit")
     def post(self, request, case_id):
@@ -224,6 +225,7 @@ class EvidenceListCreateApi(QazynaApiView):
         data.is_valid(raise_exception=True)
         evidence = services.evidence_upload(
             case=case, actor=request.user, uploaded_file=data.validated_data["file"],
+            kind=data.validated_data["kind"],
             description=data.validated_data.get("description", ""))
         return Response(s.EvidenceOutputSerializer(evidence).data,
                         status=status.HTTP_201_CREATED)

@@ -17,7 +17,7 @@ from core.roles import Role, require_reason, require_role
 from core.statemachine import apply_transition
 
 from ..audit import IntakeAction
-from ..models import CaseStatus, ConfiscationOrder, SeizureCase
+from ..models import CaseStatus, ConfiscationOrder, Evidence, SeizureCase
 from ..transitions import CASE_TABLE, EDITABLE_STATES, CaseCommand
 from .common import lock_case, require_agency_clerk, require_own_review, require_reviewer
 
@@ -52,6 +52,22 @@ def refuse_future_dates(**dates: dt.date | None) -> None:
         if isinstance(value, dt.date) and value > today:
             raise ValidationFailed(f"{field.replace('_', ' ')} {value} is in the future.",
                                    code=ErrorCode.DATE_IN_FUTURE, field=field)
+
+
+def order_document(case: SeizureCase, document_sha256: str) -> Evidence:
+    """The case's court-order document with this SHA-256 (400 order_document_missing when
+    no document of the case has it, order_document_mismatch when it is another kind)."""
+    sha256 = document_sha256.strip().lower()
+    document = case.evidence.filter(sha256=sha256).first()
+    if document is None:
+        raise ValidationFailed("No document of this case has this SHA-256: upload the court "
+                               "order's document (kind COURT_ORDER) first.",
+                               code=ErrorCode.ORDER_DOCUMENT_MISSING, field="document_sha256")
+    if document.kind != Evidence.Kind.COURT_ORDER:
+        raise ValidationFailed(f"The document with this SHA-256 is of kind {document.kind}, "
+                               "not COURT_ORDER.", code=ErrorCode.ORDER_DOCUMENT_MISMATCH,
+                               field="document_sha256")
+    return document
 
 
 def _perform(case: SeizureCase, command: str, *, actor: Any, action: IntakeAction,
@@ -115,6 +131,10 @@ def case_submit(*, case: SeizureCase, actor: Any) -> SeizureCase:
     if not case.assets.exists():
         raise Conflict("Record at least one seized asset before submitting.",
                        code=ErrorCode.CONFLICT)
+    if not case.evidence.filter(kind__in=Evidence.SEIZURE_BASIS).exists():
+        raise Conflict("Upload the warrant or the seizure protocol (evidence of kind WARRANT "
+                       "or SEIZURE_PROTOCOL) before submitting: the seizure rests on it.",
+                       code=ErrorCode.WARRANT_DOCUMENT_MISSING)
     return _perform(case, CaseCommand.SUBMIT, actor=actor,
                     action=IntakeAction.CASE_SUBMITTED)
 
@@ -152,7 +172,9 @@ def case_approve_confiscation(*, case: SeizureCase, actor: Any, court: str, orde
                               order_date: dt.date, document_sha256: str, finality: str,
                               reason: str = "") -> SeizureCase:
     """Record the court's confiscation order. A final order approves confiscation; an
-    order under appeal puts the case ON_APPEAL, which freezes transfers."""
+    order under appeal puts the case ON_APPEAL, which freezes transfers. The order names its
+    document by SHA-256: a document of the case, of kind COURT_ORDER, uploaded first (400
+    order_document_missing / order_document_mismatch)."""
     refuse_private_keys({"court": court, "order_number": order_number, "reason": reason})
     refuse_future_dates(order_date=order_date)
     case = lock_case(case)
@@ -160,15 +182,18 @@ def case_approve_confiscation(*, case: SeizureCase, actor: Any, court: str, orde
     command = (CaseCommand.RECORD_FINAL_ORDER if finality == ConfiscationOrder.Finality.FINAL
                else CaseCommand.RECORD_ORDER_UNDER_APPEAL)
     CASE_TABLE.resolve(case.status, command)  # before the order is written
+    document = order_document(case, document_sha256)
     order = ConfiscationOrder.objects.create(
         case=case, court=court, order_number=order_number, order_date=order_date,
-        document_sha256=document_sha256.lower(), finality=finality, recorded_by=actor,
+        document_sha256=document.sha256, document=document, finality=finality,
+        recorded_by=actor,
     )
     return _perform(case, command, actor=actor,
                     action=IntakeAction.CASE_CONFISCATION_APPROVED, reason=reason, after={
                         "order": {"court": court, "order_number": order_number,
                                   "order_date": str(order_date), "finality": finality,
-                                  "document_sha256": order.document_sha256}})
+                                  "document_sha256": order.document_sha256,
+                                  "document": str(document.public_id)}})
 
 
 @transaction.atomic

@@ -24,7 +24,7 @@ from core.web.auth import person_required
 from core.web.forms import StepUpFormMixin
 
 from .. import selectors, services
-from ..models import CaseStatus, ConfiscationOrder, SeizureCase
+from ..models import CaseStatus, ConfiscationOrder, Evidence, SeizureCase
 from ..transitions import CaseCommand
 from . import presenters
 from .cases import case_context
@@ -111,7 +111,11 @@ ORDER_COMMANDS = {ConfiscationOrder.Finality.FINAL: C.RECORD_FINAL_ORDER,
 def record_order(request: HttpRequest, case_id) -> HttpResponse:
     case = _case_offering(request, case_id, set(ORDER_COMMANDS.values()))
     allowed = presenters.commands_for(case, request.user)
-    form = OrderForm(request.POST or None)
+
+    def order_documents() -> list[Evidence]:
+        return list(case.evidence.filter(kind=Evidence.Kind.COURT_ORDER))
+
+    form = OrderForm(request.POST or None, request.FILES or None, documents=order_documents())
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if ORDER_COMMANDS[data["finality"]] not in allowed:
@@ -121,13 +125,26 @@ def record_order(request: HttpRequest, case_id) -> HttpResponse:
                 if data["finality"] == ConfiscationOrder.Finality.FINAL
                 else _("Order recorded as under appeal: case %(number)s is on appeal and its "
                        "assets are frozen.")) % {"number": case.case_number}
-        response = decide(request, case, form, lambda proof: services.case_approve_confiscation(
-            case=case, actor=request.user, court=data["court"],
-            order_number=data["order_number"], order_date=data["order_date"],
-            document_sha256=data["document_sha256"], finality=data["finality"],
-            reason=data.get("reason", "")), done)
+
+
+        def perform(proof: StepUp) -> SeizureCase:
+            document_sha256 = data.get("document") or ""
+            if data.get("file"):  # uploaded here: a document of the case, then the order
+                document_sha256 = services.evidence_upload(
+                    case=case, actor=request.user, uploaded_file=data["file"],
+                    kind=Evidence.Kind.COURT_ORDER,
+                    description=_("Court order %(order)s") % {
+                        "order": data["order_number"]}).sha256
+            return services.case_approve_confiscation(
+                case=case, actor=request.user, court=data["court"],
+                order_number=data["order_number"], order_date=data["order_date"],
+                document_sha256=document_sha256, finality=data["finality"],
+                reason=data.get("reason", ""))
+
+        response = decide(request, case, form, perform, done)
         if response is not None:
             return response
+        form.set_documents(order_documents())  # an upload before a refusal is kept
     return render(request, "intake/review/order.html", case_context(
         request, case, form=form,
         offer_final=C.RECORD_FINAL_ORDER in allowed,

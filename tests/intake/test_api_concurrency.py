@@ -4,7 +4,7 @@ import pytest
 
 from core.models import AuditEvent
 from intake.models import CaseStatus, ConfiscationOrder
-from tests.support.api import ORDER_PAYLOAD, url
+from tests.support.api import ORDER_PAYLOAD, attach_documents, url
 from tests.support.concurrency import run_at_once
 from tests.support.factories import CaseFactory
 
@@ -23,7 +23,8 @@ def race(calls):
 def test_two_legal_officers_approve_at_once_exactly_one_wins(api, agency, legal, legal2,
                                                               postgresql, attempt):
     # Under review, not yet claimed by either officer: both may decide.
-    case = CaseFactory(agency=agency, status=CaseStatus.UNDER_REVIEW, reviewer=None)
+    case = attach_documents(CaseFactory(agency=agency, status=CaseStatus.UNDER_REVIEW,
+                                        reviewer=None))
     events_before = AuditEvent.objects.count()
     responses = race([
         lambda: api(legal).post(url(case.public_id, "approve"), ORDER_PAYLOAD, format="json"),

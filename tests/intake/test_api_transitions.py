@@ -14,7 +14,7 @@ from intake.models import CaseStatus as S
 from intake.models import ConfiscationOrder, SeizedAsset, SeizureCase
 from intake.services import case_move_by_system
 from intake.transitions import CASE_TABLE, CaseCommand
-from tests.support.api import ORDER_PAYLOAD, url
+from tests.support.api import ORDER_PAYLOAD, attach_documents, url
 from tests.support.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ ENDPOINT = {"approve-under-appeal": "approve", "resolve-appeal-upheld": "resolve
 
 @pytest.mark.parametrize(("command", "state"), list(itertools.product(COMMANDS, S.values)))
 def test_command_from_every_state(api, clerk, legal, command, state):
-    case = CaseFactory(agency=clerk.agency, status=state)
+    case = attach_documents(CaseFactory(agency=clerk.agency, status=state))
     SeizedAsset.objects.create(case=case, asset="OTHER", network="n/a", declared_amount=1,
                                verification_status="UNTRACKED")
     if state in (S.ON_APPEAL, S.CONFISCATION_APPROVED, S.IN_TRANSFER, S.IN_RESERVE):

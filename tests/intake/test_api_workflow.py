@@ -5,7 +5,7 @@ import pytest
 from core.audit import verify_chain
 from core.models import AuditEvent
 from intake.models import CaseStatus, SeizureCase, VerificationStatus
-from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, url
+from tests.support.api import CASE_PAYLOAD, DOC_SHA, ORDER_PAYLOAD, upload_document, url
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +37,11 @@ def test_clerk_files_and_legal_approves(api, clerk, legal, custody_wallet):
     assert sweep.status_code == 201, sweep.json()
     assert sweep.json()["sweeps"][0]["txid"] == txid
 
+    # Submission needs the document the seizure rests on.
+    refused = clerk_api.post(url(case["id"], "submit"))
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "warrant_document_missing"
+    upload_document(clerk_api, case["id"], kind="WARRANT", content=b"%PDF-1.4 warrant")
     assert clerk_api.post(url(case["id"], "submit")).json()["status"] == "SUBMITTED"
     # Legal officers see it in their queue now.
     listed = legal_api.get(url(), {"status": "SUBMITTED"}).json()
@@ -45,11 +50,19 @@ def test_clerk_files_and_legal_approves(api, clerk, legal, custody_wallet):
     started = legal_api.post(url(case["id"], "start-review"))
     assert started.json()["status"] == "UNDER_REVIEW"
     assert started.json()["reviewer"] == "legal"
+    # The order names its document by hash: the reviewer uploads it to the case first.
+    missing = legal_api.post(url(case["id"], "approve"), ORDER_PAYLOAD, format="json")
+    assert missing.status_code == 400
+    assert missing.json()["code"] == "order_document_missing"
+    document = upload_document(legal_api, case["id"], kind="COURT_ORDER")
+    assert document["sha256"] == DOC_SHA and document["uploaded_by"] == "legal"
     approved = legal_api.post(url(case["id"], "approve"), ORDER_PAYLOAD, format="json")
     assert approved.status_code == 200, approved.json()
     body = approved.json()
     assert body["status"] == "CONFISCATION_APPROVED"
     assert body["confiscation_order"]["order_number"] == ORDER_PAYLOAD["order_number"]
+    assert body["confiscation_order"]["document"] == document["id"]
+    assert body["confiscation_order"]["document_sha256"] == DOC_SHA
 
     appealed = legal_api.post(url(case["id"], "appeal"), {"reason": "Defence appealed"},
                               format="json")
@@ -65,6 +78,9 @@ def test_clerk_files_and_legal_approves(api, clerk, legal, custody_wallet):
     assert actions == ["case.created", "case.custody_address_assigned", "case.submitted",
                        "case.review_started", "case.confiscation_approved", "case.appealed",
                        "case.appeal_upheld"]
+    order_event = AuditEvent.objects.get(object_id=case["id"],
+                                         action="case.confiscation_approved")
+    assert order_event.after["order"]["document"] == document["id"]
     result = verify_chain()
     assert result.ok, result
     assert result.checked == AuditEvent.objects.count()
@@ -76,6 +92,7 @@ def test_returned_case_is_corrected_and_resubmitted(api, clerk, legal, custody_w
     clerk_api.post(url(case["id"], sub="assets"),
                    {"asset": "USDT", "network": "tron", "declared_amount": 1_000_000},
                    format="json")
+    upload_document(clerk_api, case["id"], kind="SEIZURE_PROTOCOL")
     clerk_api.post(url(case["id"], "submit"))
     legal_api.post(url(case["id"], "start-review"))
     returned = legal_api.post(url(case["id"], "return"), {"reason": "Protocol number missing"},
@@ -124,6 +141,7 @@ def test_rejected_case_closes(api, clerk, legal):
     api(clerk).post(url(case["id"], sub="assets"),
                     {"asset": "OTHER", "network": "n/a", "asset_label": "XMR",
                      "declared_amount": 7}, format="json")
+    upload_document(api(clerk), case["id"], kind="WARRANT")
     api(clerk).post(url(case["id"], "submit"))
     api(legal).post(url(case["id"], "start-review"))
     rejected = api(legal).post(url(case["id"], "reject"), {"reason": "No legal basis"},

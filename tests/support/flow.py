@@ -2,9 +2,14 @@
 case, its custody address is funded on the development chain, legal confiscates it."""
 
 import datetime as dt
+import hashlib
+
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from intake import services as intake
-from intake.models import ConfiscationOrder
+from intake.models import ConfiscationOrder, Evidence
+
+ORDER_DOCUMENT = b"%PDF-1.4 order 2-100/2026"
 
 
 def confiscated_case_on_chain(*, devchain, clerk, legal, sats=150_000_000):
@@ -16,11 +21,16 @@ def confiscated_case_on_chain(*, devchain, clerk, legal, sats=150_000_000):
     txid = devchain.fund(asset.custody_address, sats)
     intake.sweep_record(asset=asset, actor=clerk, txid=txid)
     devchain.mine(1)
+    intake.evidence_upload(case=case, actor=clerk, kind=Evidence.Kind.WARRANT,
+                           uploaded_file=SimpleUploadedFile("w.pdf", b"%PDF-1.4 warrant W-1"))
     intake.case_submit(case=case, actor=clerk)
     intake.case_start_review(case=case, actor=legal)
+    intake.evidence_upload(case=case, actor=legal, kind=Evidence.Kind.COURT_ORDER,
+                           uploaded_file=SimpleUploadedFile("order.pdf", ORDER_DOCUMENT))
     intake.case_approve_confiscation(
         case=case, actor=legal, court="Astana City Court", order_number="2-100/2026",
-        order_date=dt.date(2026, 3, 1), document_sha256="b" * 64,
+        order_date=dt.date(2026, 3, 1),
+        document_sha256=hashlib.sha256(ORDER_DOCUMENT).hexdigest(),
         finality=ConfiscationOrder.Finality.FINAL)
     case.refresh_from_db()
     return case
