@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from core.api.filters import ChoiceListField, FlagField, PageFilterSerializer
-from core.api.serializers import StrictIntegerField
+from core.api.serializers import StepUpInputSerializer, StrictIntegerField
 from core.bitcoin import NETWORK_NAMES, parse_btc_amount
 from core.errors import ErrorCode, ValidationFailed
 
@@ -90,7 +90,9 @@ class CaseOutputSerializer(serializers.ModelSerializer):
         return OrderOutputSerializer(order).data if order else None
 
 
-class ReasonInputSerializer(serializers.Serializer):
+class ReasonInputSerializer(StepUpInputSerializer):
+    """A legal decision with its reason, and the decision's fresh code (`otp`)."""
+
     reason = serializers.CharField(max_length=5000)
 
 
@@ -98,7 +100,7 @@ class OptionalReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
 
-class ApproveInputSerializer(serializers.Serializer):
+class ApproveInputSerializer(StepUpInputSerializer):
     court = serializers.CharField(max_length=200)
     order_number = serializers.CharField(max_length=64)
     order_date = serializers.DateField()
@@ -111,7 +113,7 @@ class ApproveInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
 
-class AppealResolveInputSerializer(serializers.Serializer):
+class AppealResolveInputSerializer(StepUpInputSerializer):
     outcome = serializers.ChoiceField(choices=["UPHELD", "OVERTURNED"])
     reason = serializers.CharField(max_length=5000)
 

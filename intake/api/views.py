@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from core.api.exports import streaming_csv_response
 from core.api.filters import validate_filters
 from core.api.pagination import paginate
-from core.api.views import QazynaApiView
+from core.api.views import QazynaApiView, step_up_from
 from core.errors import ErrorCode, NotFound, ValidationFailed
 
 from .. import exporters, selectors, services
@@ -102,7 +102,8 @@ class CaseReturnApi(QazynaApiView):
         data = s.ReasonInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         case = services.case_return_for_correction(case=case, actor=request.user,
-                                                   **data.validated_data)
+                                                   reason=data.validated_data["reason"],
+                                                   step_up=step_up_from(request))
         case.refresh_from_db()
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
@@ -116,7 +117,9 @@ class CaseRejectApi(QazynaApiView):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.ReasonInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.case_reject(case=case, actor=request.user, **data.validated_data)
+        case = services.case_reject(case=case, actor=request.user,
+                                    reason=data.validated_data["reason"],
+                                    step_up=step_up_from(request))
         case.refresh_from_db()
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
@@ -131,8 +134,9 @@ class CaseApproveApi(QazynaApiView):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.ApproveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        values = {k: v for k, v in data.validated_data.items() if k != "otp"}
         case = services.case_approve_confiscation(case=case, actor=request.user,
-                                                  **data.validated_data)
+                                                  step_up=step_up_from(request), **values)
         case.refresh_from_db()
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
@@ -146,7 +150,9 @@ class CaseAppealApi(QazynaApiView):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.ReasonInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.case_record_appeal(case=case, actor=request.user, **data.validated_data)
+        case = services.case_record_appeal(case=case, actor=request.user,
+                                           reason=data.validated_data["reason"],
+                                           step_up=step_up_from(request))
         case.refresh_from_db()
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
@@ -160,7 +166,10 @@ class CaseAppealResolveApi(QazynaApiView):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.AppealResolveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.case_resolve_appeal(case=case, actor=request.user, **data.validated_data)
+        case = services.case_resolve_appeal(case=case, actor=request.user,
+                                            outcome=data.validated_data["outcome"],
+                                            reason=data.validated_data["reason"],
+                                            step_up=step_up_from(request))
         case.refresh_from_db()
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
@@ -174,7 +183,9 @@ class CaseCloseApi(QazynaApiView):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.ReasonInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.case_close(case=case, actor=request.user, **data.validated_data)
+        case = services.case_close(case=case, actor=request.user,
+                                   reason=data.validated_data["reason"],
+                                   step_up=step_up_from(request))
         case.refresh_from_db()
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 

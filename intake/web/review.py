@@ -52,10 +52,7 @@ def decide(request: HttpRequest, case: SeizureCase, form: StepUpFormMixin,
     if proof is None:
         return None
     try:
-        # The step-up seam: `proof` is the StepUp the decision services will take as
-        # `step_up=proof` (and record in the audit event) once their signatures carry it;
-        # until then it is checked here, in the same request, and goes no further.
-        perform(proof)
+        perform(proof)  # the service takes it as step_up= and records it in the audit event
     except DomainError as exc:
         form.add_domain_error(exc)
         return None
@@ -139,7 +136,7 @@ def record_order(request: HttpRequest, case_id) -> HttpResponse:
                 case=case, actor=request.user, court=data["court"],
                 order_number=data["order_number"], order_date=data["order_date"],
                 document_sha256=document_sha256, finality=data["finality"],
-                reason=data.get("reason", ""))
+                step_up=proof, reason=data.get("reason", ""))
 
         response = decide(request, case, form, perform, done)
         if response is not None:
@@ -227,7 +224,8 @@ def reason_decision(request: HttpRequest, case_id, decision: str) -> HttpRespons
                       missing=spec.missing)
     if request.method == "POST" and form.is_valid():
         response = decide(request, case, form, lambda proof: spec.service(
-            case=case, actor=request.user, reason=form.cleaned_data["reason"]),
+            case=case, actor=request.user, reason=form.cleaned_data["reason"],
+            step_up=proof),
             str(spec.done) % number)
         if response is not None:
             return response
@@ -256,7 +254,7 @@ def appeal_outcome(request: HttpRequest, case_id) -> HttpResponse:
             "number": case.case_number}
         response = decide(request, case, form, lambda proof: services.case_resolve_appeal(
             case=case, actor=request.user, outcome=outcome,
-            reason=form.cleaned_data["reason"]), done)
+            reason=form.cleaned_data["reason"], step_up=proof), done)
         if response is not None:
             return response
     return render(request, "intake/review/appeal_outcome.html", case_context(

@@ -8,6 +8,7 @@ from intake.models import CaseStatus as S
 from intake.models import SeizedAsset, SeizureCase
 from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, attach_documents, url
 from tests.support.factories import CaseFactory, UserFactory
+from tests.support.second_factor import otp
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +79,8 @@ def test_write_matrix(api, people, agency, who, name, state, method, path, body,
         case = attach_documents(CaseFactory(agency=agency, status=state))
         SeizedAsset.objects.create(case=case, asset="OTHER", network="n/a", declared_amount=1,
                                    verification_status="UNTRACKED")
+    if who == "legal" and name in ("approve", "reject", "appeal"):
+        body = {**body, "otp": otp(people[who])}  # a decision's fresh code
     cases_before = SeizureCase.objects.count()
     events_before = AuditEvent.objects.count()
     response = getattr(api(people[who]), method)(

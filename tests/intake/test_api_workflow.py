@@ -6,6 +6,7 @@ from core.audit import verify_chain
 from core.models import AuditEvent
 from intake.models import CaseStatus, SeizureCase, VerificationStatus
 from tests.support.api import CASE_PAYLOAD, DOC_SHA, ORDER_PAYLOAD, upload_document, url
+from tests.support.second_factor import otp
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +57,8 @@ def test_clerk_files_and_legal_approves(api, clerk, legal, custody_wallet):
     assert missing.json()["code"] == "order_document_missing"
     document = upload_document(legal_api, case["id"], kind="COURT_ORDER")
     assert document["sha256"] == DOC_SHA and document["uploaded_by"] == "legal"
-    approved = legal_api.post(url(case["id"], "approve"), ORDER_PAYLOAD, format="json")
+    approved = legal_api.post(url(case["id"], "approve"), {**ORDER_PAYLOAD, "otp": otp(legal)},
+                              format="json")
     assert approved.status_code == 200, approved.json()
     body = approved.json()
     assert body["status"] == "CONFISCATION_APPROVED"
@@ -64,12 +66,13 @@ def test_clerk_files_and_legal_approves(api, clerk, legal, custody_wallet):
     assert body["confiscation_order"]["document"] == document["id"]
     assert body["confiscation_order"]["document_sha256"] == DOC_SHA
 
-    appealed = legal_api.post(url(case["id"], "appeal"), {"reason": "Defence appealed"},
-                              format="json")
+    appealed = legal_api.post(url(case["id"], "appeal"),
+                              {"reason": "Defence appealed", "otp": otp(legal)}, format="json")
     assert appealed.json()["status"] == "ON_APPEAL"
     assert appealed.json()["confiscation_order"]["finality"] == "UNDER_APPEAL"
     upheld = legal_api.post(url(case["id"], "resolve-appeal"),
-                            {"outcome": "UPHELD", "reason": "Appeal dismissed"}, format="json")
+                            {"outcome": "UPHELD", "reason": "Appeal dismissed",
+                             "otp": otp(legal)}, format="json")
     assert upheld.json()["status"] == "CONFISCATION_APPROVED"
     assert upheld.json()["confiscation_order"]["finality"] == "FINAL"
 
@@ -81,6 +84,9 @@ def test_clerk_files_and_legal_approves(api, clerk, legal, custody_wallet):
     order_event = AuditEvent.objects.get(object_id=case["id"],
                                          action="case.confiscation_approved")
     assert order_event.after["order"]["document"] == document["id"]
+    decided = AuditEvent.objects.filter(object_id=case["id"], action__in=[
+        "case.confiscation_approved", "case.appealed", "case.appeal_upheld"])
+    assert [e.after["second_factor"] for e in decided] == ["totp"] * 3
     result = verify_chain()
     assert result.ok, result
     assert result.checked == AuditEvent.objects.count()
@@ -95,7 +101,8 @@ def test_returned_case_is_corrected_and_resubmitted(api, clerk, legal, custody_w
     upload_document(clerk_api, case["id"], kind="SEIZURE_PROTOCOL")
     clerk_api.post(url(case["id"], "submit"))
     legal_api.post(url(case["id"], "start-review"))
-    returned = legal_api.post(url(case["id"], "return"), {"reason": "Protocol number missing"},
+    returned = legal_api.post(url(case["id"], "return"),
+                              {"reason": "Protocol number missing", "otp": otp(legal)},
                               format="json")
     assert returned.json()["status"] == "RETURNED_FOR_CORRECTION"
     assert returned.json()["status_reason"] == "Protocol number missing"
@@ -144,11 +151,11 @@ def test_rejected_case_closes(api, clerk, legal):
     upload_document(api(clerk), case["id"], kind="WARRANT")
     api(clerk).post(url(case["id"], "submit"))
     api(legal).post(url(case["id"], "start-review"))
-    rejected = api(legal).post(url(case["id"], "reject"), {"reason": "No legal basis"},
-                               format="json")
+    rejected = api(legal).post(url(case["id"], "reject"),
+                               {"reason": "No legal basis", "otp": otp(legal)}, format="json")
     assert rejected.json()["status"] == CaseStatus.REJECTED
-    closed = api(legal).post(url(case["id"], "close"), {"reason": "Released to owner"},
-                             format="json")
+    closed = api(legal).post(url(case["id"], "close"),
+                             {"reason": "Released to owner", "otp": otp(legal)}, format="json")
     assert closed.json()["status"] == CaseStatus.CLOSED
 
 

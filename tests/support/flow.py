@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from intake import services as intake
 from intake.models import ConfiscationOrder, Evidence
+from tests.support.second_factor import fresh_step_up
 
 ORDER_DOCUMENT = b"%PDF-1.4 order 2-100/2026"
 
@@ -31,6 +32,6 @@ def confiscated_case_on_chain(*, devchain, clerk, legal, sats=150_000_000):
         case=case, actor=legal, court="Astana City Court", order_number="2-100/2026",
         order_date=dt.date(2026, 3, 1),
         document_sha256=hashlib.sha256(ORDER_DOCUMENT).hexdigest(),
-        finality=ConfiscationOrder.Finality.FINAL)
+        finality=ConfiscationOrder.Finality.FINAL, step_up=fresh_step_up(legal))
     case.refresh_from_db()
     return case

@@ -154,7 +154,8 @@ class Command(BaseCommand):
         services.case_approve_confiscation(
             case=approved, actor=legal, court="Specialised Inter-District Criminal Court",
             order_number="2-0004/2026", order_date=dt.date(2026, 5, 20),
-            document_sha256=order_document(approved, legal, "2-0004/2026"), finality="FINAL")
+            document_sha256=order_document(approved, legal, "2-0004/2026"), finality="FINAL",
+            step_up=demo_step_up(legal))
         walked = new_case("AFM-2026-0006", "Demo Suspect E", 80_000_000,
                           "Confiscated; scripts/run.sh walks its transfer to the reserve.")
         if fund is not None:
@@ -166,15 +167,17 @@ class Command(BaseCommand):
             case=walked, actor=users["legal2"], court="Almaty City Court",
             order_number="2-0006/2026", order_date=dt.date(2026, 6, 10),
             document_sha256=order_document(walked, users["legal2"], "2-0006/2026"),
-            finality="FINAL")
+            finality="FINAL", step_up=demo_step_up(users["legal2"]))
+        # legal2 decides it: each decision takes a code, and legal's current one stays
+        # unused for the person who signs in as legal right after the demo is loaded.
         appeal = new_case("AFM-2026-0005", "Demo Suspect D", 3_000_000, "Under appeal.")
         services.case_submit(case=appeal, actor=clerk)
-        services.case_start_review(case=appeal, actor=legal)
+        services.case_start_review(case=appeal, actor=users["legal2"])
         services.case_approve_confiscation(
-            case=appeal, actor=legal, court="Astana City Court", order_number="2-0005/2026",
-            order_date=dt.date(2026, 6, 2),
-            document_sha256=order_document(appeal, legal, "2-0005/2026"),
-            finality="UNDER_APPEAL")
+            case=appeal, actor=users["legal2"], court="Astana City Court",
+            order_number="2-0005/2026", order_date=dt.date(2026, 6, 2),
+            document_sha256=order_document(appeal, users["legal2"], "2-0005/2026"),
+            finality="UNDER_APPEAL", step_up=demo_step_up(users["legal2"]))
         return {"draft": draft, "submitted": submitted, "review": review, "approved": approved,
                 "appeal": appeal}
 
