@@ -18,6 +18,8 @@ class ErrorCode(StrEnum):
     DATE_IN_FUTURE = "date_in_future"
     INVALID_FILTER = "invalid_filter"
     UNKNOWN_CHAIN = "unknown_chain"
+    ORDER_DOCUMENT_MISSING = "order_document_missing"
+    ORDER_DOCUMENT_MISMATCH = "order_document_mismatch"
     # 403
     FORBIDDEN = "forbidden"
     OWN_CASE = "own_case"
@@ -33,6 +35,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # 422
     IDEMPOTENCY_IN_FLIGHT = "idempotency_in_flight"
+    WARRANT_DOCUMENT_MISSING = "warrant_document_missing"
     # 429
     THROTTLED = "throttled"
     # custody: transfers, the signing ceremony, reserve wallets (400/403/409 by the raiser)

@@ -14,6 +14,7 @@ a first code, confirms the device and issues ten one-time backup codes, shown on
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +126,19 @@ def _failures_key(actor: Any) -> str:
     return f"qazyna:second-factor-failures:{actor.pk}"
 
 
+def _used_key(actor: Any, token: str) -> str:
+    # The code's hash with the person: the cache never holds a code itself.
+    digest = hashlib.sha256(f"{actor.pk}:{token}".encode()).hexdigest()
+    return f"qazyna:second-factor-used:{digest}"
+
+
+def _used_for(device: TOTPDevice | StaticDevice) -> int:
+    """How long a used code is remembered: as long as the device could accept it again."""
+    if isinstance(device, TOTPDevice):
+        return int(device.step * (2 * device.tolerance + 2))
+    return settings.SECOND_FACTOR_USED_BACKUP_CODE_SECONDS
+
+
 def step_up(actor: Any, code: Any) -> StepUp:
     """Check a fresh code from actor; 403 second_factor_required / second_factor_invalid /
     second_factor_locked.
@@ -132,7 +146,8 @@ def step_up(actor: Any, code: Any) -> StepUp:
     Wrong codes are counted in the cache, not the database: a service checks the code
     inside its own transaction, and the refusal rolls that transaction back, django-otp's
     own failure counter with it. After SECOND_FACTOR_FAILURE_LIMIT wrong codes, every code
-    is refused for SECOND_FACTOR_LOCK_SECONDS."""
+    is refused for SECOND_FACTOR_LOCK_SECONDS. A code given once is never good again, even
+    when the decision it came with was refused and rolled back."""
     if not is_enrolled(actor):
         raise PermissionRefused("Set up your second factor before making decisions.",
                                 code=ErrorCode.SECOND_FACTOR_REQUIRED)
@@ -144,6 +159,12 @@ def step_up(actor: Any, code: Any) -> StepUp:
         raise PermissionRefused("Too many wrong codes: decisions are locked for a while.",
                                 code=ErrorCode.SECOND_FACTOR_LOCKED, field="otp")
     device = verify(actor, code)
+    # django-otp records a used code (TOTP's last step, a backup code's deletion) in the
+    # service's transaction, so a refusal after the step-up rolls that back and the same code
+    # would work once more: used codes are also kept in the cache, outside the transaction.
+    if device is not None and not cache.add(_used_key(actor, _clean(code)), 1,
+                                            timeout=_used_for(device)):
+        device = None
     if device is None:
         cache.add(key, 0, timeout=settings.SECOND_FACTOR_LOCK_SECONDS)
         cache.incr(key)

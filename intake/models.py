@@ -242,8 +242,22 @@ def evidence_upload_to(instance, filename):
 
 
 class Evidence(models.Model):
+    class Kind(models.TextChoices):
+        """What a document is to the law: the seizure rests on a warrant or a seizure
+        protocol (a case is submitted only with one), a confiscation order on the court's
+        order document (the order references it by its hash)."""
+
+        WARRANT = "WARRANT", _("Warrant or court decision allowing the seizure")
+        SEIZURE_PROTOCOL = "SEIZURE_PROTOCOL", _("Seizure protocol")
+        COURT_ORDER = "COURT_ORDER", _("Court order")
+        OTHER = "OTHER", _("Other evidence")
+
+    # The documents a case's seizure rests on (case_submit requires one of them).
+    SEIZURE_BASIS = (Kind.WARRANT, Kind.SEIZURE_PROTOCOL)
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(SeizureCase, on_delete=models.PROTECT, related_name="evidence")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
     file = models.FileField(upload_to=evidence_upload_to, max_length=255)
     original_name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100)
@@ -312,6 +326,10 @@ class ConfiscationOrder(models.Model):
     order_number = models.CharField(max_length=64)
     order_date = models.DateField()
     document_sha256 = models.CharField(max_length=64)
+    # The uploaded order document of the case whose SHA-256 is document_sha256 (orders
+    # recorded before documents were required have none).
+    document = models.ForeignKey(Evidence, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
     finality = models.CharField(max_length=16, choices=Finality.choices)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                     related_name="+")

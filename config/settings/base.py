@@ -93,6 +93,9 @@ API_TOKEN_HOURS = env.int("API_TOKEN_HOURS", default=12)
 # Wrong second-factor codes before decisions lock, and for how long (counted in the cache).
 SECOND_FACTOR_FAILURE_LIMIT = env.int("SECOND_FACTOR_FAILURE_LIMIT", default=5)
 SECOND_FACTOR_LOCK_SECONDS = env.int("SECOND_FACTOR_LOCK_SECONDS", default=15 * 60)
+# A backup code given with a refused decision stays spent (core.second_factor.step_up).
+SECOND_FACTOR_USED_BACKUP_CODE_SECONDS = env.int("SECOND_FACTOR_USED_BACKUP_CODE_SECONDS",
+                                                 default=90 * 24 * 3600)
 
 OTP_TOTP_ISSUER = "Qazyna"
 

@@ -1,13 +1,14 @@
 """One error format for the whole API: {"code", "detail", ...}."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import DomainError, ErrorCode
+from core.web.views import locked_out
 
 
 def flatten_errors(detail, prefix=""):
@@ -57,10 +58,10 @@ def exception_handler(exc, context):
 
 def lockout_response(request, original_response=None, credentials=None):
     """django-axes' answer to a locked-out account or address: the API's error envelope for
-    API paths, a plain page for the others (the sign-in page shows it)."""
-    detail = _("Too many failed sign-ins: this account or address is locked for a while. "
-               "Ask an admin if this was not you.")
+    API paths, the site's error page with the code for the others."""
     if request.path.startswith("/api/"):
+        detail = _("Too many failed sign-ins: this account or address is locked for a while. "
+                   "Ask an admin if this was not you.")
         return JsonResponse({"code": ErrorCode.LOCKED_OUT.value, "detail": detail},
                             status=403)
-    return HttpResponse(detail, status=403, content_type="text/plain; charset=utf-8")
+    return locked_out(request)

@@ -64,6 +64,12 @@ CODE_TEXT = {
     ErrorCode.CHAIN_UNAVAILABLE: _("The Bitcoin node could not be asked. Try again in a "
                                    "minute."),
     ErrorCode.SETTLEMENT_PAUSED: _("Settlement is paused by the circuit breaker."),
+    ErrorCode.WARRANT_DOCUMENT_MISSING: _("Upload the warrant or the seizure protocol before "
+                                          "submitting: the seizure rests on it."),
+    ErrorCode.ORDER_DOCUMENT_MISSING: _("No document of this case has this SHA-256: upload "
+                                        "the court order's document first."),
+    ErrorCode.ORDER_DOCUMENT_MISMATCH: _("The document with this SHA-256 is not a court "
+                                         "order: choose the order's own document."),
 }
 
 

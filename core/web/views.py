@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import django_otp
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -162,6 +163,17 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return render(request, "web/error.html", {
         "title": _("You cannot do this"), "code": "forbidden",
         "message": _("Your role does not give access to this page."),
+    }, status=403)
+
+
+def locked_out(request: HttpRequest) -> HttpResponse:
+    """django-axes' answer on the pages (core.api.exceptions.lockout_response): too many
+    failed sign-ins for this account or address."""
+    return render(request, "web/error.html", {
+        "title": _("Signing in is locked for a while"), "code": ErrorCode.LOCKED_OUT.value,
+        "message": _("There were too many failed sign-ins for this account or from this "
+                     "address. Try again in %(minutes)s minutes. If this was not you, tell "
+                     "an admin.") % {"minutes": round(settings.AXES_COOLOFF_TIME * 60)},
     }, status=403)
 
 

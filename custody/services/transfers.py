@@ -143,6 +143,7 @@ def transfer_rebuild(*, transfer: Transfer, actor: User, reason: str,
         transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
         check_command(TRANSFER_TABLE, transfer.status, Command.REBUILD)  # 409 before building
         _require_assets_verified(transfer.case)
+        refuse_if_maybe_on_the_node(transfer)
         built = _built_for(transfer, utxos, fee_rate)
         if built.payload_hash == transfer.payload_hash:
             return transfer
@@ -158,15 +159,22 @@ def transfer_rebuild(*, transfer: Transfer, actor: User, reason: str,
     return transfer
 
 
+def refuse_if_maybe_on_the_node(transfer: Transfer) -> None:
+    """After an ambiguous broadcast the node may hold the signed transaction and mine it any
+    time: the transfer is neither cancelled nor rebuilt (its coins would be spent twice over)
+    until the chain answers: broadcast, or refused by the node (FAILED)."""
+    if transfer.may_be_on_the_node:
+        raise Conflict("A broadcast was attempted: the node may have the transaction. Wait "
+                       "for the chain to answer.", code=ErrorCode.INVALID_TRANSITION)
+
+
 @transaction.atomic
 def transfer_cancel(*, transfer: Transfer, actor: User, reason: str) -> Transfer:
     require_command_role(actor, TRANSFER_TABLE, Command.CANCEL)
     require_reason(reason)
     transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
     check_command(TRANSFER_TABLE, transfer.status, Command.CANCEL)  # 409 before the rest
-    if transfer.may_be_on_the_node:
-        raise Conflict("A broadcast was attempted: the node may have the transaction. Wait "
-                       "for the chain to answer.", code=ErrorCode.INVALID_TRANSITION)
+    refuse_if_maybe_on_the_node(transfer)
     apply_transition(transfer, table=TRANSFER_TABLE, command=Command.CANCEL, actor=actor,
                      action=CustodyAction.TRANSFER_CANCELLED, reason=reason)
     release(transfer, actor=actor, reason=reason)

@@ -56,10 +56,13 @@ class CaseInputSerializer(serializers.Serializer):
 
 
 class OrderOutputSerializer(serializers.ModelSerializer):
+    document = serializers.UUIDField(source="document.public_id", default=None,
+                                     help_text="The case's evidence item holding the order")
+
     class Meta:
         model = ConfiscationOrder
-        fields = ["court", "order_number", "order_date", "document_sha256", "finality",
-                  "recorded_at"]
+        fields = ["court", "order_number", "order_date", "document_sha256", "document",
+                  "finality", "recorded_at"]
 
 
 class CaseOutputSerializer(serializers.ModelSerializer):
@@ -88,7 +91,9 @@ class CaseOutputSerializer(serializers.ModelSerializer):
         return OrderOutputSerializer(order).data if order else None
 
 
-class ReasonInputSerializer(serializers.Serializer):
+class ReasonInputSerializer(StepUpInputSerializer):
+    """A legal decision with its reason, and the decision's fresh code (`otp`)."""
+
     reason = serializers.CharField(max_length=5000)
 
 
@@ -102,12 +107,15 @@ class AcceptedAmountInputSerializer(serializers.Serializer):
                                          "saw and accept (smallest unit)")
 
 
-class ApproveInputSerializer(serializers.Serializer):
+class ApproveInputSerializer(StepUpInputSerializer):
     court = serializers.CharField(max_length=200)
     order_number = serializers.CharField(max_length=64)
     order_date = serializers.DateField()
-    document_sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", error_messages={
-        "invalid": "The order document's SHA-256: 64 hexadecimal characters."})
+    document_sha256 = serializers.RegexField(
+        r"^[0-9a-fA-F]{64}$", error_messages={
+            "invalid": "The order document's SHA-256: 64 hexadecimal characters."},
+        help_text="The SHA-256 of the order's document, uploaded to the case first as "
+                  "evidence of kind COURT_ORDER")
     finality = serializers.ChoiceField(choices=ConfiscationOrder.Finality.choices)
     reason = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     accept_observed = AcceptedAmountInputSerializer(
@@ -119,13 +127,13 @@ class ApproveInputSerializer(serializers.Serializer):
         help_text="Why the observed amounts are accepted (required with accept_observed).")
 
     def to_service(self) -> dict:
-        data = dict(self.validated_data)
+        data = {k: v for k, v in self.validated_data.items() if k != "otp"}
         data["accepted_amounts"] = {str(item["asset"]): item["observed_amount"]
                                     for item in data.pop("accept_observed", [])}
         return data
 
 
-class AppealResolveInputSerializer(serializers.Serializer):
+class AppealResolveInputSerializer(StepUpInputSerializer):
     outcome = serializers.ChoiceField(choices=["UPHELD", "OVERTURNED"])
     reason = serializers.CharField(max_length=5000)
 
@@ -191,6 +199,11 @@ class SweepInputSerializer(serializers.Serializer):
 
 class EvidenceInputSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True)
+    kind = serializers.ChoiceField(choices=Evidence.Kind.choices, default=Evidence.Kind.OTHER,
+                                   help_text="WARRANT or SEIZURE_PROTOCOL: what the seizure "
+                                             "rests on (submission needs one); COURT_ORDER: "
+                                             "the order's document (the reviewing legal "
+                                             "officer uploads it)")
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
 
@@ -200,8 +213,8 @@ class EvidenceOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Evidence
-        fields = ["id", "original_name", "content_type", "size", "sha256", "description",
-                  "uploaded_by", "uploaded_at"]
+        fields = ["id", "kind", "original_name", "content_type", "size", "sha256",
+                  "description", "uploaded_by", "uploaded_at"]
 
 
 class HandoverInputSerializer(serializers.Serializer):

@@ -69,7 +69,8 @@ class CaseDetailApi(QazynaApiView):
 
 # --- commands on a case: POST …/<command>/, one service call, the case back ----------------
 class CaseSubmitApi(QazynaApiView):
-    """The filing clerk submits the case (with at least one asset) for legal review."""
+    """The filing clerk submits the case for legal review: with at least one asset, and the
+    warrant or seizure protocol among its evidence (409 warrant_document_missing)."""
 
     @extend_schema(request=None, responses=s.CaseOutputSerializer, operation_id="case_submit")
     def post(self, request, case_id):
@@ -101,7 +102,8 @@ class CaseReturnApi(QazynaApiView):
         data = s.ReasonInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         case = services.case_return_for_correction(case=case, actor=request.user,
-                                                   **data.validated_data)
+                                                   reason=data.validated_data["reason"],
+                                                   step_up=step_up_from(request))
         case.refresh_from_db()
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
@@ -115,7 +117,9 @@ class CaseRejectApi(QazynaApiView):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.ReasonInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.case_reject(case=case, actor=request.user, **data.validated_data)
+        case = services.case_reject(case=case, actor=request.user,
+                                    reason=data.validated_data["reason"],
+                                    step_up=step_up_from(request))
         case.refresh_from_db()
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
@@ -131,6 +135,7 @@ class CaseApproveApi(QazynaApiView):
         data = s.ApproveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         case = services.case_approve_confiscation(case=case, actor=request.user,
+                                                  step_up=step_up_from(request),
                                                   **data.to_service())
         case.refresh_from_db()
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
@@ -145,7 +150,9 @@ class CaseAppealApi(QazynaApiView):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.ReasonInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.case_record_appeal(case=case, actor=request.user, **data.validated_data)
+        case = services.case_record_appeal(case=case, actor=request.user,
+                                           reason=data.validated_data["reason"],
+                                           step_up=step_up_from(request))
         case.refresh_from_db()
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
@@ -159,7 +166,10 @@ class CaseAppealResolveApi(QazynaApiView):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.AppealResolveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.case_resolve_appeal(case=case, actor=request.user, **data.validated_data)
+        case = services.case_resolve_appeal(case=case, actor=request.user,
+                                            outcome=data.validated_data["outcome"],
+                                            reason=data.validated_data["reason"],
+                                            step_up=step_up_from(request))
         case.refresh_from_db()
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
@@ -173,7 +183,9 @@ class CaseCloseApi(QazynaApiView):
         case = selectors.case_get_for_user(user=request.user, public_id=case_id)
         data = s.ReasonInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.case_close(case=case, actor=request.user, **data.validated_data)
+        case = services.case_close(case=case, actor=request.user,
+                                   reason=data.validated_data["reason"],
+                                   step_up=step_up_from(request))
         case.refresh_from_db()
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data)
 
@@ -224,6 +236,7 @@ class EvidenceListCreateApi(QazynaApiView):
         data.is_valid(raise_exception=True)
         evidence = services.evidence_upload(
             case=case, actor=request.user, uploaded_file=data.validated_data["file"],
+            kind=data.validated_data["kind"],
             description=data.validated_data.get("description", ""))
         return Response(s.EvidenceOutputSerializer(evidence).data,
                         status=status.HTTP_201_CREATED)

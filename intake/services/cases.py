@@ -1,6 +1,9 @@
 """A case's life: filing, review, the court's order, appeals, closing, and the moves the
 reserve side makes. Same shape every time: transaction → lock the row → who may act →
-the table (core.statemachine.apply_transition) → audit event in the same transaction."""
+the table (core.statemachine.apply_transition) → audit event in the same transaction.
+Every legal decision (the order, a return, a rejection, an appeal and its outcome, closing)
+takes a fresh second-factor code, checked after the decision's own refusals
+(core.second_factor.require_step_up); its audit event records that it was given."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from django.utils import timezone
 from core.audit import record_event
 from core.bitcoin import refuse_private_keys
 from core.errors import Conflict, ErrorCode, PermissionRefused, ValidationFailed
-from core.roles import Role, require_reason, require_role
+from core.roles import Role, has_any_role, require_reason, require_role
+from core.second_factor import StepUp, require_step_up
 from core.statemachine import apply_transition
 
 from ..audit import IntakeAction
@@ -21,6 +25,7 @@ from ..models import (
     CaseStatus,
     ConfiscationOrder,
     Disposition,
+    Evidence,
     SeizedAsset,
     SeizureCase,
     VerificationStatus,
@@ -62,6 +67,39 @@ def refuse_future_dates(**dates: dt.date | None) -> None:
         if isinstance(value, dt.date) and value > today:
             raise ValidationFailed(f"{field.replace('_', ' ')} {value} is in the future.",
                                    code=ErrorCode.DATE_IN_FUTURE, field=field)
+
+
+def _may_decide(case: SeizureCase, command: str, actor: Any) -> None:
+    """Before a decision's fresh code is checked: the table (409) and the role (403)."""
+    t = CASE_TABLE.resolve(case.status, command)
+    if t is not None and not has_any_role(actor, t.roles):
+        raise PermissionRefused(f"This needs the role {' or '.join(sorted(t.roles))}.")
+
+
+def _decide(case: SeizureCase, command: str, *, actor: Any, step_up: StepUp | str | None,
+            action: IntakeAction, reason: str = "") -> SeizureCase:
+    """A legal decision that writes nothing but the move: who and what first, then the fresh
+    code (403 second_factor_*), then the move; the audit event records the code was given."""
+    _may_decide(case, command, actor)
+    proof = require_step_up(actor, step_up)
+    return _perform(case, command, actor=actor, action=action, reason=reason,
+                    after=proof.audit())
+
+
+def order_document(case: SeizureCase, document_sha256: str) -> Evidence:
+    """The case's court-order document with this SHA-256 (400 order_document_missing when
+    no document of the case has it, order_document_mismatch when it is another kind)."""
+    sha256 = document_sha256.strip().lower()
+    document = case.evidence.filter(sha256=sha256).first()
+    if document is None:
+        raise ValidationFailed("No document of this case has this SHA-256: upload the court "
+                               "order's document (kind COURT_ORDER) first.",
+                               code=ErrorCode.ORDER_DOCUMENT_MISSING, field="document_sha256")
+    if document.kind != Evidence.Kind.COURT_ORDER:
+        raise ValidationFailed(f"The document with this SHA-256 is of kind {document.kind}, "
+                               "not COURT_ORDER.", code=ErrorCode.ORDER_DOCUMENT_MISMATCH,
+                               field="document_sha256")
+    return document
 
 
 def _perform(case: SeizureCase, command: str, *, actor: Any, action: IntakeAction,
@@ -128,6 +166,10 @@ def case_submit(*, case: SeizureCase, actor: Any) -> SeizureCase:
     if not case.assets.exists():
         raise Conflict("Record at least one seized asset before submitting.",
                        code=ErrorCode.CONFLICT)
+    if not case.evidence.filter(kind__in=Evidence.SEIZURE_BASIS).exists():
+        raise Conflict("Upload the warrant or the seizure protocol (evidence of kind WARRANT "
+                       "or SEIZURE_PROTOCOL) before submitting: the seizure rests on it.",
+                       code=ErrorCode.WARRANT_DOCUMENT_MISSING)
     return _perform(case, CaseCommand.SUBMIT, actor=actor,
                     action=IntakeAction.CASE_SUBMITTED)
 
@@ -143,37 +185,42 @@ def case_start_review(*, case: SeizureCase, actor: Any) -> SeizureCase:
 
 
 @transaction.atomic
-def case_return_for_correction(*, case: SeizureCase, actor: Any, reason: str) -> SeizureCase:
+def case_return_for_correction(*, case: SeizureCase, actor: Any, reason: str,
+                               step_up: StepUp | str | None) -> SeizureCase:
     require_reason(reason)
     case = lock_case(case)
     require_own_review(actor, case)
-    return _perform(case, CaseCommand.RETURN_FOR_CORRECTION, actor=actor,
-                    action=IntakeAction.CASE_RETURNED, reason=reason)
+    return _decide(case, CaseCommand.RETURN_FOR_CORRECTION, actor=actor, step_up=step_up,
+                   action=IntakeAction.CASE_RETURNED, reason=reason)
 
 
 @transaction.atomic
-def case_reject(*, case: SeizureCase, actor: Any, reason: str) -> SeizureCase:
+def case_reject(*, case: SeizureCase, actor: Any, reason: str,
+                step_up: StepUp | str | None) -> SeizureCase:
     require_reason(reason)
     case = lock_case(case)
     require_own_review(actor, case)
-    return _perform(case, CaseCommand.REJECT, actor=actor, action=IntakeAction.CASE_REJECTED,
-                    reason=reason)
+    return _decide(case, CaseCommand.REJECT, actor=actor, step_up=step_up,
+                   action=IntakeAction.CASE_REJECTED, reason=reason)
 
 
 @transaction.atomic
 def case_approve_confiscation(*, case: SeizureCase, actor: Any, court: str, order_number: str,
                               order_date: dt.date, document_sha256: str, finality: str,
-                              reason: str = "",
+                              step_up: StepUp | str | None, reason: str = "",
                               accepted_amounts: dict[str, int] | None = None,
                               acceptance_reason: str = "") -> SeizureCase:
     """Record the court's confiscation order. A final order approves confiscation; an
-    order under appeal puts the case ON_APPEAL, which freezes transfers.
+    order under appeal puts the case ON_APPEAL, which freezes transfers. The order names its
+    document by SHA-256: a document of the case, of kind COURT_ORDER, uploaded first (400
+    order_document_missing / order_document_mismatch).
 
     When an asset of the case shows a discrepancy (the chain does not show what was
     declared), the legal officer accepts its observed amount explicitly: accepted_amounts
     maps each such asset's id to the observed amount they saw, and acceptance_reason says
     why. Missing, or an amount that is no longer the observed one: 409
-    discrepancy_not_accepted, nothing changed."""
+    discrepancy_not_accepted, nothing changed. The step-up code is checked last, after
+    every refusal of the decision itself."""
     refuse_private_keys({"court": court, "order_number": order_number, "reason": reason,
                          "acceptance_reason": acceptance_reason})
     refuse_future_dates(order_date=order_date)
@@ -181,18 +228,21 @@ def case_approve_confiscation(*, case: SeizureCase, actor: Any, court: str, orde
     require_own_review(actor, case)
     command = (CaseCommand.RECORD_FINAL_ORDER if finality == ConfiscationOrder.Finality.FINAL
                else CaseCommand.RECORD_ORDER_UNDER_APPEAL)
-    CASE_TABLE.resolve(case.status, command)  # before the order is written
+    _may_decide(case, command, actor)  # before the order is written
+    document = order_document(case, document_sha256)
     accepted = _accept_discrepancies(case, actor, accepted_amounts or {}, acceptance_reason)
-    order = ConfiscationOrder.objects.create(
+    proof = require_step_up(actor, step_up)
+    ConfiscationOrder.objects.create(
         case=case, court=court, order_number=order_number, order_date=order_date,
-        document_sha256=document_sha256.lower(), finality=finality, recorded_by=actor,
-    )
+        document_sha256=document.sha256, document=document, finality=finality,
+        recorded_by=actor)
     return _perform(case, command, actor=actor,
                     action=IntakeAction.CASE_CONFISCATION_APPROVED, reason=reason, after={
                         "order": {"court": court, "order_number": order_number,
                                   "order_date": str(order_date), "finality": finality,
-                                  "document_sha256": order.document_sha256},
-                        "accepted_discrepancies": accepted})
+                                  "document_sha256": document.sha256,
+                                  "document": str(document.public_id)},
+                        "accepted_discrepancies": accepted, **proof.audit()})
 
 
 def _accept_discrepancies(case: SeizureCase, actor: Any, accepted_amounts: dict[str, int],
@@ -239,43 +289,47 @@ def _accept_discrepancies(case: SeizureCase, actor: Any, accepted_amounts: dict[
 
 
 @transaction.atomic
-def case_record_appeal(*, case: SeizureCase, actor: Any, reason: str) -> SeizureCase:
+def case_record_appeal(*, case: SeizureCase, actor: Any, reason: str,
+                       step_up: StepUp | str | None) -> SeizureCase:
     require_reason(reason)
     case = lock_case(case)
     require_reviewer(actor, case)
-    CASE_TABLE.resolve(case.status, CaseCommand.RECORD_APPEAL)
+    _may_decide(case, CaseCommand.RECORD_APPEAL, actor)
+    proof = require_step_up(actor, step_up)
     ConfiscationOrder.objects.filter(case=case).update(
         finality=ConfiscationOrder.Finality.UNDER_APPEAL)
     return _perform(case, CaseCommand.RECORD_APPEAL, actor=actor,
-                    action=IntakeAction.CASE_APPEALED, reason=reason)
+                    action=IntakeAction.CASE_APPEALED, reason=reason, after=proof.audit())
 
 
 @transaction.atomic
-def case_resolve_appeal(*, case: SeizureCase, actor: Any, outcome: str,
-                        reason: str) -> SeizureCase:
+def case_resolve_appeal(*, case: SeizureCase, actor: Any, outcome: str, reason: str,
+                        step_up: StepUp | str | None) -> SeizureCase:
     if outcome not in AppealOutcome.CHOICES:
         raise ValidationFailed("outcome is UPHELD or OVERTURNED.", field="outcome")
     require_reason(reason)
     case = lock_case(case)
     require_reviewer(actor, case)
     if outcome == AppealOutcome.OVERTURNED:
-        return _perform(case, CaseCommand.OVERTURN_APPEAL, actor=actor,
-                        action=IntakeAction.CASE_APPEAL_OVERTURNED, reason=reason)
-    CASE_TABLE.resolve(case.status, CaseCommand.UPHOLD_APPEAL)
+        return _decide(case, CaseCommand.OVERTURN_APPEAL, actor=actor, step_up=step_up,
+                       action=IntakeAction.CASE_APPEAL_OVERTURNED, reason=reason)
+    _may_decide(case, CaseCommand.UPHOLD_APPEAL, actor)
     orders = ConfiscationOrder.objects.filter(case=case)
     if not orders.exists():
         raise Conflict("There is no confiscation order to uphold.")
+    proof = require_step_up(actor, step_up)
     orders.update(finality=ConfiscationOrder.Finality.FINAL)
     return _perform(case, CaseCommand.UPHOLD_APPEAL, actor=actor,
-                    action=IntakeAction.CASE_APPEAL_UPHELD, reason=reason)
+                    action=IntakeAction.CASE_APPEAL_UPHELD, reason=reason, after=proof.audit())
 
 
 @transaction.atomic
-def case_close(*, case: SeizureCase, actor: Any, reason: str) -> SeizureCase:
+def case_close(*, case: SeizureCase, actor: Any, reason: str,
+               step_up: StepUp | str | None) -> SeizureCase:
     require_reason(reason)
     case = lock_case(case)
-    return _perform(case, CaseCommand.CLOSE, actor=actor, action=IntakeAction.CASE_CLOSED,
-                    reason=reason)
+    return _decide(case, CaseCommand.CLOSE, actor=actor, step_up=step_up,
+                   action=IntakeAction.CASE_CLOSED, reason=reason)
 
 
 def case_move_by_system(*, case: SeizureCase, command: str, actor: Any = None,

@@ -14,10 +14,11 @@ from django.db import transaction
 from core.audit import record_event
 from core.bitcoin import refuse_private_keys
 from core.errors import Conflict, ErrorCode, ValidationFailed
+from core.roles import Role, has_any_role
 
 from ..audit import IntakeAction
 from ..models import CaseStatus, Evidence, HandoverEntry, SeizureCase
-from .common import lock_case, require_agency_clerk
+from .common import lock_case, require_agency_clerk, require_own_review
 
 _SIGNATURES = [
     (b"%PDF-", "application/pdf"),
@@ -54,9 +55,21 @@ def _refuse_keys_in_text(uploaded_file: UploadedFile) -> None:
     refuse_private_keys({"file": text})
 
 
+def _require_uploader(actor: Any, case: SeizureCase, kind: str) -> None:
+    """The case's clerks upload any kind of document; its reviewing legal officer uploads
+    the court's order document (the order then references it by its hash)."""
+    if kind == Evidence.Kind.COURT_ORDER and has_any_role(actor, [Role.LEGAL_OFFICER]):
+        require_own_review(actor, case)
+        return
+    require_agency_clerk(actor, case)
+
+
 def evidence_upload(*, case: SeizureCase, actor: Any, uploaded_file: UploadedFile,
-                    description: str = "") -> Evidence:
+                    description: str = "", kind: str = Evidence.Kind.OTHER) -> Evidence:
     refuse_private_keys({"description": description, "name": uploaded_file.name})
+    if kind not in Evidence.Kind.values:
+        raise ValidationFailed(f"kind is one of {', '.join(Evidence.Kind.values)}.",
+                               field="kind")
     size = uploaded_file.size or 0
     if size > settings.EVIDENCE_MAX_BYTES:
         raise ValidationFailed(
@@ -79,7 +92,7 @@ def evidence_upload(*, case: SeizureCase, actor: Any, uploaded_file: UploadedFil
     uploaded_file.seek(0)
     with transaction.atomic():
         case = lock_case(case)
-        require_agency_clerk(actor, case)
+        _require_uploader(actor, case, kind)
         if case.status in (CaseStatus.CLOSED,):
             raise Conflict("Evidence can't be added to a closed case.",
                            code=ErrorCode.INVALID_TRANSITION)
@@ -87,7 +100,8 @@ def evidence_upload(*, case: SeizureCase, actor: Any, uploaded_file: UploadedFil
             raise ValidationFailed("This file is already attached to the case.",
                                    code=ErrorCode.DUPLICATE, field="file")
         name = uploaded_file.name or "evidence"
-        evidence = Evidence(case=case, original_name=name[:255], content_type=content_type,
+        evidence = Evidence(case=case, kind=kind, original_name=name[:255],
+                            content_type=content_type,
                             size=size, sha256=sha256, description=description,
                             uploaded_by=actor)
         evidence.file.save(name, uploaded_file, save=False)
@@ -95,7 +109,7 @@ def evidence_upload(*, case: SeizureCase, actor: Any, uploaded_file: UploadedFil
         try:
             evidence.save()
             record_event(actor=actor, action=IntakeAction.EVIDENCE_UPLOADED, obj=evidence,
-                         after={"case": str(case.public_id), "sha256": sha256,
+                         after={"case": str(case.public_id), "sha256": sha256, "kind": kind,
                                 "size": evidence.size, "content_type": content_type,
                                 "name": evidence.original_name})
         except Exception:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from core.errors import DomainError
+from core.errors import DomainError, ErrorCode
 from core.roles import Role
 from core.web.auth import person_required
 from core.web.errors import describe
@@ -160,6 +160,7 @@ def upload_evidence(request: HttpRequest, case: SeizureCase) -> EvidenceForm:
         try:
             evidence = services.evidence_upload(
                 case=case, actor=request.user, uploaded_file=form.cleaned_data["file"],
+                kind=form.cleaned_data["kind"],
                 description=form.cleaned_data.get("description", ""))
         except DomainError as exc:
             form.add_domain_error(exc)
@@ -223,6 +224,8 @@ def file_check(request: HttpRequest, case_id) -> HttpResponse:
     return _page(request, "intake/filing/check.html", case, "check",
                  problem=problem, page_has_errors=problem is not None,
                  problem_message=describe(problem) if problem else "",
+                 problem_anchor="evidence" if problem and problem.code ==
+                 ErrorCode.WARRANT_DOCUMENT_MISSING else "assets",
                  assets=presenters.assets(case), evidence=list(case.evidence.all()),
                  entries=list(case.handovers.all()))
 

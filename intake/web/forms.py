@@ -24,6 +24,7 @@ from ..models import (
     CaseAlert,
     CaseStatus,
     ConfiscationOrder,
+    Evidence,
     HandoverEntry,
 )
 
@@ -198,6 +199,11 @@ class SweepForm(GovForm):
 
 
 class EvidenceForm(GovForm):
+    kind = forms.ChoiceField(
+        label=_("What is the document?"), choices=Evidence.Kind.choices,
+        help_text=_("The case can be submitted only with the warrant or the seizure protocol "
+                    "among its documents."),
+        widget=forms.RadioSelect, error_messages=required(_("Choose what the document is")))
     file = forms.FileField(
         label=_("Evidence file"),
         error_messages={"required": _("Choose a file to upload"),
@@ -277,6 +283,8 @@ class CaseFilterForm(GovForm):
 
 # --- legal decisions -------------------------------------------------------------------------
 class OrderForm(StepUpFormMixin, GovForm):
+    domain_fields = {"document_sha256": "document"}
+
     court = forms.CharField(label=_("Court"), max_length=200,
                             error_messages=required(_("Enter the court that made the order")),
                             widget=_text())
@@ -287,17 +295,17 @@ class OrderForm(StepUpFormMixin, GovForm):
         label=_("Date of the order"), widget=DATE_WIDGET,
         error_messages={"required": _("Enter the date of the order"),
                         "invalid": _("Enter the date of the order as a real date")})
-    document_sha256 = forms.CharField(
-        label=_("SHA-256 of the order document"), max_length=64, min_length=64,
-        help_text=_("64 hexadecimal characters: the hash of the signed order's scan, as "
-                    "given by the court registry."),
-        validators=[RegexValidator(r"^[0-9a-fA-F]{64}$",
-                                   _("The hash is 64 hexadecimal characters (0-9, a-f)"),
-                                   code="invalid")],
-        error_messages={**required(_("Enter the SHA-256 of the order document")),
-                        "min_length": _("The hash is 64 hexadecimal characters (0-9, a-f)")},
-        widget=_text(spellcheck="false", autocomplete="off",
-                     **{"class": "input input--hash"}))
+    document = forms.ChoiceField(
+        label=_("The order's document"), required=False, widget=forms.RadioSelect,
+        help_text=_("A court order document already uploaded to this case. The order is "
+                    "recorded with its SHA-256."))
+    file = forms.FileField(
+        label=_("Or upload the order's document"), required=False,
+        help_text=_("The signed order's scan (PDF, JPEG or PNG). It is added to the case's "
+                    "evidence as a court order."),
+        error_messages={"empty": _("The file is empty")},
+        widget=forms.ClearableFileInput(attrs={"class": "file-upload",
+                                               "data-sha256-target": "file-sha256"}))
     reason = forms.CharField(label=_("Note for the record"), max_length=5000, required=False,
                              widget=forms.Textarea(attrs={"rows": 3}))
     finality = forms.ChoiceField(choices=ConfiscationOrder.Finality.choices,
@@ -331,6 +339,27 @@ class OrderForm(StepUpFormMixin, GovForm):
             if asset and amount.isdigit():
                 accepted[asset] = int(amount)
         return accepted
+
+    def __init__(self, *args: Any, documents: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.set_documents(documents)
+
+    def set_documents(self, documents: Any) -> None:
+        """The case's court-order documents to pick from (value: the SHA-256)."""
+        documents = list(documents)
+        document = cast(forms.ChoiceField, self.fields["document"])
+        document.choices = [(d.sha256, f"{d.original_name} · SHA-256 {d.sha256}")
+                            for d in documents]
+        if len(documents) == 1 and not self.is_bound:
+            self.initial["document"] = documents[0].sha256
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("document") and not cleaned.get("file") \
+                and "document" not in self.errors and "file" not in self.errors:
+            self.add_error("document", forms.ValidationError(
+                _("Choose the order's document, or upload it"), code="required"))
+        return cleaned
 
 
 class ReasonForm(StepUpFormMixin, GovForm):

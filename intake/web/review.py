@@ -24,7 +24,7 @@ from core.web.auth import person_required
 from core.web.forms import StepUpFormMixin
 
 from .. import selectors, services
-from ..models import CaseStatus, ConfiscationOrder, SeizureCase
+from ..models import CaseStatus, ConfiscationOrder, Evidence, SeizureCase
 from ..transitions import CaseCommand
 from . import presenters
 from .cases import case_context
@@ -52,10 +52,7 @@ def decide(request: HttpRequest, case: SeizureCase, form: StepUpFormMixin,
     if proof is None:
         return None
     try:
-        # The step-up seam: `proof` is the StepUp the decision services will take as
-        # `step_up=proof` (and record in the audit event) once their signatures carry it;
-        # until then it is checked here, in the same request, and goes no further.
-        perform(proof)
+        perform(proof)  # the service takes it as step_up= and records it in the audit event
     except DomainError as exc:
         form.add_domain_error(exc)
         return None
@@ -112,7 +109,11 @@ def record_order(request: HttpRequest, case_id) -> HttpResponse:
     case = _case_offering(request, case_id, set(ORDER_COMMANDS.values()))
     allowed = presenters.commands_for(case, request.user)
     discrepant = selectors.discrepant_assets(case=case)
-    form = OrderForm(request.POST or None,
+
+    def order_documents() -> list[Evidence]:
+        return list(case.evidence.filter(kind=Evidence.Kind.COURT_ORDER))
+
+    form = OrderForm(request.POST or None, request.FILES or None, documents=order_documents(),
                      initial={"accepted_amounts": OrderForm.amounts_shown(discrepant)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -123,14 +124,27 @@ def record_order(request: HttpRequest, case_id) -> HttpResponse:
                 if data["finality"] == ConfiscationOrder.Finality.FINAL
                 else _("Order recorded as under appeal: case %(number)s is on appeal and its "
                        "assets are frozen.")) % {"number": case.case_number}
-        response = decide(request, case, form, lambda proof: services.case_approve_confiscation(
-            case=case, actor=request.user, court=data["court"],
-            order_number=data["order_number"], order_date=data["order_date"],
-            document_sha256=data["document_sha256"], finality=data["finality"],
-            reason=data.get("reason", ""), accepted_amounts=form.accepted(),
-            acceptance_reason=data.get("acceptance_reason", "")), done)
+
+        def perform(proof: StepUp) -> SeizureCase:
+            document_sha256 = data.get("document") or ""
+            if data.get("file"):  # uploaded here: a document of the case, then the order
+                document_sha256 = services.evidence_upload(
+                    case=case, actor=request.user, uploaded_file=data["file"],
+                    kind=Evidence.Kind.COURT_ORDER,
+                    description=_("Court order %(order)s") % {
+                        "order": data["order_number"]}).sha256
+            return services.case_approve_confiscation(
+                case=case, actor=request.user, court=data["court"],
+                order_number=data["order_number"], order_date=data["order_date"],
+                document_sha256=document_sha256, finality=data["finality"],
+                step_up=proof, reason=data.get("reason", ""),
+                accepted_amounts=form.accepted(),
+                acceptance_reason=data.get("acceptance_reason", ""))
+
+        response = decide(request, case, form, perform, done)
         if response is not None:
             return response
+        form.set_documents(order_documents())  # an upload before a refusal is kept
     return render(request, "intake/review/order.html", case_context(
         request, case, form=form, discrepant=discrepant,
         offer_final=C.RECORD_FINAL_ORDER in allowed,
@@ -213,7 +227,8 @@ def reason_decision(request: HttpRequest, case_id, decision: str) -> HttpRespons
                       missing=spec.missing)
     if request.method == "POST" and form.is_valid():
         response = decide(request, case, form, lambda proof: spec.service(
-            case=case, actor=request.user, reason=form.cleaned_data["reason"]),
+            case=case, actor=request.user, reason=form.cleaned_data["reason"],
+            step_up=proof),
             str(spec.done) % number)
         if response is not None:
             return response
@@ -242,7 +257,7 @@ def appeal_outcome(request: HttpRequest, case_id) -> HttpResponse:
             "number": case.case_number}
         response = decide(request, case, form, lambda proof: services.case_resolve_appeal(
             case=case, actor=request.user, outcome=outcome,
-            reason=form.cleaned_data["reason"]), done)
+            reason=form.cleaned_data["reason"], step_up=proof), done)
         if response is not None:
             return response
     return render(request, "intake/review/appeal_outcome.html", case_context(

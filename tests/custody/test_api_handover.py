@@ -16,7 +16,7 @@ from custody.models import AssetHandover, JournalEntry, LedgerAccount
 from custody.selectors import balances, ledger_is_balanced
 from intake.models import CaseStatus, Disposition, SeizedAsset, SeizureCase
 from intake.services import evidence_upload
-from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, url
+from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, upload_document, url
 from tests.support.custody import fake_utxos, make_confiscated_case, sign
 from tests.support.factories import CaseFactory
 from tests.support.second_factor import fresh_step_up, otp
@@ -39,9 +39,13 @@ def confiscated_usdt_case(api, clerk, legal):
     assert reply.status_code == 201, reply.json()
     assert (reply.json()["chain"], reply.json()["verification_status"]) == ("tron", "UNTRACKED")
     assert reply.json()["disposition"] == Disposition.HELD
+    upload_document(api(clerk), case["id"], kind="WARRANT", content=b"%PDF-1.4 warrant",
+                    name="warrant.pdf")
     api(clerk).post(url(case["id"], "submit"))
     api(legal).post(url(case["id"], "start-review"))
-    approved = api(legal).post(url(case["id"], "approve"), ORDER_PAYLOAD, format="json")
+    upload_document(api(legal), case["id"], kind="COURT_ORDER")  # named by ORDER_PAYLOAD
+    approved = api(legal).post(url(case["id"], "approve"), {**ORDER_PAYLOAD, "otp": otp(legal)},
+                               format="json")
     assert approved.json()["status"] == CaseStatus.CONFISCATION_APPROVED
     return case, reply.json()
 
@@ -195,8 +199,8 @@ def test_usdt_of_a_rejected_case_is_released_by_receipt_under_its_order(
     handover = propose(api, bank, str(usdt.public_id), kind="RELEASE", recipient="The owner",
                        release_order=order["id"])
     assert handover.status_code == 201, handover.json()
-    closing = api(legal).post(url(case.public_id, "close"), {"reason": "all returned"},
-                              format="json")
+    closing = api(legal).post(url(case.public_id, "close"),
+                              {"reason": "all returned", "otp": otp(legal)}, format="json")
     assert (closing.status_code, closing.json()["code"]) == (409, "assets_not_disposed")
     api(bank2).post(f"/api/v1/asset-handovers/{handover.json()['id']}/approve/",
                     {"otp": otp(bank2)}, format="json")
@@ -205,8 +209,8 @@ def test_usdt_of_a_rejected_case_is_released_by_receipt_under_its_order(
     entry = JournalEntry.objects.get(handover__public_id=handover.json()["id"])
     assert {ln.account for ln in entry.lines.all()} == {LedgerAccount.RELEASED,
                                                         LedgerAccount.CUSTODY}
-    closed = api(legal).post(url(case.public_id, "close"), {"reason": "all returned"},
-                             format="json")
+    closed = api(legal).post(url(case.public_id, "close"),
+                             {"reason": "all returned", "otp": otp(legal)}, format="json")
     assert closed.status_code == 200 and closed.json()["status"] == CaseStatus.CLOSED
 
 

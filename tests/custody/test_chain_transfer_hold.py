@@ -15,9 +15,10 @@ from custody.models import Transfer, TransferStatus
 from intake import services as intake
 from intake.models import CaseAlert, CaseStatus, ConfiscationOrder, VerificationStatus
 from intake.verification import mark_assets_due, verify_asset
+from tests.support.api import DOC_SHA, attach_documents
 from tests.support.chain import output_index, script_of
 from tests.support.custody import sign
-from tests.support.second_factor import otp
+from tests.support.second_factor import fresh_step_up, otp
 from tests.support.spend import spend_custody
 from tests.support.sweeps import coin_of_wallet, double_spend_in_a_reorg, spend_coin
 
@@ -52,12 +53,13 @@ def confiscated_with_a_sweep(node, adapter, clerk, legal):
     verify_asset(asset.pk, adapter)
     asset.refresh_from_db()
     assert asset.verification_status == VerificationStatus.VERIFIED
+    attach_documents(case)  # the warrant, and the order's document (DOC_SHA)
     intake.case_submit(case=case, actor=clerk)
     intake.case_start_review(case=case, actor=legal)
     intake.case_approve_confiscation(
         case=case, actor=legal, court="Astana City Court", order_number="2-7/2026",
-        order_date=dt.date(2026, 3, 1), document_sha256="c" * 64,
-        finality=ConfiscationOrder.Finality.FINAL)
+        order_date=dt.date(2026, 3, 1), document_sha256=DOC_SHA,
+        finality=ConfiscationOrder.Finality.FINAL, step_up=fresh_step_up(legal))
     case.refresh_from_db()
     return case, asset, sweep, coin, block
 

@@ -85,6 +85,7 @@ def test_release_by_court_order_settles_on_the_node(
     # The custody coins left by an approved, signed transfer: no alarm.
     assert not CaseAlert.objects.filter(case=case,
                                         kind=CaseAlert.Kind.UNAPPROVED_SPEND).exists()
-    closed = api(legal).post(url(case.public_id, "close"), {"reason": "Returned to the owner"},
+    closed = api(legal).post(url(case.public_id, "close"),
+                             {"reason": "Returned to the owner", "otp": otp(legal)},
                              format="json")
     assert closed.status_code == 200 and closed.json()["status"] == CaseStatus.CLOSED

@@ -359,6 +359,13 @@ def test_an_ambiguous_broadcast_is_resolved_by_asking_for_the_txid(approved, ban
         assert approved.broadcast_attempted_at is not None
         refused(ErrorCode.INVALID_TRANSITION, services.transfer_cancel, transfer=approved,
                 actor=bank, reason="give up")
+        # Nor rebuilt: a new payload from the same coins while the node may hold (and mine)
+        # the signed one would spend them twice over. (Attack: it was rebuilt to PROPOSED.)
+        refused(ErrorCode.INVALID_TRANSITION, services.transfer_rebuild, transfer=approved,
+                actor=bank, reason="new fee", utxos=fake_utxos(approved.case, 10_000_000),
+                fee_rate_sat_vb=25)
+        approved.refresh_from_db()
+        assert approved.status == TransferStatus.SIGNING
     assert approved.final_tx_hex == final_hex
 
 

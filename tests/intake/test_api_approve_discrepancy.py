@@ -10,7 +10,8 @@ from core.audit import verify_chain
 from core.models import AuditEvent
 from intake.models import CaseStatus, SeizedAsset
 from intake.verification import mark_assets_due, verify_asset
-from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, url
+from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, upload_document, url
+from tests.support.second_factor import otp
 
 pytestmark = pytest.mark.django_db
 
@@ -38,8 +39,11 @@ def reviewed_case_with_a_short_sweep(chain_node, adapter, api, clerk, legal):
     mark_assets_due()
     assert verify_asset(SeizedAsset.objects.get(public_id=asset["id"]).pk,
                         adapter) == "discrepancy"
+    upload_document(clerk_api, case["id"], kind="WARRANT", content=b"%PDF-1.4 warrant W-77",
+                    name="warrant.pdf")
     assert clerk_api.post(url(case["id"], "submit")).status_code == 200
     assert api(legal).post(url(case["id"], "start-review")).status_code == 200
+    upload_document(api(legal), case["id"], kind="COURT_ORDER")  # the order ORDER_PAYLOAD names
     return case, asset
 
 
@@ -79,8 +83,8 @@ def test_approving_a_discrepant_case_needs_the_observed_amount_accepted_with_a_r
 
     reason = "The court's order confiscates what was found at the custody address."
     reply = legal_api.post(approve, {**ORDER_PAYLOAD, "accept_observed": [
-        {"asset": asset["id"], "observed_amount": SWEPT}], "acceptance_reason": reason},
-        format="json")
+        {"asset": asset["id"], "observed_amount": SWEPT}], "acceptance_reason": reason,
+        "otp": otp(legal)}, format="json")
     assert (reply.status_code, reply.json()["status"]) == (200, "CONFISCATION_APPROVED")
     seen = legal_api.get(url(case["id"], sub="assets")).json()
     seen = (seen["results"] if isinstance(seen, dict) else seen)[0]

@@ -5,8 +5,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.models import AuditEvent
 from intake.models import Evidence, SeizedAsset, SeizureCase, SweepTransaction
-from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, url
-from tests.support.factories import CaseFactory
+from tests.support.api import (
+    CASE_PAYLOAD,
+    DOC_SHA,
+    ORDER_DOCUMENT,
+    ORDER_PAYLOAD,
+    upload_document,
+    url,
+)
+from tests.support.factories import CaseFactory, EvidenceFactory
 from tests.support.keys import key_expression, private_extended
 
 pytestmark = pytest.mark.django_db
@@ -284,3 +291,64 @@ def test_a_warrant_or_seizure_in_the_future_is_refused(api, clerk, field):
     reply = api(clerk).post(url(), body, format="json")
     assert (reply.status_code, reply.json()["code"]) == (400, "date_in_future")
     assert not SeizureCase.objects.exists()
+
+
+# --- the legal documents (issue 8 point 8) -------------------------------------------------
+def test_attack_an_order_with_a_hash_typed_by_hand_is_refused(api, legal, agency):
+    """The review: the order's document hash was typed by hand and tied to nothing."""
+    case = CaseFactory(agency=agency, status="UNDER_REVIEW", reviewer=None)
+    EvidenceFactory(case=case, kind=Evidence.Kind.WARRANT)
+    events = AuditEvent.objects.count()
+    reply = api(legal).post(url(case.public_id, "approve"), ORDER_PAYLOAD, format="json")
+    assert (reply.status_code, reply.json()["code"]) == (400, "order_document_missing")
+    assert reply.json()["field"] == "document_sha256"
+    # The hash of a document of the case that is not the court's order: refused too.
+    warrant = case.evidence.get()
+    reply = api(legal).post(url(case.public_id, "approve"),
+                            {**ORDER_PAYLOAD, "document_sha256": warrant.sha256.upper()},
+                            format="json")
+    assert (reply.status_code, reply.json()["code"]) == (400, "order_document_mismatch")
+    # Another case's order document does not count for this one.
+    EvidenceFactory(case=CaseFactory(agency=agency), kind=Evidence.Kind.COURT_ORDER,
+                    content=ORDER_DOCUMENT)
+    reply = api(legal).post(url(case.public_id, "approve"), ORDER_PAYLOAD, format="json")
+    assert reply.json()["code"] == "order_document_missing"
+    case.refresh_from_db()
+    assert case.status == "UNDER_REVIEW" and not hasattr(case, "confiscation_order")
+    assert AuditEvent.objects.count() == events
+
+
+def test_attack_a_case_submitted_with_no_evidence_is_refused(api, clerk, draft):
+    """The review: a case could be submitted with no evidence at all."""
+    SeizedAsset.objects.create(case=draft, asset="OTHER", network="n/a", declared_amount=1,
+                               verification_status="UNTRACKED")
+    EvidenceFactory(case=draft, kind=Evidence.Kind.OTHER)  # a photo is not the warrant
+    events = AuditEvent.objects.count()
+    reply = api(clerk).post(url(draft.public_id, "submit"))
+    assert (reply.status_code, reply.json()["code"]) == (409, "warrant_document_missing")
+    draft.refresh_from_db()
+    assert draft.status == "DRAFT" and AuditEvent.objects.count() == events
+    EvidenceFactory(case=draft, kind=Evidence.Kind.SEIZURE_PROTOCOL)
+    assert api(clerk).post(url(draft.public_id, "submit")).json()["status"] == "SUBMITTED"
+
+
+def test_who_uploads_which_document(api, clerk, legal, legal2, agency):
+    case = CaseFactory(agency=agency, status="UNDER_REVIEW", reviewer=legal)
+    doc = {"file": SimpleUploadedFile("o.pdf", ORDER_DOCUMENT)}
+    # A legal officer uploads court orders only, and only the reviewer of the case.
+    as_warrant = api(legal).post(url(case.public_id, sub="evidence"),
+                                 {**doc, "kind": "WARRANT"}, format="multipart")
+    assert as_warrant.status_code == 403
+    doc = {"file": SimpleUploadedFile("o.pdf", ORDER_DOCUMENT)}
+    not_theirs = api(legal2).post(url(case.public_id, sub="evidence"),
+                                  {**doc, "kind": "COURT_ORDER"}, format="multipart")
+    assert not_theirs.status_code == 403
+    bad_kind = api(clerk).post(url(case.public_id, sub="evidence"),
+                               {"file": SimpleUploadedFile("o.pdf", ORDER_DOCUMENT),
+                                "kind": "RUMOUR"}, format="multipart")
+    assert (bad_kind.status_code, bad_kind.json()["code"]) == (400, "invalid_choice")
+    assert not Evidence.objects.exists()
+    uploaded = upload_document(api(legal), case.public_id, kind="COURT_ORDER")
+    assert uploaded["kind"] == "COURT_ORDER" and uploaded["sha256"] == DOC_SHA
+    event = AuditEvent.objects.get(action="evidence.uploaded")
+    assert event.after["kind"] == "COURT_ORDER" and event.actor_id == legal.pk

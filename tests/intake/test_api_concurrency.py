@@ -4,9 +4,10 @@ import pytest
 
 from core.models import AuditEvent
 from intake.models import CaseStatus, ConfiscationOrder
-from tests.support.api import ORDER_PAYLOAD, url
+from tests.support.api import ORDER_PAYLOAD, attach_documents, url
 from tests.support.concurrency import run_at_once
 from tests.support.factories import CaseFactory
+from tests.support.second_factor import otp
 
 
 def race(calls):
@@ -23,12 +24,16 @@ def race(calls):
 def test_two_legal_officers_approve_at_once_exactly_one_wins(api, agency, legal, legal2,
                                                               postgresql, attempt):
     # Under review, not yet claimed by either officer: both may decide.
-    case = CaseFactory(agency=agency, status=CaseStatus.UNDER_REVIEW, reviewer=None)
+    case = attach_documents(CaseFactory(agency=agency, status=CaseStatus.UNDER_REVIEW,
+                                        reviewer=None))
+    codes = {legal: otp(legal), legal2: otp(legal2)}
     events_before = AuditEvent.objects.count()
     responses = race([
-        lambda: api(legal).post(url(case.public_id, "approve"), ORDER_PAYLOAD, format="json"),
+        lambda: api(legal).post(url(case.public_id, "approve"),
+                                {**ORDER_PAYLOAD, "otp": codes[legal]}, format="json"),
         lambda: api(legal2).post(url(case.public_id, "approve"),
-                                 {**ORDER_PAYLOAD, "order_number": "other"}, format="json"),
+                                 {**ORDER_PAYLOAD, "order_number": "other",
+                                  "otp": codes[legal2]}, format="json"),
     ])
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 409], [r.json() for r in responses]

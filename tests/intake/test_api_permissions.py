@@ -6,8 +6,9 @@ from core.models import AuditEvent
 from core.roles import Role
 from intake.models import CaseStatus as S
 from intake.models import SeizedAsset, SeizureCase
-from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, url
+from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, attach_documents, url
 from tests.support.factories import CaseFactory, UserFactory
+from tests.support.second_factor import otp
 
 pytestmark = pytest.mark.django_db
 
@@ -75,9 +76,11 @@ WHO = ["clerk", "other_clerk", "legal", "bank", "auditor", "admin"]
 def test_write_matrix(api, people, agency, who, name, state, method, path, body, allowed):
     case = None
     if state is not None:
-        case = CaseFactory(agency=agency, status=state)
+        case = attach_documents(CaseFactory(agency=agency, status=state))
         SeizedAsset.objects.create(case=case, asset="OTHER", network="n/a", declared_amount=1,
                                    verification_status="UNTRACKED")
+    if who == "legal" and name in ("approve", "reject", "appeal"):
+        body = {**body, "otp": otp(people[who])}  # a decision's fresh code
     cases_before = SeizureCase.objects.count()
     events_before = AuditEvent.objects.count()
     response = getattr(api(people[who]), method)(
@@ -119,6 +122,7 @@ def test_filer_can_never_approve_their_own_case(api, agency):
     case = client.post(url(), CASE_PAYLOAD, format="json").json()
     client.post(url(case["id"], sub="assets"),
                 {"asset": "OTHER", "network": "n/a", "declared_amount": 5}, format="json")
+    attach_documents(SeizureCase.objects.get(public_id=case["id"]))
     assert client.post(url(case["id"], "submit")).status_code == 200
     refused = client.post(url(case["id"], "start-review"))
     assert refused.status_code == 403

@@ -15,8 +15,9 @@ from intake.models import CaseStatus as S
 from intake.models import ConfiscationOrder, SeizedAsset, SeizureCase
 from intake.services import case_move_by_system
 from intake.transitions import CASE_TABLE, CaseCommand
-from tests.support.api import ORDER_PAYLOAD, url
+from tests.support.api import ORDER_PAYLOAD, attach_documents, url
 from tests.support.factories import CaseFactory
+from tests.support.second_factor import otp
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ ENDPOINT = {"approve-under-appeal": "approve", "resolve-appeal-upheld": "resolve
 
 @pytest.mark.parametrize(("command", "state"), list(itertools.product(COMMANDS, S.values)))
 def test_command_from_every_state(api, clerk, legal, command, state):
-    case = CaseFactory(agency=clerk.agency, status=state)
+    case = attach_documents(CaseFactory(agency=clerk.agency, status=state))
     # Where the asset went, as the reserve side records it before a case may be closed
     # (nothing left behind: tests below refuse the move without one).
     disposed = {S.REJECTED: ("RELEASED", "release-1"), S.IN_RESERVE: ("IN_RESERVE", "t-1")}
@@ -56,6 +57,8 @@ def test_command_from_every_state(api, clerk, legal, command, state):
                                          finality="FINAL", recorded_by=legal)
     who, body, moves = COMMANDS[command]
     user = {"clerk": clerk, "legal": legal}[who]
+    if who == "legal":
+        body = {**body, "otp": otp(legal)}  # every legal decision takes a fresh code
     events_before = AuditEvent.objects.count()
 
     response = api(user).post(url(case.public_id, ENDPOINT.get(command, command)), body,
@@ -155,10 +158,11 @@ def test_nothing_left_behind_refuses_in_reserve_or_closed(api, legal, state, com
     usdt = SeizedAsset.objects.create(case=case, asset="USDT", chain="tron", network="mainnet",
                                       declared_amount=1_500_000_000,
                                       verification_status="UNTRACKED")
+    code = otp(legal)  # enrols legal first (audited): counted before the refusal below
     events_before = AuditEvent.objects.count()
     if command is None:
-        reply = api(legal).post(url(case.public_id, "close"), {"reason": "done"},
-                                format="json")
+        reply = api(legal).post(url(case.public_id, "close"),
+                                {"reason": "done", "otp": code}, format="json")
         assert reply.status_code == 409, reply.json()
         assert reply.json()["code"] == "assets_not_disposed"
         assert reply.json()["assets"] == [str(usdt.public_id)]

@@ -6,7 +6,8 @@ from django.utils import timezone
 from core.audit import verify_chain
 from core.models import AuditEvent
 from intake.models import CaseStatus, SeizedAsset, SeizureCase, VerificationStatus
-from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, url
+from tests.support.api import CASE_PAYLOAD, DOC_SHA, ORDER_PAYLOAD, upload_document, url
+from tests.support.second_factor import otp
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,11 @@ def test_clerk_files_and_legal_approves(api, clerk, legal, custody_wallet):
     assert sweep.status_code == 201, sweep.json()
     assert sweep.json()["sweeps"][0]["txid"] == txid
 
+    # Submission needs the document the seizure rests on.
+    refused = clerk_api.post(url(case["id"], "submit"))
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "warrant_document_missing"
+    upload_document(clerk_api, case["id"], kind="WARRANT", content=b"%PDF-1.4 warrant")
     assert clerk_api.post(url(case["id"], "submit")).json()["status"] == "SUBMITTED"
     # Legal officers see it in their queue now.
     listed = legal_api.get(url(), {"status": "SUBMITTED"}).json()
@@ -46,18 +52,28 @@ def test_clerk_files_and_legal_approves(api, clerk, legal, custody_wallet):
     started = legal_api.post(url(case["id"], "start-review"))
     assert started.json()["status"] == "UNDER_REVIEW"
     assert started.json()["reviewer"] == "legal"
-    approved = legal_api.post(url(case["id"], "approve"), ORDER_PAYLOAD, format="json")
+    # The order names its document by hash: the reviewer uploads it to the case first.
+    missing = legal_api.post(url(case["id"], "approve"), ORDER_PAYLOAD, format="json")
+    assert missing.status_code == 400
+    assert missing.json()["code"] == "order_document_missing"
+    document = upload_document(legal_api, case["id"], kind="COURT_ORDER")
+    assert document["sha256"] == DOC_SHA and document["uploaded_by"] == "legal"
+    approved = legal_api.post(url(case["id"], "approve"), {**ORDER_PAYLOAD, "otp": otp(legal)},
+                              format="json")
     assert approved.status_code == 200, approved.json()
     body = approved.json()
     assert body["status"] == "CONFISCATION_APPROVED"
     assert body["confiscation_order"]["order_number"] == ORDER_PAYLOAD["order_number"]
+    assert body["confiscation_order"]["document"] == document["id"]
+    assert body["confiscation_order"]["document_sha256"] == DOC_SHA
 
-    appealed = legal_api.post(url(case["id"], "appeal"), {"reason": "Defence appealed"},
-                              format="json")
+    appealed = legal_api.post(url(case["id"], "appeal"),
+                              {"reason": "Defence appealed", "otp": otp(legal)}, format="json")
     assert appealed.json()["status"] == "ON_APPEAL"
     assert appealed.json()["confiscation_order"]["finality"] == "UNDER_APPEAL"
     upheld = legal_api.post(url(case["id"], "resolve-appeal"),
-                            {"outcome": "UPHELD", "reason": "Appeal dismissed"}, format="json")
+                            {"outcome": "UPHELD", "reason": "Appeal dismissed",
+                             "otp": otp(legal)}, format="json")
     assert upheld.json()["status"] == "CONFISCATION_APPROVED"
     assert upheld.json()["confiscation_order"]["finality"] == "FINAL"
 
@@ -66,6 +82,12 @@ def test_clerk_files_and_legal_approves(api, clerk, legal, custody_wallet):
     assert actions == ["case.created", "case.custody_address_assigned", "case.submitted",
                        "case.review_started", "case.confiscation_approved", "case.appealed",
                        "case.appeal_upheld"]
+    order_event = AuditEvent.objects.get(object_id=case["id"],
+                                         action="case.confiscation_approved")
+    assert order_event.after["order"]["document"] == document["id"]
+    decided = AuditEvent.objects.filter(object_id=case["id"], action__in=[
+        "case.confiscation_approved", "case.appealed", "case.appeal_upheld"])
+    assert [e.after["second_factor"] for e in decided] == ["totp"] * 3
     result = verify_chain()
     assert result.ok, result
     assert result.checked == AuditEvent.objects.count()
@@ -77,9 +99,11 @@ def test_returned_case_is_corrected_and_resubmitted(api, clerk, legal, custody_w
     clerk_api.post(url(case["id"], sub="assets"),
                    {"asset": "USDT", "network": "tron", "declared_amount": 1_000_000},
                    format="json")
+    upload_document(clerk_api, case["id"], kind="SEIZURE_PROTOCOL")
     clerk_api.post(url(case["id"], "submit"))
     legal_api.post(url(case["id"], "start-review"))
-    returned = legal_api.post(url(case["id"], "return"), {"reason": "Protocol number missing"},
+    returned = legal_api.post(url(case["id"], "return"),
+                              {"reason": "Protocol number missing", "otp": otp(legal)},
                               format="json")
     assert returned.json()["status"] == "RETURNED_FOR_CORRECTION"
     assert returned.json()["status_reason"] == "Protocol number missing"
@@ -125,19 +149,20 @@ def test_rejected_case_closes(api, clerk, legal):
     api(clerk).post(url(case["id"], sub="assets"),
                     {"asset": "OTHER", "network": "n/a", "asset_label": "XMR",
                      "declared_amount": 7}, format="json")
+    upload_document(api(clerk), case["id"], kind="WARRANT")
     api(clerk).post(url(case["id"], "submit"))
     api(legal).post(url(case["id"], "start-review"))
-    rejected = api(legal).post(url(case["id"], "reject"), {"reason": "No legal basis"},
-                               format="json")
+    rejected = api(legal).post(url(case["id"], "reject"),
+                               {"reason": "No legal basis", "otp": otp(legal)}, format="json")
     assert rejected.json()["status"] == CaseStatus.REJECTED
-    refused = api(legal).post(url(case["id"], "close"), {"reason": "Released to owner"},
-                              format="json")
+    refused = api(legal).post(url(case["id"], "close"),
+                              {"reason": "Released to owner", "otp": otp(legal)}, format="json")
     assert refused.status_code == 409 and refused.json()["code"] == "assets_not_disposed"
     # The XMR went back to its owner (recorded by the reserve side; here directly).
     SeizedAsset.objects.filter(case__public_id=case["id"]).update(
         disposition="RELEASED", disposition_ref="receipt-1", disposed_at=timezone.now())
-    closed = api(legal).post(url(case["id"], "close"), {"reason": "Released to owner"},
-                             format="json")
+    closed = api(legal).post(url(case["id"], "close"),
+                             {"reason": "Released to owner", "otp": otp(legal)}, format="json")
     assert closed.json()["status"] == CaseStatus.CLOSED
 
 

@@ -2,7 +2,13 @@
 
 import hashlib
 
-DOC_SHA = hashlib.sha256(b"court order scan").hexdigest()
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from intake.models import Evidence
+from tests.support.factories import EvidenceFactory
+
+ORDER_DOCUMENT = b"%PDF-1.4 court order scan"
+DOC_SHA = hashlib.sha256(ORDER_DOCUMENT).hexdigest()
 
 CASE_PAYLOAD = {
     "case_number": "AFM-2026-001",
@@ -33,3 +39,21 @@ def url(case=None, action=None, sub=None):
     if action:
         base += f"{action}/"
     return base
+
+
+def attach_documents(case, *, order=True):
+    """The warrant a case's submission needs and (order=True) the court order's document
+    that ORDER_PAYLOAD names, attached to case as its evidence."""
+    EvidenceFactory(case=case, kind=Evidence.Kind.WARRANT)
+    if order:
+        EvidenceFactory(case=case, kind=Evidence.Kind.COURT_ORDER, content=ORDER_DOCUMENT)
+    return case
+
+
+def upload_document(client, case_id, *, kind, content=ORDER_DOCUMENT, name="document.pdf"):
+    """A document uploaded to the case through the API (multipart, kind as given)."""
+    response = client.post(url(case_id, sub="evidence"),
+                           {"file": SimpleUploadedFile(name, content), "kind": kind},
+                           format="multipart")
+    assert response.status_code == 201, response.json()
+    return response.json()

@@ -1,10 +1,12 @@
 import datetime as dt
+import hashlib
 
 import factory
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 
 from core.models import Agency, User
-from intake.models import CaseStatus, SeizureCase
+from intake.models import CaseStatus, Evidence, SeizureCase
 from intake.services import custody_wallet_register
 
 
@@ -46,6 +48,25 @@ class CaseFactory(factory.django.DjangoModelFactory):
     warrant_date = dt.date(2026, 1, 10)
     owner_name = "Suspect Name"
     filed_by = factory.SubFactory(UserFactory)
+
+
+class EvidenceFactory(factory.django.DjangoModelFactory):
+    """A document of a case written straight to the table (by default the warrant that its
+    submission needs; kind=Evidence.Kind.COURT_ORDER with the content an order names)."""
+
+    class Meta:
+        model = Evidence
+        exclude = ("content",)
+
+    case = factory.SubFactory(CaseFactory)
+    kind = Evidence.Kind.WARRANT
+    content = factory.Sequence(lambda n: f"%PDF-1.4 document {n}".encode())
+    file = factory.LazyAttribute(lambda o: ContentFile(o.content, name="document.pdf"))
+    original_name = factory.LazyAttribute(lambda o: f"{o.kind.lower()}.pdf")
+    content_type = "application/pdf"
+    size = factory.LazyAttribute(lambda o: len(o.content))
+    sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.content).hexdigest())
+    uploaded_by = factory.LazyAttribute(lambda o: o.case.filed_by)
 
 
 def make_custody_wallet(*, agency, admin, network="regtest", signers=("c1", "c2", "c3"), m=2):

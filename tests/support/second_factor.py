@@ -9,6 +9,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from core import second_factor
 
 _steps = itertools.count(1)
+# The last step handed out per device: a code given with a refused decision is rolled back
+# in django-otp's last_t but stays spent (core.second_factor), so it is never handed out again.
+_issued: dict[int, int] = {}
 
 
 def enrol(user):
@@ -25,9 +28,11 @@ def code_for(device, step=None):
     device.refresh_from_db()
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     current = totp.t()
-    target = current if step == 0 else max(current, device.last_t + 1)
+    target = current if step == 0 else max(current, device.last_t + 1,
+                                           _issued.get(device.pk, -1) + 1)
     if target > current + device.tolerance:
         raise RuntimeError("no unused code left within the tolerance window")
+    _issued[device.pk] = max(target, _issued.get(device.pk, -1))
     totp.time = totp.time + (target - current) * device.step
     return f"{totp.token():0{device.digits}d}"
 

@@ -6,11 +6,13 @@ import hashlib
 
 import django_otp
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django_otp.oath import TOTP
 
 from core import second_factor
 from intake import services
+from intake.models import Evidence
 
 
 def pytest_configure(config):
@@ -84,7 +86,15 @@ CASE_DATA = {
     "owner_details": "",
     "description": "Hardware wallet seized at the suspect's home.",
 }
-ORDER_SHA = hashlib.sha256(b"court order scan").hexdigest()
+ORDER_DOCUMENT = b"%PDF-1.4 court order scan"
+ORDER_SHA = hashlib.sha256(ORDER_DOCUMENT).hexdigest()
+
+
+def upload_order_document(case, legal):
+    """The court order's document, uploaded to the case by its reviewing legal officer."""
+    return services.evidence_upload(
+        case=case, actor=legal, kind=Evidence.Kind.COURT_ORDER,
+        uploaded_file=SimpleUploadedFile("order.pdf", ORDER_DOCUMENT))
 
 
 def file_case(clerk, *, number="AFM-2026-0101", sats=25_000_000, submit=False):
@@ -92,6 +102,9 @@ def file_case(clerk, *, number="AFM-2026-0101", sats=25_000_000, submit=False):
     services.asset_add(case=case, actor=clerk, asset="BTC", network="regtest",
                        declared_amount=sats)
     if submit:
+        services.evidence_upload(case=case, actor=clerk, kind=Evidence.Kind.WARRANT,
+                                 uploaded_file=SimpleUploadedFile(
+                                     "warrant.pdf", f"%PDF-1.4 warrant {number}".encode()))
         services.case_submit(case=case, actor=clerk)
     case.refresh_from_db()
     return case

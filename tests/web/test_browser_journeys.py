@@ -21,7 +21,7 @@ from django_otp.oath import TOTP
 from intake.models import CaseStatus, SeizureCase
 
 from .ci import missing
-from .conftest import ORDER_SHA, file_case
+from .conftest import ORDER_DOCUMENT, ORDER_SHA, file_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -148,6 +148,7 @@ def test_a_clerk_files_a_case_with_a_btc_asset_and_evidence(chromium, live_serve
 
         # 3. Evidence: the browser's SHA-256 and the server's agree.
         page.get_by_role("link", name="Continue to evidence").click()
+        page.get_by_label("Seizure protocol").check()
         page.get_by_label("Evidence file").set_input_files(str(evidence))
         page.locator("#file-sha256").get_by_text(digest).wait_for()
         page.get_by_label("What the file shows").fill("Seizure protocol")
@@ -201,8 +202,10 @@ def totp_from_page(uri, steps_ahead=0):
 
 
 def test_a_legal_officer_enrols_reviews_and_approves_confiscation(
-        chromium, live_server, legal, clerk, custody_wallet):
+        chromium, live_server, legal, clerk, custody_wallet, tmp_path):
     case = file_case(clerk, number="AFM-2026-0600", submit=True)
+    order_scan = tmp_path / "order-2-600.pdf"
+    order_scan.write_bytes(ORDER_DOCUMENT)
     base = live_server.url
     with chromium() as browser:
         page = new_page(browser)
@@ -236,7 +239,9 @@ def test_a_legal_officer_enrols_reviews_and_approves_confiscation(
         page.get_by_label("Court", exact=True).fill("Specialised Inter-District Criminal Court")
         page.get_by_label("Order number").fill("2-600/2026")
         page.get_by_label("Date of the order").fill("2026-06-01")
-        page.get_by_label("SHA-256 of the order document").fill(ORDER_SHA)
+        # The signed order's scan, uploaded here: the order names it by its hash.
+        page.get_by_label("Or upload the order's document").set_input_files(str(order_scan))
+        page.locator("#file-sha256").get_by_text(ORDER_SHA).wait_for()
         page.get_by_label("Code from your authenticator app").fill(totp_from_page(uri, 1))
         shot(page, "legal-04-order")
         page.get_by_role("button", name=re.compile(
@@ -256,4 +261,5 @@ def test_a_legal_officer_enrols_reviews_and_approves_confiscation(
     assert case.status == CaseStatus.CONFISCATION_APPROVED
     assert case.reviewer == legal
     assert case.confiscation_order.document_sha256 == ORDER_SHA
+    assert case.confiscation_order.document.kind == "COURT_ORDER"
     assert os.path.exists(SHOTS / "legal-05-approved.png")

@@ -121,13 +121,18 @@ def test_filing_a_case_from_details_to_confirmation(web, clerk, custody_wallet):
     # Evidence: the page shows the recorded SHA-256.
     evidence_url = f"/cases/{case.public_id}/file/evidence/"
     content = b"Seizure protocol SP-200\n"
+    no_kind = client.post(evidence_url, {"file": SimpleUploadedFile(
+        "protocol.txt", content, content_type="text/plain")}).content.decode()
+    assert "Choose what the document is" in no_kind
     uploaded = client.post(evidence_url, {"file": SimpleUploadedFile(
-        "protocol.txt", content, content_type="text/plain"), "description": "Protocol"})
+        "protocol.txt", content, content_type="text/plain"), "description": "Protocol",
+        "kind": "SEIZURE_PROTOCOL"})
     assert uploaded.status_code == 302
     evidence_page = client.get(evidence_url).content.decode()
     assert hashlib.sha256(content).hexdigest() in evidence_page
+    assert "Seizure protocol" in evidence_page
     duplicate = client.post(evidence_url, {"file": SimpleUploadedFile(
-        "again.txt", content, content_type="text/plain")})
+        "again.txt", content, content_type="text/plain"), "kind": "OTHER"})
     assert "duplicate" in duplicate.content.decode()
     assert Evidence.objects.filter(case=case).count() == 1
 
@@ -171,6 +176,21 @@ def test_submitting_without_assets_is_refused_with_the_code(web, clerk, custody_
     html = page.content.decode()
     assert page.status_code == 200
     assert "There is a problem" in html and "<code class=\"error-code\">conflict</code>" in html
+    case.refresh_from_db()
+    assert case.status == CaseStatus.DRAFT
+
+
+def test_submitting_without_the_warrant_is_refused_with_the_code(web, clerk, custody_wallet):
+    client = web(clerk)
+    client.post("/cases/new/", DETAILS)
+    case = SeizureCase.objects.get()
+    client.post(f"/cases/{case.public_id}/file/assets/",
+                {"action": "asset", "asset": "BTC", "network": "regtest", "amount": "0.1"})
+    client.post(f"/cases/{case.public_id}/file/evidence/", {"file": SimpleUploadedFile(
+        "photo.png", b"\x89PNG\r\n\x1a\n photo"), "kind": "OTHER"})
+    html = client.post(f"/cases/{case.public_id}/file/check/").content.decode()
+    assert '<code class="error-code">warrant_document_missing</code>' in html
+    assert 'href="#evidence"' in html
     case.refresh_from_db()
     assert case.status == CaseStatus.DRAFT
 

@@ -9,17 +9,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from intake import services
 from intake.models import CaseStatus, ConfiscationOrder
 
-from .conftest import ORDER_SHA
+from .conftest import ORDER_DOCUMENT, ORDER_SHA, upload_order_document
 
 pytestmark = pytest.mark.django_db
 
 ORDER = {"court": "Astana City Court", "order_number": "2-77/2026", "order_date": "2026-06-01",
-         "document_sha256": ORDER_SHA, "reason": "", "finality": "FINAL"}
+         "document": ORDER_SHA, "reason": "", "finality": "FINAL"}
 
 
 @pytest.fixture
 def reviewed_case(submitted_case, legal):
     services.case_start_review(case=submitted_case, actor=legal)
+    upload_order_document(submitted_case, legal)
     submitted_case.refresh_from_db()
     return submitted_case
 
@@ -73,6 +74,7 @@ def test_recording_the_order_needs_a_fresh_code_and_keeps_the_input(
     assert "0.25000000" in page  # the exact thing approved: the assets
     assert 'autocomplete="one-time-code"' in page
 
+    assert f'value="{ORDER_SHA}"' in page and "checked" in page  # its one order document
     missing = client.post(url, {**ORDER, "otp": ""}).content.decode()
     assert "Enter the code from your authenticator app" in missing
     assert 'value="Astana City Court"' in missing and f'value="{ORDER_SHA}"' in missing
@@ -85,9 +87,9 @@ def test_recording_the_order_needs_a_fresh_code_and_keeps_the_input(
     reviewed_case.refresh_from_db()
     assert reviewed_case.status == CaseStatus.UNDER_REVIEW
 
-    bad_hash = client.post(url, {**ORDER, "document_sha256": "abc",
+    bad_hash = client.post(url, {**ORDER, "document": "abc",
                                  "otp": "123456"}).content.decode()
-    assert "64 hexadecimal characters" in bad_hash
+    assert "Select a valid choice" in bad_hash
 
     time.sleep(1.1)  # django-otp throttles after the wrong code: 1 s, then doubling
     done = client.post(url, {**ORDER, "otp": step_up_code(legal)})
@@ -96,6 +98,26 @@ def test_recording_the_order_needs_a_fresh_code_and_keeps_the_input(
     assert reviewed_case.status == CaseStatus.CONFISCATION_APPROVED
     assert reviewed_case.confiscation_order.document_sha256 == ORDER_SHA
     assert "approved" in client.get(done["Location"]).content.decode()
+
+
+def test_the_order_document_is_uploaded_on_the_order_page(web, legal, submitted_case,
+                                                          step_up_code):
+    services.case_start_review(case=submitted_case, actor=legal)
+    client = web(legal)
+    url = f"/cases/{submitted_case.public_id}/order/"
+    page = client.get(url).content.decode()
+    assert 'enctype="multipart/form-data"' in page and 'name="document"' not in page
+    neither = client.post(url, {**ORDER, "document": "", "otp": "123456"}).content.decode()
+    assert "Choose the order&#x27;s document, or upload it" in neither
+
+    done = client.post(url, {**ORDER, "document": "", "otp": step_up_code(legal),
+                             "file": SimpleUploadedFile("order.pdf", ORDER_DOCUMENT)})
+    assert done.status_code == 302
+    submitted_case.refresh_from_db()
+    order = submitted_case.confiscation_order
+    assert submitted_case.status == CaseStatus.CONFISCATION_APPROVED
+    assert order.document.kind == "COURT_ORDER" and order.document.uploaded_by == legal
+    assert order.document_sha256 == order.document.sha256 == ORDER_SHA
 
 
 def test_another_officers_review_is_refused_by_the_service_beside_the_form(

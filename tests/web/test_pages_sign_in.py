@@ -146,3 +146,28 @@ def test_a_provider_path_that_does_not_import_fails_the_system_check(monkeypatch
     monkeypatch.setattr(registry, "_work", [*registry._work, "intake.web.nowhere.nothing"])
     errors = registry.check_providers()
     assert [e.id for e in errors] == ["core.E101"]
+
+
+def test_a_locked_out_sign_in_is_a_page_with_its_code_in_the_persons_language(settings):
+    """django-axes' lockout on the web sign-in: the site's own error page with the code (not
+    JSON, not plain text, never a 500), in the person's language; nobody is signed in."""
+    from tests.support.factories import UserFactory
+
+    UserFactory(username="person", roles=["clerk"])  # password "pw"
+    client = Client(REMOTE_ADDR="10.8.8.8")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/sign-in/", {"username": "person", "password": f"guess-{n}"})
+    locked = client.post("/sign-in/", {"username": "person", "password": "pw"})
+    assert locked.status_code == 403
+    assert locked["Content-Type"].startswith("text/html")
+    html = locked.content.decode()
+    assert '<code class="error-code">locked_out</code>' in html
+    assert "Signing in is locked for a while" in html
+    assert "_auth_user_id" not in client.session
+    assert AuditEvent.objects.filter(action="auth.locked_out").exists()
+
+    russian = Client(REMOTE_ADDR="10.8.8.8", HTTP_ACCEPT_LANGUAGE="ru")
+    page = russian.post("/sign-in/", {"username": "person", "password": "pw"})
+    assert page.status_code == 403 and 'lang="ru"' in page.content.decode()
+    assert "Вход временно заблокирован" in page.content.decode()
+    assert "locked_out" in page.content.decode()

@@ -21,6 +21,7 @@ from tests.fixtures.reserve import (
     TXID_BLOCK,
     btc,
 )
+from tests.support.api import attach_documents
 
 from .conftest import CASE_DATA
 
@@ -88,6 +89,7 @@ def test_the_seizure_receipt_in_kazakh(web, clerk, kazakh_case):
 
 def test_the_chain_of_custody_report_carries_handovers_and_the_events_hashes(
         web, legal, kazakh_case, clerk):
+    attach_documents(kazakh_case, order=False)  # the warrant its submission rests on
     intake_services.case_submit(case=kazakh_case, actor=clerk)
     client = web(legal)
     client.cookies["django_language"] = "ru"

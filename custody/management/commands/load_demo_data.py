@@ -5,10 +5,10 @@ audit record of the demo is as real as any other.
 DEVELOPMENT ONLY: the custody wallet's keys are tools/demo_signer's throwaway keys."""
 
 import datetime as dt
-import hashlib
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -21,7 +21,7 @@ from core.roles import Role, sync_role_groups
 from core.second_factor import needs_second_factor, step_up
 from custody import services as custody
 from intake import services, verification
-from intake.models import VerificationStatus
+from intake.models import Evidence, VerificationStatus
 from intake.services import custody_wallet_register
 from tools.demo_otp import demo_code, demo_key_hex
 from tools.demo_signer import key_expression
@@ -49,6 +49,14 @@ AGENCIES = [
     ("nbk", "National Bank of Kazakhstan", Agency.Kind.NATIONAL_BANK),
     ("audit", "Supreme Audit Chamber", Agency.Kind.AUDIT),
 ]
+
+
+def demo_document(case, actor, kind, title):
+    """A demo document of the case (a one-line PDF standing in for the scan)."""
+    return services.evidence_upload(
+        case=case, actor=actor, kind=kind, description=title,
+        uploaded_file=SimpleUploadedFile(f"{kind.lower()}-{case.case_number}.pdf",
+                                         f"%PDF-1.4\n% {title}\n".encode()))
 
 
 def demo_step_up(user):
@@ -120,7 +128,12 @@ class Command(BaseCommand):
                 "owner_identifier": "", "description": description})
             services.asset_add(case=case, actor=clerk, asset="BTC", network=net,
                                declared_amount=sats)
+            demo_document(case, clerk, Evidence.Kind.WARRANT, f"Warrant W-{number}")
             return case
+
+        def order_document(case, actor, number):
+            return demo_document(case, actor, Evidence.Kind.COURT_ORDER,
+                                 f"Court order {number}").sha256
 
         draft = new_case("AFM-2026-0001", "Demo Suspect A", 25_000_000,
                          "Ledger device seized at a crypto exchange office.")
@@ -140,7 +153,8 @@ class Command(BaseCommand):
         services.case_approve_confiscation(
             case=approved, actor=legal, court="Specialised Inter-District Criminal Court",
             order_number="2-0004/2026", order_date=dt.date(2026, 5, 20),
-            document_sha256=hashlib.sha256(b"demo order 0004").hexdigest(), finality="FINAL")
+            document_sha256=order_document(approved, legal, "2-0004/2026"), finality="FINAL",
+            step_up=demo_step_up(legal))
         walked = new_case("AFM-2026-0006", "Demo Suspect E", 80_000_000,
                           "Confiscated; scripts/run.sh walks its transfer to the reserve.")
         if fund is not None:
@@ -150,15 +164,18 @@ class Command(BaseCommand):
         services.case_approve_confiscation(
             case=walked, actor=users["legal2"], court="Almaty City Court",
             order_number="2-0006/2026", order_date=dt.date(2026, 6, 10),
-            document_sha256=hashlib.sha256(b"demo order 0006").hexdigest(), finality="FINAL")
+            document_sha256=order_document(walked, users["legal2"], "2-0006/2026"),
+            finality="FINAL", step_up=demo_step_up(users["legal2"]))
+        # legal2 decides it: each decision takes a code, and legal's current one stays
+        # unused for the person who signs in as legal right after the demo is loaded.
         appeal = new_case("AFM-2026-0005", "Demo Suspect D", 3_000_000, "Under appeal.")
         services.case_submit(case=appeal, actor=clerk)
-        services.case_start_review(case=appeal, actor=legal)
+        services.case_start_review(case=appeal, actor=users["legal2"])
         services.case_approve_confiscation(
-            case=appeal, actor=legal, court="Astana City Court", order_number="2-0005/2026",
-            order_date=dt.date(2026, 6, 2),
-            document_sha256=hashlib.sha256(b"demo order 0005").hexdigest(),
-            finality="UNDER_APPEAL")
+            case=appeal, actor=users["legal2"], court="Astana City Court",
+            order_number="2-0005/2026", order_date=dt.date(2026, 6, 2),
+            document_sha256=order_document(appeal, users["legal2"], "2-0005/2026"),
+            finality="UNDER_APPEAL", step_up=demo_step_up(users["legal2"]))
         return {"draft": draft, "submitted": submitted, "review": review, "approved": approved,
                 "appeal": appeal}
 
