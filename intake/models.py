@@ -297,7 +297,13 @@ class CaseAlert(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+        # The alert list's order, all and open only (keyset pages).
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="alert_newest_first"),
+            models.Index(fields=["-created_at", "-id"], condition=Q(resolved_at__isnull=True),
+                         name="alert_open_newest"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "dedup_key"],
                                     condition=Q(resolved_at__isnull=True),
