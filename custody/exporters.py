@@ -2,14 +2,16 @@
 case, by wallet), as dicts for JSON and as row generators (header first) for CSV, which
 core.api.exports streams."""
 
+from django.db.models import Sum
+
 from core.api.exports import csv_lines
 from core.bitcoin import format_btc
 
 from .models import LedgerAccount, LedgerLine, ReconciliationRun, ReserveWallet
-from .selectors import balances
 
 PROOF_OF_RESERVES_COLUMNS = ["wallet", "label", "address", "balance_sats", "balance_btc",
                              "tip_height", "tip_hash", "checked_at"]
+ACCOUNTING_CHUNK = 5000
 ACCOUNTING_COLUMNS = ["section", "entry", "kind", "created_at", "txid", "account",
                       "amount_sats", "amount_btc", "reserve_wallet", "case", "source"]
 
@@ -51,30 +53,50 @@ def proof_of_reserves_csv():
     return "".join(csv_lines(proof_of_reserves_rows()))
 
 
+def _btc(sats):
+    """format_btc without Decimal: integer arithmetic, the same text (-0.00001200)."""
+    whole, frac = divmod(abs(sats), 100_000_000)
+    return f"{'-' if sats < 0 else ''}{whole}.{frac:08d}"
+
+
 def accounting_rows():
     """The header, one row per ledger line, then the holdings by source, by case and by
-    wallet, and the total."""
+    wallet, and the total. Streamed in constant memory: the lines and the holdings by case
+    come from server-side cursors as plain tuples, a chunk at a time."""
     yield ACCOUNTING_COLUMNS
-    lines = (LedgerLine.objects.select_related("entry", "reserve_wallet", "case")
-             .order_by("entry_id", "id"))
-    for ln in lines.iterator(chunk_size=2000):
-        yield ["line", str(ln.entry.public_id), ln.entry.kind, ln.entry.created_at.isoformat(),
-               ln.entry.txid, ln.account, ln.amount_sats, format_btc(ln.amount_sats),
-               ln.reserve_wallet.label if ln.reserve_wallet else "",
-               ln.case.case_number if ln.case else "", ln.source]
-    totals = balances()
-    for source, sats in totals["by_source"].items():
-        yield ["holding_by_source", "", "", "", "", LedgerAccount.RESERVE, sats,
-               format_btc(sats), "", "", source]
-    for _, row in totals["by_case"].items():
-        yield ["holding_by_case", "", "", "", "", LedgerAccount.RESERVE, row["sats"],
-               format_btc(row["sats"]), "", row["case_number"], ""]
-    for _, row in totals["by_wallet"].items():
-        yield ["holding_by_wallet", "", "", "", "", LedgerAccount.RESERVE, row["sats"],
-               format_btc(row["sats"]), row["label"], "", ""]
-    yield ["total", "", "", "", "", LedgerAccount.RESERVE, totals["total_sats"],
-           format_btc(totals["total_sats"]), "", "", ""]
+    lines = (LedgerLine.objects.order_by("entry_id", "id")
+             .values_list("entry__public_id", "entry__kind", "entry__created_at",
+                          "entry__txid", "account", "amount_sats", "reserve_wallet__label",
+                          "case__case_number", "source"))
+    for entry, kind, created_at, txid, account, sats, wallet, case, source in \
+            lines.iterator(chunk_size=ACCOUNTING_CHUNK):
+        yield ["line", str(entry), kind, created_at.isoformat(), txid, account, sats,
+               _btc(sats), wallet or "", case or "", source]
+    reserve = LedgerLine.objects.filter(account=LedgerAccount.RESERVE)
+    for source, sats in (reserve.values_list("source").annotate(s=Sum("amount_sats"))
+                         .order_by("source")):
+        yield ["holding_by_source", "", "", "", "", LedgerAccount.RESERVE, sats, _btc(sats),
+               "", "", source]
+    by_case = (reserve.filter(case__isnull=False).values_list("case_id", "case__case_number")
+               .annotate(s=Sum("amount_sats")).order_by("case__case_number", "case_id"))
+    for _case_id, case_number, sats in by_case.iterator(chunk_size=ACCOUNTING_CHUNK):
+        yield ["holding_by_case", "", "", "", "", LedgerAccount.RESERVE, sats, _btc(sats),
+               "", case_number, ""]
+    for label, sats in (reserve.values_list("reserve_wallet__label")
+                        .annotate(s=Sum("amount_sats")).order_by("reserve_wallet__label")):
+        yield ["holding_by_wallet", "", "", "", "", LedgerAccount.RESERVE, sats, _btc(sats),
+               label, "", ""]
+    total = reserve.aggregate(s=Sum("amount_sats"))["s"] or 0
+    yield ["total", "", "", "", "", LedgerAccount.RESERVE, total, _btc(total), "", "", ""]
+
+
+def write_accounting_csv(out):
+    """accounting_rows() as CSV to a text file, line by line (constant memory)."""
+    for line in csv_lines(accounting_rows()):
+        out.write(line)
 
 
 def accounting_csv():
+    """The whole accounting CSV as one string (small ledgers, tests); streams use
+    accounting_rows() or write_accounting_csv()."""
     return "".join(csv_lines(accounting_rows()))
