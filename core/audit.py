@@ -40,6 +40,8 @@ import json
 import logging
 import multiprocessing
 import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from operator import itemgetter
@@ -131,12 +133,9 @@ def record_event(*, actor, action, obj=None, object_type="", object_id="", befor
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(getattr(obj, "public_id", None) or obj.pk)
-    head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
     actor_username = actor.get_username() if actor_id else ""
     fields = dict(
-        seq=head.seq + 1,
-        created_at=timezone.now(),
         actor_id=actor_id,
         actor_username=actor_username,
         action=str(action),
@@ -146,13 +145,54 @@ def record_event(*, actor, action, obj=None, object_type="", object_id="", befor
         after=_normalise(after),
         reason=reason or "",
     )
-    canonical = canonical_event(**fields)
-    digest = chain_hash(head.hash, canonical)
-    event = AuditEvent.objects.create(prev_hash=head.hash, hash=digest, canonical=canonical,
-                                      **fields)
-    head.seq, head.hash = event.seq, digest
+    pending = _PENDING.get()
+    if pending is not None:
+        pending.append(fields)
+        return None
+    return _append([fields])[0]
+
+
+def _append(pending):
+    """Chain the pending events after the head: the head's row lock is taken here, once."""
+    head, _ = AuditChainHead.objects.select_for_update().get_or_create(id=1)
+    now = timezone.now()
+    events = []
+    for fields in pending:
+        complete = dict(seq=head.seq + 1, created_at=now, **fields)
+        canonical = canonical_event(**complete)
+        digest = chain_hash(head.hash, canonical)
+        events.append(AuditEvent(prev_hash=head.hash, hash=digest, canonical=canonical,
+                                 **complete))
+        head.seq, head.hash = complete["seq"], digest
+    AuditEvent.objects.bulk_create(events)
     head.save(update_fields=["seq", "hash"])
-    return event
+    return events
+
+
+_PENDING: ContextVar[list[dict] | None] = ContextVar("audit_pending", default=None)
+
+
+@contextmanager
+def audit_batch():
+    """Events recorded inside the block are chained together when it ends, in the order
+    recorded: the chain's head (one row lock every writer waits on) is taken once, as late
+    as possible in the transaction, instead of at each event. Inside the transaction of the
+    change, for commands that are all or nothing: an exception must leave the block (then
+    nothing is written); an event recorded in a savepoint that is rolled back and the error
+    swallowed inside the block would still be written. Nested blocks join the outer one."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_batch() must run inside the transaction of the change")
+    if _PENDING.get() is not None:
+        yield
+        return
+    pending: list[dict] = []
+    token = _PENDING.set(pending)
+    try:
+        yield
+    finally:
+        _PENDING.reset(token)
+    if pending:
+        _append(pending)
 
 
 # --- verification ---------------------------------------------------------------------------

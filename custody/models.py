@@ -243,6 +243,11 @@ class Transfer(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The transfer list's order, alone and under a status filter (keyset pages).
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="transfer_newest_first"),
+            models.Index(fields=["status", "-created_at", "-id"], name="transfer_status_newest"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_sats__gt=0), name="transfer_amount_positive"),
             models.CheckConstraint(condition=Q(fee_sats__gte=0), name="transfer_fee_nonnegative"),
@@ -374,6 +379,11 @@ class Deposit(models.Model):
 
     class Meta:
         ordering = ["-seen_at", "-id"]
+        # The deposit list's order, alone and under a status filter (keyset pages).
+        indexes = [
+            models.Index(fields=["-seen_at", "-id"], name="deposit_newest_first"),
+            models.Index(fields=["status", "-seen_at", "-id"], name="deposit_status_newest"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["txid", "vout"], name="deposit_outpoint_once"),
             models.CheckConstraint(condition=Q(amount_sats__gt=0), name="deposit_positive"),

@@ -5,6 +5,9 @@ waiting for attribution."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from django.db import transaction
 
 from core.audit import record_event
@@ -25,32 +28,48 @@ from .selectors import wallet_ledger_balance
 from .services import deposit_observe
 from .services.cases import raise_alert
 
+BATCH = 1000
+
+
+def _batches(items: list[Any], size: int = BATCH) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
 
 def reconcile_wallet(wallet: ReserveWallet) -> ReconciliationRun:
-    addresses = {a.address: a for a in ReserveAddress.objects.filter(wallet=wallet)}
+    """In batches, with memory bounded by the coins the node reports rather than by the
+    wallet's history: the addresses are read as plain strings, and transfers and address
+    rows are looked up only for the UTXOs found, BATCH at a time (never whole rows of every
+    transfer or address of the wallet)."""
+    addresses = ReserveAddress.objects.filter(wallet=wallet).order_by("address")
     tip = chainio.tip()
-    utxos = chainio.reserve_utxos(sorted(addresses))
-    transfers = {t.unsigned_txid: t for t in
-                 Transfer.objects.filter(destination__wallet=wallet)}
-    per_address = {address: 0 for address in addresses}
+    utxos = chainio.reserve_utxos(list(addresses.values_list("address", flat=True)
+                                       .iterator(chunk_size=10 * BATCH)))
+    per_address: dict[str, int] = {}
     node = in_flight = unattributed = 0
-    for utxo in utxos:
-        address = utxo.address or ""
-        reserve_address = addresses.get(address)
-        if reserve_address is None:
-            continue
-        node += utxo.value_sats
-        per_address[address] += utxo.value_sats
-        transfer = transfers.get(utxo.txid)
-        if transfer is not None:
-            if transfer.status in IN_FLIGHT_STATES:
-                in_flight += utxo.value_sats
-            continue
-        deposit = deposit_observe(reserve_address=reserve_address, txid=utxo.txid,
-                                  vout=utxo.vout, amount_sats=utxo.value_sats,
-                                  confirmations=utxo.confirmations, block_height=utxo.height)
-        if deposit.status != Deposit.Status.ATTRIBUTED:
-            unattributed += utxo.value_sats
+    for batch in _batches(utxos):
+        ids = dict(addresses.filter(address__in={u.address for u in batch if u.address})
+                   .values_list("address", "id"))
+        statuses = dict(Transfer.objects.filter(destination__wallet=wallet,
+                                                unsigned_txid__in={u.txid for u in batch})
+                        .values_list("unsigned_txid", "status"))
+        for utxo in batch:
+            address = utxo.address or ""
+            if address not in ids:
+                continue
+            node += utxo.value_sats
+            per_address[address] = per_address.get(address, 0) + utxo.value_sats
+            status = statuses.get(utxo.txid)
+            if status is not None:
+                if status in IN_FLIGHT_STATES:
+                    in_flight += utxo.value_sats
+                continue
+            deposit = deposit_observe(
+                reserve_address=ReserveAddress.objects.get(pk=ids[address]), txid=utxo.txid,
+                vout=utxo.vout, amount_sats=utxo.value_sats,
+                confirmations=utxo.confirmations, block_height=utxo.height)
+            if deposit.status != Deposit.Status.ATTRIBUTED:
+                unattributed += utxo.value_sats
     with transaction.atomic():
         ledger = wallet_ledger_balance(wallet)
         difference = node - in_flight - unattributed - ledger
@@ -58,7 +77,9 @@ def reconcile_wallet(wallet: ReserveWallet) -> ReconciliationRun:
             wallet=wallet, tip_height=tip.height, tip_hash=tip.block_hash, ledger_sats=ledger,
             node_sats=node, in_flight_sats=in_flight, unattributed_sats=unattributed,
             difference_sats=difference,
-            addresses=[{"address": a, "balance_sats": s} for a, s in sorted(per_address.items())])
+            addresses=[{"address": a, "balance_sats": per_address.get(a, 0)} for a in
+                       addresses.values_list("address", flat=True)
+                       .iterator(chunk_size=10 * BATCH)])
         record_event(actor=None, action=CustodyAction.RESERVE_RECONCILED, obj=run, after={
             "wallet": str(wallet.public_id), "tip_height": tip.height, "ledger_sats": ledger,
             "node_sats": node, "in_flight_sats": in_flight,

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db.models import Model, Q, QuerySet, Sum
+from django.db.models import Model, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from chain.models import ChainCursor, WatchedOutput
@@ -78,8 +78,11 @@ def transfer_list_for_user(*, user: User,
     if not can_see_custody(user):
         return Transfer.objects.none()
     filters = filters or {}
-    qs = Transfer.objects.select_related("case", "reserve_wallet", "destination", "proposed_by",
-                                         "release_order")
+    qs = (Transfer.objects.select_related("case", "reserve_wallet", "destination", "proposed_by",
+                                          "release_order")
+          .prefetch_related(Prefetch("approvals", queryset=TransferApproval.objects
+                                     .select_related("approver").order_by("id")))
+          .order_by("-created_at", "-id"))
     if filters.get("status"):
         qs = qs.filter(status__in=filters["status"])
     if filters.get("case"):
@@ -88,7 +91,11 @@ def transfer_list_for_user(*, user: User,
 
 
 def transfer_get_for_user(*, user: User, public_id: Any) -> Transfer:
-    return _get(transfer_list_for_user(user=user), public_id, "transfer")
+    if not can_see_custody(user):
+        raise NotFound("No such transfer.")
+    # No prefetched approvals here: a command that approves reads them fresh.
+    return _get(Transfer.objects.select_related("case", "reserve_wallet", "destination",
+                                                "proposed_by"), public_id, "transfer")
 
 
 # Release orders are the legal officers' (they record and approve them) and the reserve
@@ -148,13 +155,24 @@ def counted_approvals(transfer: Transfer) -> QuerySet[TransferApproval]:
             .exclude(approver_id=transfer.proposed_by_id))
 
 
+def counted_approvals_of(transfer: Transfer) -> list[TransferApproval]:
+    """counted_approvals as a list, from the approvals a list prefetched (no query per
+    transfer) or from the database."""
+    cached = getattr(transfer, "_prefetched_objects_cache", {}).get("approvals")
+    if cached is None:
+        return list(counted_approvals(transfer).select_related("approver").order_by("id"))
+    return [a for a in cached
+            if a.payload_hash == transfer.payload_hash and a.approver_id != transfer.proposed_by_id]
+
+
 def deposit_list_for_user(*, user: User,
                           filters: Mapping[str, Any] | None = None) -> QuerySet[Deposit]:
     """filters: validated values (DepositFilterSerializer): status one Deposit.Status."""
     if not can_see_custody(user):
         return Deposit.objects.none()
     filters = filters or {}
-    qs = Deposit.objects.select_related("reserve_address__wallet", "attributed_by")
+    qs = (Deposit.objects.select_related("reserve_address__wallet", "attributed_by")
+          .order_by("-seen_at", "-id"))
     if filters.get("status"):
         qs = qs.filter(status=filters["status"])
     return qs

@@ -388,7 +388,16 @@ class CaseAlert(models.Model):
                                     on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+        # The alert list's order, all and open only (keyset pages).
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="alert_newest_first"),
+            models.Index(fields=["-created_at", "-id"], condition=Q(resolved_at__isnull=True),
+                         name="alert_open_newest"),
+            # The escalation pass's due alerts.
+            models.Index(fields=["escalate_at"], condition=Q(escalate_at__isnull=False),
+                         name="alert_due_for_escalation"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "dedup_key"],
                                     condition=Q(resolved_at__isnull=True),
@@ -397,10 +406,6 @@ class CaseAlert(models.Model):
                 condition=Q(status="RESOLVED", resolved_at__isnull=False)
                 | (~Q(status="RESOLVED") & Q(resolved_at__isnull=True)),
                 name="alert_resolved_at_with_status"),
-        ]
-        indexes = [
-            models.Index(fields=["escalate_at"], condition=Q(escalate_at__isnull=False),
-                         name="alert_due_for_escalation"),
         ]
 
     @property

@@ -17,24 +17,27 @@ from core.roles import Role, roles_of
 from .models import CaseAlert, CaseStatus, SeizedAsset, SeizureCase, VerificationStatus
 
 LEGAL_VISIBLE = ~Q(status=CaseStatus.DRAFT)
-BANK_VISIBLE = Q(status__in=[
+BANK_STATUSES = [
     CaseStatus.CONFISCATION_APPROVED, CaseStatus.ON_APPEAL, CaseStatus.IN_TRANSFER,
     CaseStatus.IN_RESERVE, CaseStatus.CLOSED,
-])
+]
+BANK_VISIBLE = Q(status__in=BANK_STATUSES)
 
 
-def case_visibility(user: Any) -> Q | None:
-    """A Q of the cases this user may see; None when they may see none."""
+def case_visibility(user: Any, *, prefix: str = "") -> Q | None:
+    """A Q of the cases this user may see; None when they may see none. With prefix
+    ("case__") the same condition on a model that points at the case, so a list of alerts
+    joins the case instead of testing membership in the whole visible set."""
     roles = roles_of(user)
     if user.is_superuser or roles & {Role.AUDITOR, Role.ADMIN}:
         return Q()
     conditions = []
     if Role.CLERK in roles and user.agency_id:
-        conditions.append(Q(agency_id=user.agency_id))
+        conditions.append(Q(**{f"{prefix}agency_id": user.agency_id}))
     if Role.LEGAL_OFFICER in roles:
-        conditions.append(LEGAL_VISIBLE)
+        conditions.append(~Q(**{f"{prefix}status": CaseStatus.DRAFT}))
     if Role.BANK_OFFICER in roles:
-        conditions.append(BANK_VISIBLE)
+        conditions.append(Q(**{f"{prefix}status__in": BANK_STATUSES}))
     if not conditions:
         return None
     combined = conditions[0]
@@ -98,14 +101,16 @@ def asset_get_for_user(*, user: Any, case: SeizureCase, public_id: Any) -> Seize
 
 def alert_list_for_user(*, user: Any, open_only: bool = False,
                         filters: Mapping[str, Any] | None = None) -> QuerySet[CaseAlert]:
-    """filters (AlertFilterSerializer / the alerts page): status a list of AlertStatus, kind
-    a list of CaseAlert.Kind, case a case's public id."""
-    visible = case_visibility(user)
+    """Alerts of the cases this user may see, newest first; case-less alerts
+    (reconciliation) too for the bank and oversight. filters (AlertFilterSerializer / the
+    alerts page): status a list of AlertStatus, kind a list of CaseAlert.Kind, case a case's
+    public id."""
+    visible = case_visibility(user, prefix="case__")
     if visible is None:
         return CaseAlert.objects.none()
     roles = roles_of(user)
-    qs = CaseAlert.objects.select_related("case", "case__agency", "acknowledged_by",
-                                          "resolved_by")
+    qs = (CaseAlert.objects.select_related("case", "case__agency", "acknowledged_by",
+                                           "resolved_by").order_by("-created_at", "-id"))
     filters = filters or {}
     if filters.get("status"):
         qs = qs.filter(status__in=filters["status"])
@@ -113,15 +118,13 @@ def alert_list_for_user(*, user: Any, open_only: bool = False,
         qs = qs.filter(kind__in=filters["kind"])
     if filters.get("case"):
         qs = qs.filter(case__public_id=filters["case"])
-    if user.is_superuser or roles & {Role.AUDITOR, Role.ADMIN, Role.BANK_OFFICER}:
-        pass  # case-less alerts (reconciliation) are for the bank and oversight
-    else:
-        qs = qs.filter(case__isnull=False)
-    cases = case_queryset_for_user(user=user)
-    qs = qs.filter(Q(case__isnull=True) | Q(case__in=cases))
     if open_only:
         qs = qs.filter(resolved_at__isnull=True)
-    return qs
+    if visible == Q():
+        return qs
+    if user.is_superuser or roles & {Role.AUDITOR, Role.ADMIN, Role.BANK_OFFICER}:
+        return qs.filter(Q(case__isnull=True) | visible)
+    return qs.filter(Q(case__isnull=False) & visible)
 
 
 def alert_get_for_user(*, user: Any, public_id: Any) -> CaseAlert:

@@ -84,3 +84,8 @@ class PageFilterSerializer(serializers.Serializer):
 
     page_size = PageSizeField(required=False, min_value=1,
                               help_text="Results per page (at most 500).")
+    cursor = serializers.CharField(
+        required=False, max_length=500,
+        help_text="Where the page starts: the cursor in a previous answer's next or previous "
+                  "link (the same cost at any depth). Without it, ?page=N (page numbers, for "
+                  "small lists) or the first page.")

@@ -23,7 +23,7 @@ from ..models import (
     ValuationGap,
 )
 from ..psbt import signature_counts
-from ..selectors import counted_approvals
+from ..selectors import counted_approvals_of
 from ..transitions import TRANSFER_TABLE
 
 
@@ -145,7 +145,7 @@ class TransferOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_approvals(self, obj):
         return [{"approver": a.approver.username, "at": a.created_at}
-                for a in counted_approvals(obj).select_related("approver")]
+                for a in counted_approvals_of(obj)]
 
     @extend_schema_field({"type": "array", "items": {"type": "integer"}})
     def get_signatures_per_input(self, obj):

@@ -1,6 +1,6 @@
 """Thin edges of custody: validate input, call one selector or service, serialize."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -316,7 +316,10 @@ class AccountingExportApi(QazynaApiView):
     @extend_schema(responses={(200, "text/csv"): str})
     def get(self, request):
         _require_reader(request.user)
-        return streaming_csv_response(exporters.accounting_rows(), filename="accounting.csv")
+        response = StreamingHttpResponse(exporters.accounting_csv_chunks(),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="accounting.csv"'
+        return response
 
 
 # --- valuations and the accounting of a period ----------------------------------------------

@@ -172,6 +172,14 @@ class AssetInputSerializer(serializers.Serializer):
         return attrs
 
 
+class CaseFileInputSerializer(CaseInputSerializer):
+    """A new case, and (optionally) its assets filed with it in the same transaction."""
+
+    assets = serializers.ListField(child=AssetInputSerializer(), required=False, max_length=50,
+                                   help_text="Assets filed with the case, all or nothing.")
+
+
+
 class SweepOutputSerializer(serializers.ModelSerializer):
     recorded_by = serializers.CharField(source="recorded_by.username")
 

@@ -27,11 +27,13 @@ class CaseListCreateApi(QazynaApiView):
         return paginate(request=request, queryset=cases,
                         serializer_class=s.CaseOutputSerializer, view=self)
 
-    @extend_schema(request=s.CaseInputSerializer, responses={201: s.CaseOutputSerializer})
+    @extend_schema(request=s.CaseFileInputSerializer, responses={201: s.CaseOutputSerializer})
     def post(self, request):
-        data = s.CaseInputSerializer(data=request.data)
+        data = s.CaseFileInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.case_create(actor=request.user, data=data.validated_data)
+        values = dict(data.validated_data)
+        assets = values.pop("assets", [])
+        case = services.case_file(actor=request.user, data=values, assets=assets)
         return Response(s.CaseOutputSerializer(case, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
 

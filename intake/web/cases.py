@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -13,7 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core import selectors as core_selectors
 from core.bitcoin import validate_address, validate_txid
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, ValidationFailed
+from core.pagination import take_page
 from core.web.auth import person_required
 from core.web.errors import describe
 
@@ -32,13 +32,17 @@ def case_list(request: HttpRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET or None,
                           agencies=core_selectors.agency_list_for_user(user=request.user))
     cases = selectors.case_list_for_user(user=request.user, filters=form.filters())
-    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    try:
+        page = take_page(cases, params=request.GET, size=PAGE_SIZE)
+    except (NotFound, ValidationFailed):  # a stale or edited link: the first page
+        page = take_page(cases, params={}, size=PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("cursor", None)
     return render(request, "intake/case_list.html", {
         "form": form if form.is_bound else CaseFilterForm(
             agencies=core_selectors.agency_list_for_user(user=request.user)),
-        "page_obj": page, "cases": page.object_list,
+        "page_obj": page, "cases": page.rows,
         "query_without_page": f"{query.urlencode()}&" if query else "",
         "filtered": bool(form.is_bound and form.filters()),
         "page_has_errors": form.is_bound and bool(form.errors),

@@ -282,3 +282,31 @@ def test_logins_and_admin_changes_are_audited(client, admin_user):
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action="admin.add", object_type="core.agency").exists()
     assert verify_chain().ok
+
+
+def test_a_batch_chains_its_events_at_the_end_taking_the_head_once(postgresql):
+    from django.db import transaction
+
+    from core.audit import audit_batch
+    from core.models import AuditChainHead
+
+    class BatchAction(AuditAction):
+        ONE = "test.batch_one"
+        TWO = "test.batch_two"
+
+    with transaction.atomic():
+        record_event(actor=None, action=BatchAction.ONE, object_type="t", object_id="0")
+    before = AuditChainHead.objects.get().seq
+    with transaction.atomic(), audit_batch():
+        record_event(actor=None, action=BatchAction.ONE, object_type="t", object_id="1")
+        with audit_batch():  # nested: joins the outer batch
+            record_event(actor=None, action=BatchAction.TWO, object_type="t", object_id="2")
+        assert AuditChainHead.objects.get().seq == before  # nothing chained yet
+    events = list(AuditEvent.objects.filter(seq__gt=before).order_by("seq"))
+    assert [(e.seq, e.object_id) for e in events] == [(before + 1, "1"), (before + 2, "2")]
+    assert events[1].prev_hash == events[0].hash and verify_chain().ok
+
+    with pytest.raises(ValueError), transaction.atomic(), audit_batch():
+        record_event(actor=None, action=BatchAction.ONE, object_type="t", object_id="3")
+        raise ValueError("the command failed")
+    assert AuditChainHead.objects.get().seq == before + 2

@@ -1,6 +1,16 @@
 from django.core.management.base import BaseCommand
 
-from custody.exporters import accounting_csv
+from custody.exporters import write_accounting_csv
+
+
+class _Lines:
+    """The command's stdout as a file of ready lines (no ending added)."""
+
+    def __init__(self, wrapper):
+        self.wrapper = wrapper
+
+    def write(self, line):
+        self.wrapper.write(line, ending="")
 
 
 class Command(BaseCommand):
@@ -11,10 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", default="-", help="file to write (default stdout)")
 
     def handle(self, *args, output, **options):
-        text = accounting_csv()
+        # Line by line from server-side cursors: constant memory at any size of the ledger.
         if output == "-":
-            self.stdout.write(text, ending="")
+            write_accounting_csv(_Lines(self.stdout))
         else:
             with open(output, "w", newline="") as fh:
-                fh.write(text)
+                write_accounting_csv(fh)
             self.stderr.write(f"wrote {output}")
