@@ -22,7 +22,7 @@ from ..models import OPEN_STATES, Transfer, TransferKind, TransferStatus
 from ..transitions import TRANSFER_TABLE, WATCHED_STATES, Command, check_command
 from .cases import CaseCommand, move_case, raise_alert
 from .ledger import post_transfer_settled, reverse_transfer
-from .prices import value_at_settlement
+from .prices import value_at_settlement, value_release
 from .signing import mark_broadcast
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,9 @@ def _settle(transfer: Transfer, command: Command, view: ChainView) -> None:
     post_transfer_settled(transfer)
     if transfer.kind == TransferKind.RESERVE:
         value_at_settlement(transfer)
+    else:  # a court-ordered release: the disposal's milestone, valued when it happens
+        value_release(case=transfer.case, at=transfer.settled_at,
+                      amount_sats=transfer.amount_sats, transfer=transfer)
     _dispose_watched_assets(transfer)
     case_advance_if_disposed(case=transfer.case, transfer_open=transfer.case.transfers.exclude(
         pk=transfer.pk).filter(status__in=OPEN_STATES).exists())

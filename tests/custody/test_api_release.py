@@ -6,6 +6,7 @@ undoes the release's books and its disposition. The real chains: test_e2e_releas
 
 import datetime as dt
 import hashlib
+from decimal import Decimal
 
 import pytest
 from embit import ec, script
@@ -13,7 +14,15 @@ from embit.networks import NETWORKS
 
 from core.models import AuditEvent
 from custody import chainio, services
-from custody.models import JournalEntry, LedgerAccount, ReleaseOrder, Transfer, TransferInput
+from custody.models import (
+    JournalEntry,
+    LedgerAccount,
+    ReleaseOrder,
+    Transfer,
+    TransferInput,
+    Valuation,
+    ValuationGap,
+)
 from custody.selectors import balances, ledger_is_balanced
 from intake.models import CaseAlert, CaseStatus, Disposition
 from tests.support.custody import fake_utxos, make_confiscated_case, sign
@@ -195,6 +204,18 @@ def test_a_restitution_from_a_confiscated_case_settles_closes_and_is_undone_by_a
         (LedgerAccount.CUSTODY, -transfer.input_total_sats),
         (LedgerAccount.NETWORK_FEES, transfer.fee_sats)])
     assert balances()["total_sats"] == 0 and ledger_is_balanced()
+    # The release is a milestone valued when it happens: with no price in force, an open
+    # item asks for one; once a price of that moment is recorded and approved, it is valued.
+    gap = ValuationGap.objects.get(transfer=transfer, point=Valuation.Point.RELEASE)
+    assert (gap.status, gap.amount_sats) == (ValuationGap.Status.OPEN, transfer.amount_sats)
+    price = services.price_record(actor=bank, kzt_per_unit=40_000_000, source="NBK fixing",
+                                  observed_at=transfer.settled_at - dt.timedelta(minutes=1),
+                                  step_up=fresh_step_up(bank))
+    services.price_approve(price=price, actor=bank2, step_up=fresh_step_up(bank2))
+    valued = Valuation.objects.get(transfer=transfer, point=Valuation.Point.RELEASE)
+    assert valued.value_kzt == Decimal(transfer.amount_sats) * 40_000_000 / 100_000_000
+    gap.refresh_from_db()
+    assert gap.status != ValuationGap.Status.OPEN
 
     # A reorg deeper than settlement removes it: compensating entry, the asset held again,
     # an alert (the closed case stays closed: a person must look).
