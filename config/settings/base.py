@@ -219,6 +219,8 @@ SPECTACULAR_SETTINGS = {
         "ReleaseOrderKindEnum": "custody.models.ReleaseOrder.Kind",
         "AssetHandoverKindEnum": "custody.models.AssetHandover.Kind",
         "DispositionEnum": "intake.models.Disposition",
+        "EvidenceKindEnum": "intake.models.Evidence.Kind",
+        "AlertKindEnum": "intake.models.CaseAlert.Kind",
     },
 }
 
