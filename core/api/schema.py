@@ -161,7 +161,8 @@ def _serializer_codes(serializer: Any) -> dict[int, set[str]]:
         collector.visit(type(field))
         for validator in getattr(field, "validators", []):
             collector.visit(validator if inspect.isfunction(validator) else type(validator))
-        if isinstance(field, serializers.ListSerializer):
+        if isinstance(field, (serializers.ListSerializer, serializers.ListField)):
+            codes.setdefault(400, set()).update(getattr(field, "error_messages", {}).keys())
             field = field.child
         if isinstance(field, serializers.Serializer):
             for status, found in _serializer_codes(field).items():
