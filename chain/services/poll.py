@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core.audit import record_event
+from core.audit import audit_batch, record_event
 
 from .. import registry
 from ..audit import ChainAction
@@ -43,7 +43,10 @@ def apply_poll(*, tip: Any, new_blocks: list[Any], fork_height: int, mempool_txi
     had above it were disconnected). Returns a summary dict."""
     summary: Summary = defaultdict(int)
     now = timezone.now()
-    with transaction.atomic():
+    # The audit chain's head is the last lock taken (core.audit.audit_batch): the tracker
+    # holds a watched row and then waits for the head, so a poll holding the head while it
+    # locks rows would deadlock with it.
+    with transaction.atomic(), audit_batch():
         cursor, _ = ChainCursor.objects.select_for_update().get_or_create(id=1)
         disconnected = list(SeenBlock.objects.filter(height__gt=fork_height)
                             .order_by("height").values_list("block_hash", flat=True))

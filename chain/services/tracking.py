@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import audit_batch
 from core.statemachine import apply_transition
 
 from .. import registry
@@ -77,7 +78,7 @@ def tx_apply_status(*, watched_tx_id: int, status: Any, conflict: tuple[str, str
     """The per-item tracker's verdict (chain.tasks.track_transaction_task).
     status: adapter.TxStatus or None (the node does not know the txid).
     conflict: None, or ("spent", spender_txid_or_"") when an input is spent elsewhere."""
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch():  # the audit head last, as in the poll
         wtx = WatchedTransaction.objects.select_for_update().get(pk=watched_tx_id)
         if status is not None:  # the node showed the tx: its inputs are known from now on
             learn_inputs(watched_tx_id=wtx.pk, inputs=status.inputs)

@@ -57,7 +57,15 @@ def learn_inputs(*, watched_tx_id: int, inputs: Iterable[Any]) -> int:
     Runs in the caller's transaction; returns how many were added (0 when known already).
     From then on a conflict or replacement of any of them is seen (chain.services.poll)."""
     outpoints = sorted({parse_outpoint(item) for item in inputs})
-    if not outpoints or WatchedInput.objects.filter(watched_tx_id=watched_tx_id).exists():
+    if not outpoints:
+        return 0
+    # The row first: a caller holding nothing (intake verification) waits here for one
+    # holding the row (the tracker, the poller) and then finds the inputs known. Inserting
+    # first would deadlock them: its foreign-key check waits for the holder, whose insert of
+    # the same outpoints waits for it (tests/chain/test_learn_inputs_race.py).
+    list(WatchedTransaction.objects.select_for_update().filter(pk=watched_tx_id)
+         .values_list("pk", flat=True))
+    if WatchedInput.objects.filter(watched_tx_id=watched_tx_id).exists():
         return 0
     created = WatchedInput.objects.bulk_create(
         [WatchedInput(watched_tx_id=watched_tx_id, txid=t, vout=v) for t, v in outpoints],

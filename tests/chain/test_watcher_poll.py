@@ -300,3 +300,41 @@ def test_work_per_block_does_not_grow_with_watched_items(chain_node, adapter):
     calls_big, queries_big = measure(500, 10_000)
     assert calls_small == calls_big
     assert queries_big == queries_small
+
+
+def _row_locks(queries):
+    """The tables of each SELECT … FOR UPDATE, in order."""
+    return [q["sql"].split(" FROM ", 1)[1].split()[0].strip('"') for q in queries
+            if "FOR UPDATE" in q["sql"]]
+
+
+def test_the_audit_head_is_the_last_lock_the_poller_and_the_tracker_take(chain_node, adapter,
+                                                                         settings):
+    """Every writer waits on the audit chain's head until it commits. Taken in the middle of a
+    poll (at its first event) and then followed by row locks, it deadlocked with the tracker,
+    which holds its row and then waits for the head: both take it last."""
+    from tests.support.services import require_postgresql
+
+    require_postgresql(connection, why="the lock order is read from PostgreSQL's FOR UPDATE")
+    settings.CHAIN_MAX_REORG_DEPTH = 3
+    watcher.poll(adapter)
+    txid = chain_node.fund(chain_node.new_address(), 10_000_000)
+    wtx = _watch(txid)
+    [block] = chain_node.mine(1)
+    watcher.poll(adapter)
+    chain_node.rpc("invalidateblock", block)  # a reorg event first, then the tx changes
+    with CaptureQueriesContext(connection) as poll:
+        watcher.poll(adapter)
+    assert AuditEvent.objects.filter(action="chain.reorg").exists()
+    locks = _row_locks(poll.captured_queries)
+    assert "chain_watchedtransaction" in locks
+    assert locks.count("core_auditchainhead") == 1 and locks[-1] == "core_auditchainhead", locks
+
+    chain_node.mine(1)
+    WatchedTransaction.objects.filter(pk=wtx.pk).update(next_check_at=None, claimed_until=None)
+    before = AuditEvent.objects.count()
+    with CaptureQueriesContext(connection) as tracker:
+        watcher.track(wtx.pk, adapter)
+    assert AuditEvent.objects.count() > before  # the tracker saw it mined, and said so
+    locks = _row_locks(tracker.captured_queries)
+    assert locks[0] == "chain_watchedtransaction" and locks[-1] == "core_auditchainhead", locks
