@@ -15,7 +15,7 @@ from core.roles import Role, has_any_role
 from core.web.registry import NavItem, WorkItem
 
 from ... import chainio, selectors
-from ...models import AssetHandover, Deposit, PriceRecord
+from ...models import AssetHandover, Deposit, PriceRecord, ValuationGap
 from . import presenters
 
 BANK = frozenset({Role.BANK_OFFICER})
@@ -27,6 +27,7 @@ NAV = (
     NavItem(gettext_lazy("Prices"), "custody:price-list", BANK, order=33),
     NavItem(gettext_lazy("Chain status"), "custody:chain-status", BANK, order=34),
     NavItem(gettext_lazy("Handovers"), "custody:handover-list", BANK, order=35),
+    NavItem(gettext_lazy("Valuation open items"), "custody:valuation-items", BANK, order=36),
 )
 
 
@@ -70,6 +71,11 @@ def needs_me_now(user: Any) -> list[WorkItem]:
         items.append(WorkItem(_("Deposit attributions waiting for a second officer"),
                               _url("custody:deposit-list", status=Deposit.Status.PROPOSED),
                               second))
+    gaps = selectors.valuation_gap_list_for_user(
+        user=user, filters={"status": ValuationGap.Status.OPEN}).count()
+    if gaps:
+        items.append(WorkItem(_("Milestones waiting for a price to be valued"),
+                              _url("custody:valuation-items"), gaps, urgent=True))
     prices = (selectors.price_list_for_user(user=user)
               .filter(status=PriceRecord.Status.PENDING).exclude(recorded_by=user).count())
     if prices:

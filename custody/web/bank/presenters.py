@@ -77,6 +77,7 @@ VALUATION_POINTS: dict[str, Any] = {
     Valuation.Point.SEIZURE: _("At seizure"),
     Valuation.Point.CONFISCATION: _("At confiscation"),
     Valuation.Point.SETTLEMENT: _("At reserve entry (settlement)"),
+    Valuation.Point.RELEASE: _("At release (disposal)"),
 }
 BREAKER_CAUSES: dict[str, Any] = {
     "stale_tip": _("The node's newest block is too old: the node may be cut off from the "
