@@ -60,8 +60,9 @@ def qazyna_pdf(entries):
     from core.reports import pdf_bytes
     from custody.web.auditor import accounting_pdf
 
-    tables = accounting_pdf.chunks(rows(entries))
-    context = {"entry_count": entries, "line_count": 2 * entries, "journal_tables": tables,
+    header, blocks, lines = accounting_pdf.journal_blocks(rows(entries))
+    context = {"entry_count": entries, "line_count": lines, "journal_header": header,
+               "journal_blocks": blocks,
                "holdings": {"total_sats": 0, "by_source": [], "by_wallet": [], "by_case": [],
                             "by_agency": [], "balanced": True,
                             "charts": {"over_time": {"empty": True, "title": "Holdings"}}},

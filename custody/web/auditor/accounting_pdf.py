@@ -3,11 +3,14 @@ of the period asked for, every line of it.
 
 Why it was slow, and what the layout does about it. WeasyPrint lays a table out as one box:
 a table that runs over many pages is re-laid for each page break, so its cost grows faster
-than its rows (a 2,000-line journal in one table: 150 pages, 78 s). Here the journal is
-cut into tables of JOURNAL_ROWS_PER_TABLE lines (about a page each), with a fixed table
-layout (column widths given, never measured from the content), one line per row (no
-wrapping, which also halves the pages), on landscape pages, without per-cell clipping.
-bench/pdf_bench.py measures it beside a trivial one-table layout of the same lines.
+than its rows (a 2,000-line journal in one table: 150 pages, 78 s); and each cell is an
+element with its own computed style and its own run of Pango's line breaking, which
+dominates even when the table is cut into page-sized pieces (profiled: styles, then
+line boxes, then drawing, all per cell). So the journal is printed the way ledgers were
+printed: fixed-width columns of monospaced text, one text block of JOURNAL_LINES_PER_BLOCK
+lines (about a page) with its header, on landscape pages. A value longer than its column
+continues on the next line in that column; nothing is cut. bench/pdf_bench.py measures it
+beside a trivial one-table layout of the same lines and the CSV of them.
 
 A journal longer than PDF_SYNC_ENTRIES is made by the worker (custody.accounting_pdf):
 the auditor gets a page that shows when it is ready, and downloads it from there. The job
@@ -17,6 +20,7 @@ job is asked for again; the PDF is derived from the ledger, which stays the reco
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -28,6 +32,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from core import selectors as core_selectors
 from core.audit import verification_report
@@ -40,8 +45,13 @@ from ...models import JournalEntry, LedgerLine
 from . import presenters
 
 TEMPLATE = "custody/auditor/reports/accounting.html"
-JOURNAL_ROWS_PER_TABLE = 40
-PDF_SYNC_ENTRIES = 500
+JOURNAL_LINES_PER_BLOCK = 55
+# Column widths in characters (DejaVu Sans Mono at the report's size: 195 fit across an A4
+# landscape page): posted, entry, txid, account, BTC, where (an Ethereum txid, 0x + 64,
+# continues on the next line).
+COLUMNS = (16, 18, 64, 23, 17, 48)
+GAP = "  "
+PDF_SYNC_ENTRIES = 1000
 JOB_SECONDS = 24 * 3600
 TASK_NAME = "custody.accounting_pdf"
 
@@ -83,22 +93,52 @@ def journal_rows(entries: QuerySet[JournalEntry]) -> Iterator[tuple[Any, ...]]:
                account_labels.get(account, account), btc(sats), where)
 
 
-def chunks(rows: Iterator[tuple[Any, ...]], size: int = JOURNAL_ROWS_PER_TABLE
-           ) -> list[list[tuple[Any, ...]]]:
-    tables: list[list[tuple[Any, ...]]] = [[]]
+def _cells(value: str, width: int) -> list[str]:
+    """value in lines of at most width characters: at spaces, or cut where there are none
+    (a txid)."""
+    if len(value) <= width:
+        return [value]
+    return textwrap.wrap(value, width, break_long_words=True, break_on_hyphens=False) or [""]
+
+
+def _lines(cells: tuple[str, ...]) -> list[str]:
+    columns = [_cells(str(value), width) for value, width in zip(cells, COLUMNS, strict=True)]
+    out = []
+    for k in range(max(len(c) for c in columns)):
+        parts = [(c[k] if k < len(c) else "") for c in columns]
+        parts = [p.rjust(w) if i == 4 else p.ljust(w)
+                 for i, (p, w) in enumerate(zip(parts, COLUMNS, strict=True))]
+        out.append(GAP.join(parts).rstrip())
+    return out
+
+
+def journal_blocks(rows: Iterator[tuple[Any, ...]],
+                   size: int = JOURNAL_LINES_PER_BLOCK) -> tuple[str, list[str], int]:
+    """(header line, blocks of printed lines, ledger lines): each ledger line is one
+    printed line, or more when a value continues in its column."""
+    header = _lines((str(_("Posted")), str(_("Entry")), str(_("Transaction id")),
+                     str(_("Account")), "BTC", str(_("Wallet, case, source"))))[0]
+    blocks: list[str] = []
+    current: list[str] = []
+    count = 0
     for row in rows:
-        if len(tables[-1]) == size:
-            tables.append([])
-        tables[-1].append(row)
-    return tables if tables[0] else []
+        count += 1
+        printed = _lines(tuple(row[1:]))
+        if current and len(current) + len(printed) > size:
+            blocks.append("\n".join(current))
+            current = []
+        current.extend(printed)
+    if current:
+        blocks.append("\n".join(current))
+    return header, blocks, count
 
 
 def context(user: Any, start: dt.date | None, end: dt.date | None) -> dict[str, Any]:
     entries = journal_in_period(user, start, end)
-    tables = chunks(journal_rows(entries))
+    header, blocks, lines = journal_blocks(journal_rows(entries))
     return {
-        "entry_count": entries.count(), "line_count": sum(len(t) for t in tables),
-        "journal_tables": tables, "period_start": start, "period_end": end,
+        "entry_count": entries.count(), "line_count": lines, "journal_header": header,
+        "journal_blocks": blocks, "period_start": start, "period_end": end,
         "holdings": presenters.holdings(), "wallets": exporters.proof_of_reserves()["wallets"],
         "source_labels": presenters.SOURCE_LABELS,
         "verification": verification_report() if core_selectors.can_read_audit(user) else None,
