@@ -77,7 +77,8 @@ def journal_rows(entries: QuerySet[JournalEntry]) -> Iterator[tuple[Any, ...]]:
              .values_list("entry_id", "entry__created_at", "entry__kind", "entry__txid",
                           "account", "amount_sats", "reserve_wallet__label",
                           "case__case_number", "source"))
-    entry_labels = {k: presenters.label(presenters.ENTRY_LABELS, k) for k in JournalEntry.Kind}
+    entry_labels: dict[str, str] = {
+        str(k): presenters.label(presenters.ENTRY_LABELS, k) for k in JournalEntry.Kind}
     account_labels = {k: str(v) for k, v in presenters.ACCOUNT_LABELS.items()}
     source_labels = {k: str(v) for k, v in presenters.SOURCE_LABELS.items()}
     current = None
