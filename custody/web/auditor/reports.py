@@ -83,6 +83,8 @@ def accounting_pdf_download(request: HttpRequest, job: str) -> FileResponse:
     found = _job(request, job)
     if found["status"] != "ready":
         raise Conflict("The report is not ready yet.", code=ErrorCode.CONFLICT)
-    return FileResponse(accounting_pdf_report.job_file(found), as_attachment=True,
-                        filename=accounting_pdf_report.filename(),
-                        content_type="application/pdf")
+    response = FileResponse(accounting_pdf_report.job_file(found), as_attachment=True,
+                            filename=accounting_pdf_report.filename(),
+                            content_type="application/pdf")
+    response["Cache-Control"] = "no-store"
+    return response
