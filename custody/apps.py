@@ -9,10 +9,12 @@ class CustodyConfig(AppConfig):
         from core.web import registry as web
 
         web.valuer("custody.web.hooks.kzt_value")  # KZT beside BTC on the pages
-        from .web import auditor, bank
+        web.case_links("custody.web.hooks.case_links")  # release orders on a case's page
+        from .web import auditor, bank, releases
 
         bank.register_pages()
         auditor.register_pages()
+        releases.register_pages()
 
         from chain import registry
         from chain.events import AddressPurpose, Purpose

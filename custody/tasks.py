@@ -56,3 +56,17 @@ def value_milestones_task() -> int:
     """Beat: the seizures and confiscations that happened since the last pass, valued from
     the price in force then, or an open item asking for the price (safe to run twice)."""
     return value_due_milestones()
+
+
+@shared_task(name="custody.accounting_pdf", acks_late=True, reject_on_worker_lost=True,
+             time_limit=3600, soft_time_limit=3300)
+def accounting_pdf_task(job: str) -> bool:
+    """Make a long accounting PDF an auditor asked for (custody.web.auditor.accounting_pdf);
+    safe to run twice: a finished job is left alone."""
+    from .web.auditor import accounting_pdf
+
+    try:
+        return accounting_pdf.job_run(job)
+    except Exception:
+        accounting_pdf.job_fail(job)
+        raise

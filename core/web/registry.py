@@ -7,6 +7,7 @@ AppConfig.ready(), by dotted path (the shape of chain.registry):
     registry.nav(NavItem(_("Cases"), "intake:case-list", roles={Role.CLERK, ...}))
     registry.work("intake.web.home.needs_me_now")      # the home page's "what needs me now"
     registry.valuer("custody.web.hooks.kzt_value")     # KZT beside BTC, where a price exists
+    registry.case_links("custody.web.hooks.case_links") # links on a case's page
 
 A path that cannot be imported fails the system check `core.E101` at start-up (and
 `manage.py check` in CI). Providers take the signed-in user and decide nothing about
@@ -63,6 +64,7 @@ class KztValue:
 _nav: list[NavItem] = []
 _work: list[str] = []
 _valuers: list[str] = []
+_case_links: list[str] = []
 
 
 def nav(item: NavItem) -> None:
@@ -78,6 +80,20 @@ def work(path: str) -> None:
 def valuer(path: str) -> None:
     if path not in _valuers:
         _valuers.append(path)
+
+
+@dataclass(frozen=True)
+class CaseLink:
+    """A link on a case's page to another app's page about the case (its release orders,
+    its transfers), shown to this person."""
+
+    label: str
+    url: str
+
+
+def case_links(path: str) -> None:
+    if path not in _case_links:
+        _case_links.append(path)
 
 
 
@@ -103,8 +119,15 @@ def value_in_kzt(user: Any, asset: str, amount: int) -> KztValue | None:
     return None
 
 
+def links_for_case(user: Any, case: Any) -> list[CaseLink]:
+    links: list[CaseLink] = []
+    for path in _case_links:
+        links.extend(resolve(path)(user=user, case=case))
+    return links
+
+
 def all_paths() -> Iterable[str]:
-    return [*_work, *_valuers]
+    return [*_work, *_valuers, *_case_links]
 
 
 @checks.register()

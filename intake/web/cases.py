@@ -14,6 +14,7 @@ from core import selectors as core_selectors
 from core.bitcoin import validate_address, validate_txid
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.pagination import take_page
+from core.web import registry
 from core.web.auth import person_required
 from core.web.errors import describe
 
@@ -63,6 +64,7 @@ def case_context(request: HttpRequest, case, *, sweep_form=None, sweep_asset="",
         "alerts": presenters.alerts(case, user),
         "timeline": presenters.timeline(case),
         "offers": presenters.offers_for(case, user),
+        "case_links": registry.links_for_case(user, case),
         "order": getattr(case, "confiscation_order", None),
         "clerk_may_edit": presenters.clerk_may_edit(user, case),
         "clerk_may_record_sweeps": may_record_sweeps,

@@ -178,15 +178,95 @@ def test_a_report_fetches_nothing_from_anywhere():
             _no_fetching(url)
 
 
-def test_the_accounting_pdf_keeps_the_latest_entries_and_points_to_the_csv(
-        web, auditor, filled_reserve, monkeypatch):
-    from custody.web.auditor import reports
+def _journal(count, *, day=None):
+    """count balanced journal entries (an external deposit into the reserve wallet each),
+    with txids that say their order: f"{n:064x}"."""
+    from custody.models import FundSource, JournalEntry, LedgerAccount, LedgerLine, ReserveWallet
 
-    monkeypatch.setattr(reports, "PDF_JOURNAL_ENTRIES", 1)
+    wallet = ReserveWallet.objects.first()
+    entries = JournalEntry.objects.bulk_create([
+        JournalEntry(kind=JournalEntry.Kind.DEPOSIT_ATTRIBUTED, network="regtest",
+                     txid=f"{n:064x}") for n in range(1, count + 1)])
+    LedgerLine.objects.bulk_create([
+        line for n, entry in enumerate(entries, start=1) for line in (
+            LedgerLine(entry=entry, account=LedgerAccount.RESERVE, amount_sats=n,
+                       reserve_wallet=wallet, source=FundSource.STATE_MINING),
+            LedgerLine(entry=entry, account=LedgerAccount.EXTERNAL, amount_sats=-n,
+                       source=FundSource.STATE_MINING))])
+    if day is not None:
+        JournalEntry.objects.filter(pk__in=[e.pk for e in entries]).update(
+            created_at=timezone.make_aware(dt.datetime.combine(day, dt.time(12))))
+    return entries
+
+
+def test_the_accounting_pdf_carries_the_whole_journal(web, auditor, filled_reserve):
+    """Every entry, oldest first: the fixture's two, then 150 more (the PDF once stopped
+    at the latest 100)."""
+    _journal(150)
     text, _fonts = pdf_text(web(auditor).get("/audit/accounting.pdf"))
-    assert "The latest 1 of 2 journal entries" in text
-    assert MINED_TXID in flat(text)  # the newest entry: the deposit's attribution
-    assert filled_reserve.transfer.txid not in flat(text)
+    body = flat(text)
+    assert "152 journal entries, oldest first" in text
+    first, last = f"{1:064x}", f"{150:064x}"
+    assert filled_reserve.transfer.txid in body and MINED_TXID in body
+    assert first in body and last in body and f"{77:064x}" in body
+    # Oldest first: the settled transfer, the mining deposit, then 1 … 150.
+    assert body.index(filled_reserve.transfer.txid) < body.index(first) < body.index(last)
+    assert body.count("Externalsource") == 150 + 1  # one line per entry's external leg
+
+
+def test_the_accounting_pdf_of_a_period_holds_that_periods_entries_only(web, auditor,
+                                                                          filled_reserve):
+    _journal(3, day=dt.date(2026, 1, 15))
+    text, _fonts = pdf_text(web(auditor).get("/audit/accounting.pdf?start=2026-01-01"
+                                             "&end=2026-01-31"))
+    body = flat(text)
+    assert "3 journal entries" in text and f"{3:064x}" in body
+    assert filled_reserve.transfer.txid not in body and MINED_TXID not in body
+    for bad in ("start=2026-02-30", "start=2026-02-01&end=2026-01-01"):
+        response = web(auditor).get(f"/audit/accounting.pdf?{bad}")
+        assert response.status_code == 400 and b"invalid_filter" in response.content
+
+
+def test_a_long_journal_is_made_by_the_worker_and_downloaded_when_ready(
+        web, auditor, bank, filled_reserve, monkeypatch):
+    from custody import tasks
+    from custody.web.auditor import accounting_pdf
+
+    monkeypatch.setattr(accounting_pdf, "PDF_SYNC_ENTRIES", 10)
+    queued = []
+    monkeypatch.setattr("custody.web.auditor.reports.enqueue",
+                        lambda name, *args: queued.append((name, args)) or True)
+    _journal(20)
+    client = web(auditor)
+    response = client.get("/audit/accounting.pdf")
+    assert response.status_code == 302
+    job_page = response["Location"]
+    [(name, (job,))] = queued
+    assert name == "custody.accounting_pdf" and job in job_page
+    waiting = client.get(job_page).content.decode()
+    assert 'data-status="queued"' in waiting and "hx-trigger" in waiting
+    assert client.get(f"{job_page}download/").status_code == 409
+    # Only the person who asked sees it.
+    assert web(bank).get(job_page).status_code == 404
+
+    assert tasks.accounting_pdf_task(job) is True
+    assert tasks.accounting_pdf_task(job) is False  # safe to run twice
+    ready = client.get(job_page, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-status="ready"' in ready and "hx-trigger" not in ready
+    download = client.get(f"{job_page}download/")
+    reader = PdfReader(io.BytesIO(b"".join(download.streaming_content)))
+    body = flat("\n".join(page.extract_text() for page in reader.pages))
+    assert f"{1:064x}" in body and f"{20:064x}" in body and MINED_TXID in body
+
+
+def test_a_job_the_queue_refused_says_so(web, auditor, filled_reserve, monkeypatch):
+    from custody.web.auditor import accounting_pdf
+
+    monkeypatch.setattr(accounting_pdf, "PDF_SYNC_ENTRIES", 1)
+    monkeypatch.setattr("custody.web.auditor.reports.enqueue", lambda name, *args: False)
+    client = web(auditor)
+    page = client.get(client.get("/audit/accounting.pdf")["Location"]).content.decode()
+    assert 'data-status="failed"' in page and "could not be made" in page
 
 
 def test_a_server_without_pango_says_so_instead_of_failing(web, clerk, kazakh_case,

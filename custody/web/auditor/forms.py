@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditAction
+from core.errors import ErrorCode, ValidationFailed
 from core.web.forms import GovForm
 
 from ...models import Deposit, TransferStatus
@@ -60,3 +61,28 @@ class DepositFilterForm(GovForm):
         if not self.is_valid() or not self.cleaned_data.get("status"):
             return {}
         return {"status": self.cleaned_data["status"]}
+
+
+class PeriodForm(GovForm):
+    """The accounting's period: first and last day, both optional (the whole journal)."""
+
+    start = forms.DateField(label=_("From"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date", "class": "input"}),
+                            error_messages={"invalid": _("Enter a real date")})
+    end = forms.DateField(label=_("To"), required=False,
+                          widget=forms.DateInput(attrs={"type": "date", "class": "input"}),
+                          error_messages={"invalid": _("Enter a real date")})
+
+    def period(self) -> tuple[Any, Any]:
+        """(start, end) as dates or None; a bad or reversed period is a 400 (core.web's
+        error page, in the person's language)."""
+        if not self.is_bound:
+            return None, None
+        if not self.is_valid():
+            raise ValidationFailed("start and end are dates (YYYY-MM-DD).",
+                                   code=ErrorCode.INVALID_FILTER)
+        start, end = self.cleaned_data.get("start"), self.cleaned_data.get("end")
+        if start and end and end < start:
+            raise ValidationFailed("The period ends before it starts.",
+                                   code=ErrorCode.INVALID_FILTER)
+        return start, end

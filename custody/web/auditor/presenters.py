@@ -23,12 +23,17 @@ ACCOUNT_LABELS: dict[str, Any] = {
     LedgerAccount.CUSTODY: _("Case custody"),
     LedgerAccount.NETWORK_FEES: _("Network fees paid"),
     LedgerAccount.EXTERNAL: _("External source"),
+    LedgerAccount.RELEASED: _("Released by court order"),
+    LedgerAccount.CUSTODIAN: _("Held by the fund's custodian"),
 }
 ENTRY_LABELS: dict[str, Any] = {
     JournalEntry.Kind.TRANSFER_SETTLED: _("Transfer settled"),
     JournalEntry.Kind.TRANSFER_REVERSED: _("Transfer reversed (reorganisation)"),
     JournalEntry.Kind.DEPOSIT_ATTRIBUTED: _("Deposit attributed"),
     JournalEntry.Kind.DEPOSIT_REVERSED: _("Deposit reversed (reorganisation)"),
+    JournalEntry.Kind.RELEASE_SETTLED: _("Release settled"),
+    JournalEntry.Kind.RELEASE_REVERSED: _("Release reversed (reorganisation)"),
+    JournalEntry.Kind.HANDED_OVER: _("Handed over (receipt)"),
 }
 POINT_LABELS: dict[str, Any] = {
     Valuation.Point.SEIZURE: _("At seizure"),

@@ -4,23 +4,20 @@ accounting of the reserve. The same selectors as the pages decide who may have t
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from core import selectors as core_selectors
-from core.audit import verification_report
+from core.errors import Conflict, ErrorCode, NotFound
 from core.reports import render_pdf
+from core.tasks import enqueue
 from core.web.auth import person_required
 
-from ... import exporters, selectors
+from ... import selectors
+from . import accounting_pdf as accounting_pdf_report
 from . import presenters
 from .common import person, require_reader
-
-# The PDF is for people: the holdings, the proof and the latest entries. Every entry is in
-# the CSV (streamed); WeasyPrint lays a long table out at about half a second a page on the
-# development machine (1,000 entries: 127 pages, 78 s under load), too long for a request.
-PDF_JOURNAL_ENTRIES = 100
+from .forms import PeriodForm
 
 
 @person_required
@@ -44,16 +41,50 @@ def transfer_certificate(request: HttpRequest, transfer_id: str) -> HttpResponse
 @person_required
 @require_GET
 def accounting_pdf(request: HttpRequest) -> HttpResponse:
+    """The full accounting with the whole journal of the period (?start=&end=, dates, both
+    optional). Up to PDF_SYNC_ENTRIES entries it is made now; a longer journal is made by
+    the worker, and the page it leads to offers the file when it is ready."""
     require_reader(request.user)
-    journal = selectors.journal_for_user(user=person(request))
-    entries = list(journal.prefetch_related("lines__case", "lines__reserve_wallet")
-                   .order_by("-id")[:PDF_JOURNAL_ENTRIES])
-    return render_pdf("custody/auditor/reports/accounting.html", {
-        "entry_count": journal.count(), "entries_shown": len(entries),
-        "holdings": presenters.holdings(), "wallets": exporters.proof_of_reserves()["wallets"],
-        "entries": entries, "entry_labels": presenters.ENTRY_LABELS,
-        "account_labels": presenters.ACCOUNT_LABELS,
-        "source_labels": presenters.SOURCE_LABELS,
-        "verification": verification_report()
-        if core_selectors.can_read_audit(request.user) else None,
-    }, request, filename=f"qazyna-accounting-{timezone.now():%Y%m%d-%H%M}.pdf")
+    form = PeriodForm(request.GET or None)
+    start, end = form.period()
+    entries = accounting_pdf_report.journal_in_period(person(request), start, end).count()
+    if entries > accounting_pdf_report.PDF_SYNC_ENTRIES:
+        job = accounting_pdf_report.job_start(user=person(request), start=start, end=end,
+                                              entries=entries)
+        if not enqueue(accounting_pdf_report.TASK_NAME, job):
+            accounting_pdf_report.job_fail(job)
+        return redirect("custody:auditor-accounting-pdf-job", job=job)
+    return render_pdf(accounting_pdf_report.TEMPLATE,
+                      accounting_pdf_report.context(person(request), start, end), request,
+                      filename=accounting_pdf_report.filename())
+
+
+def _job(request: HttpRequest, job: str) -> dict:
+    require_reader(request.user)
+    found = accounting_pdf_report.job_get(job, person(request))
+    if found is None:
+        raise NotFound("No such report: it was asked for by someone else, or has expired.")
+    return found
+
+
+@person_required
+@require_GET
+def accounting_pdf_job(request: HttpRequest, job: str) -> HttpResponse:
+    """Where a long accounting is being made: polled (htmx) until the file is ready."""
+    found = _job(request, job)
+    template = ("custody/auditor/partials/pdf_job.html" if request.headers.get("HX-Request")
+                else "custody/auditor/accounting_pdf_job.html")
+    return render(request, template, {"job": found, "job_id": job, "poll_seconds": 3})
+
+
+@person_required
+@require_GET
+def accounting_pdf_download(request: HttpRequest, job: str) -> FileResponse:
+    found = _job(request, job)
+    if found["status"] != "ready":
+        raise Conflict("The report is not ready yet.", code=ErrorCode.CONFLICT)
+    response = FileResponse(accounting_pdf_report.job_file(found), as_attachment=True,
+                            filename=accounting_pdf_report.filename(),
+                            content_type="application/pdf")
+    response["Cache-Control"] = "no-store"
+    return response

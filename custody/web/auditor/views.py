@@ -15,7 +15,7 @@ from core.web.auth import person_required
 from ... import exporters, selectors
 from . import presenters
 from .common import csv_name, page_context, paged, person, require_reader
-from .forms import DepositFilterForm, TransferFilterForm
+from .forms import DepositFilterForm, PeriodForm, TransferFilterForm
 
 
 @person_required
@@ -36,6 +36,7 @@ def accounting(request: HttpRequest) -> HttpResponse:
     return render(request, "custody/auditor/accounting.html", {
         **page_context(request),
         "holdings": presenters.holdings(), "source_labels": presenters.SOURCE_LABELS,
+        "period_form": PeriodForm(),
     })
 
 

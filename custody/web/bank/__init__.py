@@ -11,3 +11,4 @@ def register_pages() -> None:
     for item in NAV:
         registry.nav(item)
     registry.work("custody.web.bank.home.needs_me_now")
+    registry.work("custody.web.bank.home.handovers_needing_me")

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.web.forms import GovForm, StepUpFormMixin, required
 
-from ...models import Deposit, FundSource, TransferStatus
+from ...models import AssetHandover, Deposit, FundSource, TransferStatus
 from . import presenters
 
 DATETIME_WIDGET = forms.DateTimeInput(format="%Y-%m-%dT%H:%M",
@@ -250,3 +250,90 @@ class PriceForm(StepUpFormMixin, BankForm):
                 _("Enter a positive price in KZT with at most 2 decimal places"),
                 code="invalid_amount")
         return value
+
+
+# --- assets handed over without a transfer --------------------------------------------------------
+class HandoverForm(StepUpFormMixin, BankForm):
+    """What custody.services.handover_propose takes, as the API does: the receipt's SHA-256
+    (an uploaded document of the case, or typed), the transaction id on the asset's chain."""
+
+    domain_fields = {"receipt_sha256": "receipt_sha256", "txid": "txid",
+                     "release_order": "release_order", "amount": "amount", "kind": "kind"}
+
+    kind = forms.ChoiceField(
+        label=_("Where did the asset go?"), widget=forms.RadioSelect,
+        choices=[(AssetHandover.Kind.TO_CUSTODIAN, _("Handed to the fund's custodian")),
+                 (AssetHandover.Kind.RELEASE, _("Released by an approved court order"))],
+        initial=AssetHandover.Kind.TO_CUSTODIAN,
+        error_messages={**required(_("Choose where the asset went")),
+                        "invalid_choice": _("Choose where the asset went")})
+    release_order = forms.ChoiceField(
+        label=_("The approved release order"), required=False,
+        widget=forms.Select(attrs={"class": "select"}),
+        help_text=_("Only for a release: the court's order, approved by two legal officers."))
+    recipient = forms.CharField(
+        label=_("Received by"), max_length=200,
+        help_text=_("The custodian, or the beneficiary the release order names."),
+        error_messages=required(_("Enter who received the asset")), widget=_text())
+    txid = forms.CharField(
+        label=_("Transaction id on the asset's chain"), max_length=200,
+        help_text=_("Or the custodian's reference when the asset has no chain."),
+        error_messages=required(_("Enter the transaction id")),
+        widget=_text(spellcheck="false", autocomplete="off", **{"class": "input input--hash"}))
+    receipt = forms.ChoiceField(
+        label=_("The receipt's document"), required=False, widget=forms.RadioSelect,
+        help_text=_("A document already uploaded to the case."))
+    receipt_sha256 = forms.CharField(
+        label=_("Or the SHA-256 of the receipt"), required=False, max_length=64,
+        help_text=_("64 hexadecimal characters."),
+        widget=_text(spellcheck="false", autocomplete="off", **{"class": "input input--hash"}))
+    amount = forms.IntegerField(
+        label=_("Amount handed over, in the asset's smallest unit"), required=False,
+        min_value=1, max_value=2**63 - 1,
+        help_text=_("Leave empty for the declared amount."),
+        error_messages={"invalid": _("Enter the amount as a whole number of the smallest unit"),
+                        "min_value": _("Enter the amount as a whole number of the smallest "
+                                       "unit"),
+                        "max_value": _("Enter the amount as a whole number of the smallest "
+                                       "unit")},
+        widget=forms.NumberInput(attrs={"class": "input input--amount", "inputmode": "numeric"}))
+    note = forms.CharField(label=_("Note for the record"), max_length=2000, required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, documents: Any = (), orders: Any = (),
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["receipt"]).choices = [
+            (d.sha256, f"{d.original_name} · SHA-256 {d.sha256}") for d in documents]
+        cast(forms.ChoiceField, self.fields["release_order"]).choices = [
+            ("", _("None: handed to the custodian")),
+            *[(str(o.public_id), f"{o.court}, № {o.order_number} → {o.beneficiary}")
+              for o in orders]]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data
+        typed = (data.get("receipt_sha256") or "").strip().lower()
+        data["receipt_sha256"] = data.get("receipt") or typed
+        if not data["receipt_sha256"] and "receipt" not in self.errors:
+            self.add_error("receipt", forms.ValidationError(
+                _("Choose the receipt's document, or enter its SHA-256"), code="required"))
+        data["txid"] = (data.get("txid") or "").strip()
+        return data
+
+
+class RejectHandoverForm(StepUpFormMixin, BankForm):
+    reason = forms.CharField(
+        label=_("Why is the handover rejected?"), max_length=2000,
+        help_text=_("The asset stays held; a corrected handover can be recorded."),
+        error_messages=required(_("Enter why the handover is rejected")),
+        widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(_ids("reject"))
+        super().__init__(*args, **kwargs)
+
+
+class ApproveHandoverForm(StepUpFormMixin, BankForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(_ids("approve"))
+        super().__init__(*args, **kwargs)

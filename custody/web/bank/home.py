@@ -15,7 +15,7 @@ from core.roles import Role, has_any_role
 from core.web.registry import NavItem, WorkItem
 
 from ... import chainio, selectors
-from ...models import Deposit, PriceRecord
+from ...models import AssetHandover, Deposit, PriceRecord, ValuationGap
 from . import presenters
 
 BANK = frozenset({Role.BANK_OFFICER})
@@ -26,6 +26,8 @@ NAV = (
     NavItem(gettext_lazy("Deposits"), "custody:deposit-list", BANK, order=32),
     NavItem(gettext_lazy("Prices"), "custody:price-list", BANK, order=33),
     NavItem(gettext_lazy("Chain status"), "custody:chain-status", BANK, order=34),
+    NavItem(gettext_lazy("Handovers"), "custody:handover-list", BANK, order=35),
+    NavItem(gettext_lazy("Valuation open items"), "custody:valuation-items", BANK, order=36),
 )
 
 
@@ -69,9 +71,32 @@ def needs_me_now(user: Any) -> list[WorkItem]:
         items.append(WorkItem(_("Deposit attributions waiting for a second officer"),
                               _url("custody:deposit-list", status=Deposit.Status.PROPOSED),
                               second))
+    gaps = selectors.valuation_gap_list_for_user(
+        user=user, filters={"status": ValuationGap.Status.OPEN}).count()
+    if gaps:
+        items.append(WorkItem(_("Milestones waiting for a price to be valued"),
+                              _url("custody:valuation-items"), gaps, urgent=True))
     prices = (selectors.price_list_for_user(user=user)
               .filter(status=PriceRecord.Status.PENDING).exclude(recorded_by=user).count())
     if prices:
         items.append(WorkItem(_("Prices waiting for your approval"),
                               _url("custody:price-list"), prices))
+    return items
+
+
+def handovers_needing_me(user: Any) -> list[WorkItem]:
+    """The bank officer's handovers: those another officer recorded, waiting for a second,
+    and the assets still to hand over."""
+    if not has_any_role(user, BANK):
+        return []
+    items: list[WorkItem] = []
+    url = _url("custody:handover-list")
+    waiting = (selectors.handover_list_for_user(user=user)
+               .filter(status=AssetHandover.Status.PROPOSED).exclude(proposed_by=user).count())
+    if waiting:
+        items.append(WorkItem(_("Handovers waiting for your approval"), url, waiting))
+    assets = presenters.assets_to_hand_over(user).count()
+    if assets:
+        items.append(WorkItem(_("Assets waiting to be handed to the custodian or released"),
+                              url, assets))
     return items

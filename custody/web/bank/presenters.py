@@ -17,11 +17,13 @@ from django.utils.translation import gettext_lazy as _
 
 from chain.models import ChainCursor
 from intake import selectors as intake_selectors
-from intake.models import CaseStatus, SeizureCase
+from intake.models import CaseStatus, Disposition, SeizedAsset, SeizureCase
+from intake.transitions import RELEASABLE_STATES
 
 from ... import chainio, selectors
 from ...models import (
     OPEN_STATES,
+    AssetHandover,
     Deposit,
     FundSource,
     PriceRecord,
@@ -32,7 +34,8 @@ from ...models import (
     Valuation,
 )
 from ...psbt import estimate_vsize, signature_counts
-from ...transitions import TRANSFER_TABLE, Command, takes_signatures
+from ...services.handovers import CUSTODIAN_STATES
+from ...transitions import HANDOVER_TABLE, TRANSFER_TABLE, Command, takes_signatures
 
 T = TransferStatus
 
@@ -74,6 +77,7 @@ VALUATION_POINTS: dict[str, Any] = {
     Valuation.Point.SEIZURE: _("At seizure"),
     Valuation.Point.CONFISCATION: _("At confiscation"),
     Valuation.Point.SETTLEMENT: _("At reserve entry (settlement)"),
+    Valuation.Point.RELEASE: _("At release (disposal)"),
 }
 BREAKER_CAUSES: dict[str, Any] = {
     "stale_tip": _("The node's newest block is too old: the node may be cut off from the "
@@ -280,3 +284,39 @@ def transfers_awaiting_my_approval(user: Any) -> QuerySet[Transfer]:
     return (selectors.transfer_list_for_user(user=user, filters={"status": [T.PROPOSED]})
             .exclude(proposed_by=user).annotate(_mine=Exists(mine)).filter(_mine=False)
             .order_by(F("created_at").asc()))
+
+
+# --- assets handed over without a transfer ------------------------------------------------------
+HANDOVER_STATUS_LABELS: dict[str, Any] = {
+    AssetHandover.Status.PROPOSED: _("Waiting for a second officer"),
+    AssetHandover.Status.APPROVED: _("Approved"),
+    AssetHandover.Status.REJECTED: _("Rejected"),
+}
+HANDOVER_STATUS_COLOURS = {AssetHandover.Status.PROPOSED: "blue",
+                           AssetHandover.Status.APPROVED: "green",
+                           AssetHandover.Status.REJECTED: "grey"}
+HANDOVER_KIND_LABELS: dict[str, Any] = {
+    AssetHandover.Kind.TO_CUSTODIAN: _("Handed to the fund's custodian"),
+    AssetHandover.Kind.RELEASE: _("Released by court order"),
+}
+
+
+def assets_to_hand_over(user: Any) -> QuerySet[SeizedAsset]:
+    """Assets no chain adapter moves, still held, of cases this person sees whose order lets
+    them leave (custody.services.handovers.CUSTODIAN_STATES, or a court's release), with no
+    handover waiting or approved. The service decides for real."""
+    cases = intake_selectors.case_list_for_user(user=user).filter(
+        status__in=CUSTODIAN_STATES | RELEASABLE_STATES)
+    live = AssetHandover.objects.filter(asset=OuterRef("pk"), status__in=[
+        AssetHandover.Status.PROPOSED, AssetHandover.Status.APPROVED])
+    return (SeizedAsset.objects.filter(case__in=cases, custody_address="",
+                                       disposition=Disposition.HELD)
+            .exclude(Exists(live)).select_related("case").order_by("case__case_number", "id"))
+
+
+def handover_offers(handover: AssetHandover, user: Any) -> dict[str, bool]:
+    """The table's commands for this person, not offered to the one who recorded it."""
+    commands = set(HANDOVER_TABLE.commands_for(handover.status, user))
+    mine = handover.proposed_by_id == user.pk
+    return {"approve": Command.APPROVE in commands and not mine,
+            "reject": Command.REJECT in commands and not mine, "mine": mine}

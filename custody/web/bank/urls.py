@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from . import views
+from . import handovers, valuation_items, views
 
 urlpatterns: list[URLPattern] = [
     path("reserve/ready/", views.ready_cases, name="ready-cases"),
@@ -30,4 +30,16 @@ urlpatterns: list[URLPattern] = [
     path("reserve/prices/<uuid:price_id>/approve/", views.price_approve,
          name="price-approve"),
     path("reserve/chain/", views.chain_status, name="chain-status"),
+    path("reserve/valuation-items/", valuation_items.valuation_items, name="valuation-items"),
+    path("reserve/valuation-items.csv", valuation_items.valuation_items_csv,
+         name="valuation-items-csv"),
+    path("reserve/handovers/", handovers.handover_list, name="handover-list"),
+    path("reserve/handovers/assets/<uuid:asset_id>/new/", handovers.handover_new,
+         name="handover-new"),
+    path("reserve/handovers/<uuid:handover_id>/", handovers.handover_detail,
+         name="handover-detail"),
+    path("reserve/handovers/<uuid:handover_id>/approve/", handovers.handover_approve,
+         name="handover-approve"),
+    path("reserve/handovers/<uuid:handover_id>/reject/", handovers.handover_reject,
+         name="handover-reject"),
 ]

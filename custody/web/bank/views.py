@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -387,7 +388,11 @@ class _Shown(Exception):
 @person_required(roles=READERS)
 @require_http_methods(["GET", "POST"])
 def price_list(request: PersonRequest) -> HttpResponse:
-    form = PriceForm(request.POST or None)
+    # ?observed_at=<ISO moment>: the moment of a valuation open item, filled in for the
+    # person recording its price (valuation_items.html links here).
+    moment = parse_datetime(request.GET.get("observed_at", "") or "")
+    form = PriceForm(request.POST or None,
+                     initial={"observed_at": moment} if moment else None)
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
