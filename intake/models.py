@@ -363,6 +363,8 @@ class CaseAlert(models.Model):
         RECONCILIATION = "RECONCILIATION", _("Reconciliation mismatch")
         TAMPERING = "TAMPERING", _("Stored data differs from what was approved")
         MISSING_PRICE = "MISSING_PRICE", _("No price to value a milestone")
+        DEPOSIT_VANISHED = "DEPOSIT_VANISHED", _("Deposit gone while its attribution "
+                                                 "was pending")
         OTHER = "OTHER", _("Other")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

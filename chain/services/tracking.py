@@ -15,8 +15,8 @@ from core.statemachine import apply_transition
 
 from .. import registry
 from ..audit import ChainAction
-from ..events import TxStateChanged
-from ..models import ACTIVE_TX_STATES, TxState, WatchedTransaction
+from ..events import GONE_STATES, TxStateChanged
+from ..models import ACTIVE_TX_STATES, TxState, WatchedOutput, WatchedTransaction
 from ..transitions import TX_TABLE, observed
 from .watching import learn_inputs
 
@@ -60,6 +60,11 @@ def observe(wtx: WatchedTransaction, target: TxState, *, tip_height: int, reason
         after={"block_hash": wtx.block_hash, "block_height": block_height,
                "confirmations": wtx.confirmations_seen,
                "conflicting_txid": wtx.conflicting_txid, "txid": wtx.txid})
+    if target in GONE_STATES:
+        # Its outputs never were, or are no longer, coins: not an unconfirmed balance at a
+        # watched address (proof of reserves), not a coin a spend could come from. A
+        # transaction that comes back is read again by the poll that sees it.
+        WatchedOutput.objects.filter(txid=wtx.txid).delete()
     registry.transaction_changed(TxStateChanged(
         watched_tx_id=wtx.pk, txid=wtx.txid, purpose=WatchedTransaction.Purpose(wtx.purpose),
         ref=wtx.ref, old_state=old, new_state=S(target), block_hash=wtx.block_hash,
