@@ -123,7 +123,7 @@ TRANSFER_TABLE = TransitionTable.from_spec("transfer", {
 # A deposit whose transaction vanished before it was attributed (dropped from the mempool,
 # replaced, or double-spent) leaves the queue, a proposal with it; the watchers bring it back
 # if the transaction returns (a rebroadcast, a reorg).
-_VANISH = {
+_VANISH: dict[str, tuple[str, frozenset[str]]] = {
     C.DROP: (D.DROPPED, SYSTEM),
     C.REPLACE: (D.REPLACED, SYSTEM),
     C.CONFLICT: (D.CONFLICTED, SYSTEM),

@@ -8,8 +8,8 @@ from .tracking import SpentElsewhere, settlement_confirmations, tx_apply_status
 from .watching import learn_inputs, record_outputs, watch_address, watch_transaction
 
 __all__ = [
-    "SpentElsewhere", "apply_poll", "breaker_clear", "breaker_trip", "learn_inputs", "record_outputs",
-    "record_poll_error",
+    "SpentElsewhere", "apply_poll", "breaker_clear", "breaker_trip", "learn_inputs",
+    "record_outputs", "record_poll_error",
     "settlement_confirmations", "settlement_paused", "tx_apply_status", "watch_address",
     "watch_transaction",
 ]

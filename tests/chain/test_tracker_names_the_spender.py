@@ -10,7 +10,7 @@ import pytest
 
 from chain import registry, watcher
 from chain.adapter import Outpoint, get_adapter
-from chain.models import TxState, WatchedTransaction
+from chain.models import TxState
 from chain.services import watch_transaction
 from core.models import AuditEvent
 from tests.support.sweeps import coin_of_wallet, signed_spend, spend_coin
