@@ -192,7 +192,8 @@ def _apply_found(seen: _Sighting, tip: Any, summary: Summary,
             if observe(wtx, target, tip_height=tip.height, reason="seen in a block",
                        block_hash=block.block_hash, block_height=block.height):
                 summary["mined"] += 1
-        elif wtx.state == S.PENDING:
+        elif wtx.state in (S.PENDING, S.DROPPED, S.REPLACED):
+            # a dropped or replaced transaction sent again (or its replacement evicted)
             observe(wtx, S.MEMPOOL, tip_height=tip.height, reason="seen in the mempool")
 
 

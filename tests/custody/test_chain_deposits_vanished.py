@@ -76,6 +76,7 @@ def test_a_deposit_dropped_from_the_mempool_leaves_the_queue(
     assert wtx.state == TxState.MEMPOOL  # watched from its first sighting
     assert proof(client, reserve_wallet)["unconfirmed_sats"] == PAYOUT
 
+    raw = chain_node.rpc("getrawtransaction", txid)
     chain_node.restart_without_mempool()  # evicted: never mined, nothing spends its inputs
     watcher.poll(adapter)  # gone from the mempool: the tracker is due
     watcher.track(wtx.pk, adapter)
@@ -93,6 +94,14 @@ def test_a_deposit_dropped_from_the_mempool_leaves_the_queue(
     reply = client.post(f"/api/v1/deposits/{seen['id']}/attribute/",
                         {"source": "STATE_MINING", "otp": otp(bank)}, format="json")
     assert reply.status_code == 409, reply.json()
+
+    # Sent again: the next poll sees it in the mempool, and it waits for attribution anew.
+    assert chain_node.rpc("sendrawtransaction", raw) == txid
+    watcher.poll(adapter)
+    back = deposit_of(client, txid)
+    assert back["status"] == "UNATTRIBUTED" and txid in queue(client)
+    assert actions(seen["id"])[-1] == "deposit.reappeared"
+    assert proof(client, reserve_wallet)["unconfirmed_sats"] == PAYOUT
 
 
 def test_a_deposit_replaced_in_the_mempool_is_named_with_its_replacement_in_one_poll(
