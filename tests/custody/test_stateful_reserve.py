@@ -303,19 +303,6 @@ class ReserveMachine(RuleBasedStateMachine):
         self.act(services.deposit_apply_chain_state, txid=deposit.txid, removed=True)
         assert snapshot() == before, "a repeated reorg changed something"
 
-    @rule(deposit=deposits, state=st.sampled_from(["DROPPED", "REPLACED", "CONFLICTED"]),
-          back=st.booleans())
-    def deposit_vanished(self, deposit, state, back):
-        """Its transaction dropped, replaced or double-spent (and maybe back again)."""
-        self.act(services.deposit_vanished, txid=deposit.txid, ref=str(deposit.public_id),
-                 state=state, conflicting_txid="ab" * 32 if state != "DROPPED" else "")
-        before = snapshot()
-        self.act(services.deposit_vanished, txid=deposit.txid, ref=str(deposit.public_id),
-                 state=state, conflicting_txid="ab" * 32 if state != "DROPPED" else "")
-        assert snapshot() == before, "a repeated report of a vanished deposit changed something"
-        if back:
-            self.act(services.deposit_reappeared, txid=deposit.txid, ref=str(deposit.public_id))
-
     # --- invariants -----------------------------------------------------------------------
     @invariant()
     def ledger_balances(self):
