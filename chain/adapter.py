@@ -164,6 +164,16 @@ class TxStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class OutpointSpender:
+    """What the node's mempool says of one outpoint (gettxspendingprevout): spending_txid is
+    the mempool transaction spending it, or None when no mempool transaction does (unspent,
+    or spent in a block: Core v30 looks only in the mempool, it has no spender index)."""
+
+    outpoint: Outpoint
+    spending_txid: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Utxo:
     txid: str
     vout: int
@@ -415,6 +425,23 @@ class ChainAdapter:
             return self.call("gettxout", outpoint.txid, outpoint.vout, include_mempool) is None
         except _RpcError as exc:
             raise exc.domain() from None
+
+    def mempool_spenders(self, outpoints) -> tuple[OutpointSpender, ...]:
+        """The mempool transaction spending each outpoint, in order (gettxspendingprevout:
+        the mempool only on Core v30; a spend in a block is not named, and the caller must
+        say so rather than guess)."""
+        wanted = [Outpoint(o.txid, int(o.vout)) for o in outpoints]
+        if not wanted:
+            return ()
+        try:
+            result = self.call("gettxspendingprevout",
+                               [{"txid": o.txid, "vout": o.vout} for o in wanted])
+        except _RpcError as exc:
+            raise exc.domain() from None
+        spenders = {(item["txid"], int(item["vout"])): item.get("spendingtxid")
+                    for item in result}
+        return tuple(OutpointSpender(outpoint=o, spending_txid=spenders.get((o.txid, o.vout)))
+                     for o in wanted)
 
     def scan_utxos(self, descriptors_or_addresses) -> list[Utxo]:
         """scantxoutset over addr(...) or descriptors: a walk over the whole UTXO set that

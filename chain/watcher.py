@@ -168,15 +168,29 @@ def track(watched_tx_id, adapter: ChainAdapter | None = None):
             # still has them): a spent one means it lost to another transaction.
             inputs = [Outpoint(i.txid, i.vout) for i in wtx.inputs.all()] or \
                 list(status.inputs if status is not None else ())
-            for inp in inputs:
-                if adapter.outpoint_spent(inp):
-                    conflict = ("spent", "")
-                    break
+            conflict = spent_elsewhere(adapter, wtx.txid, inputs)
         return services.tx_apply_status(watched_tx_id=wtx.pk, status=status,
                                         conflict=conflict, tip_height=tip.height)
     except BaseException:
         WatchedTransaction.objects.filter(pk=watched_tx_id).update(claimed_until=None)
         raise
+
+
+def spent_elsewhere(adapter: ChainAdapter, txid: str,
+                    inputs: list[Outpoint]) -> services.SpentElsewhere | None:
+    """The first of inputs that another transaction spends: by a mempool transaction the
+    node names (gettxspendingprevout), else gone from the UTXO set (spent in a block; Core
+    v30 has no index to name that spender, and the verdict says so). None: all unspent."""
+    if not inputs:
+        return None
+    for found in adapter.mempool_spenders(inputs):
+        if found.spending_txid and found.spending_txid != txid:
+            return services.SpentElsewhere(outpoint=str(found.outpoint),
+                                           spender_txid=found.spending_txid)
+    for inp in inputs:
+        if adapter.outpoint_spent(inp):
+            return services.SpentElsewhere(outpoint=str(inp))
+    return None
 
 
 # --- one watched address ------------------------------------------------------------------

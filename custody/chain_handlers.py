@@ -6,13 +6,15 @@ from __future__ import annotations
 import logging
 import uuid
 
-from chain.events import BlocksConnected, CoinsReceived, CoinsSpent, TxStateChanged
+from chain.events import GONE_STATES, BlocksConnected, CoinsReceived, CoinsSpent, TxStateChanged
 from chain.models import TxState
 
 from .models import SIGNED_STATES, ReserveAddress, Transfer
 from .services import (
     deposit_apply_chain_state,
     deposit_observe,
+    deposit_reappeared,
+    deposit_vanished,
     deposits_follow_the_chain,
     transfer_apply_chain_state,
     transfers_hold_for_vanished,
@@ -64,10 +66,18 @@ def custody_coins_spent(event: CoinsSpent) -> None:
 
 
 def deposit_changed(event: TxStateChanged) -> None:
-    """A watched (attributed) deposit gone from the chain is reversed."""
-    if event.gone or (event.left_the_chain
-                      and event.new_state in (TxState.PENDING, TxState.MEMPOOL)):
-        deposit_apply_chain_state(txid=event.txid, removed=True)
+    """A deposit's transaction (watched from its first sighting): gone (dropped, replaced,
+    double-spent) takes it out of the attribution queue, or reverses it once attributed;
+    back again, it waits for attribution anew; an attributed one whose block a reorg took
+    away is reversed."""
+    if event.gone:
+        deposit_vanished(txid=event.txid, ref=event.ref, state=str(event.new_state),
+                         conflicting_txid=event.conflicting_txid or "")
+    elif event.old_state in GONE_STATES and event.new_state in (
+            TxState.MEMPOOL, TxState.CONFIRMING, TxState.CONFIRMED):
+        deposit_reappeared(txid=event.txid, ref=event.ref)
+    elif event.left_the_chain and event.new_state in (TxState.PENDING, TxState.MEMPOOL):
+        deposit_apply_chain_state(txid=event.txid, removed=True, ref=event.ref)
 
 
 def deposit_seen(event: CoinsReceived) -> None:
@@ -82,7 +92,7 @@ def deposit_seen(event: CoinsReceived) -> None:
         return
     deposit_observe(reserve_address=reserve_address, txid=event.txid, vout=event.vout,
                     amount_sats=event.value_sats, confirmations=event.confirmations,
-                    block_height=event.block_height)
+                    block_height=event.block_height)  # and watched from now on
 
 
 def blocks_connected(event: BlocksConnected) -> None:

@@ -58,11 +58,9 @@ def _wallet_proofs():
 
 
 def _unattributed_by_wallet():
-    """Confirmed deposits not yet in the ledger, per wallet id (they are on the node, not
-    yet in the books)."""
-    rows = (Deposit.objects.exclude(status__in=[Deposit.Status.ATTRIBUTED,
-                                                 Deposit.Status.REVERSED])
-            .filter(block_height__isnull=False)
+    """Confirmed deposits waiting for attribution, per wallet id (they are on the node, not
+    yet in the books). A dropped, replaced or double-spent one never counts."""
+    rows = (Deposit.objects.filter(status__in=Deposit.WAITING, block_height__isnull=False)
             .values("reserve_address__wallet_id").annotate(s=Sum("amount_sats")))
     return {r["reserve_address__wallet_id"]: r["s"] or 0 for r in rows}
 

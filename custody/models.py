@@ -353,6 +353,16 @@ class Deposit(models.Model):
         PROPOSED = "PROPOSED", "Attribution proposed, waiting for a second officer"
         ATTRIBUTED = "ATTRIBUTED", "Attributed"
         REVERSED = "REVERSED", "Reversed by a reorganisation"
+        # Seen only in the mempool (or brought back there by a reorg) and gone before it
+        # was attributed: never coins of the reserve, out of the attribution queue.
+        DROPPED = "DROPPED", "Dropped from the mempool, never mined"
+        REPLACED = "REPLACED", "Replaced in the mempool by another transaction"
+        CONFLICTED = "CONFLICTED", "Double-spent by a mined transaction"
+
+    # Still waiting for a decision: counted as on the node but not in the books.
+    WAITING = (Status.UNATTRIBUTED, Status.PROPOSED)
+    # The transaction is gone (unless a reorg or a rebroadcast brings it back).
+    VANISHED = (Status.DROPPED, Status.REPLACED, Status.CONFLICTED)
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     reserve_address = models.ForeignKey(ReserveAddress, on_delete=models.PROTECT,
@@ -366,6 +376,8 @@ class Deposit(models.Model):
     note = models.TextField(blank=True)
     confirmations = models.PositiveIntegerField(default=0)
     block_height = models.PositiveIntegerField(null=True, blank=True)
+    # The transaction that took the deposit's inputs (REPLACED, CONFLICTED), when known.
+    conflicting_txid = models.CharField(max_length=64, blank=True)
     # Four eyes: one officer says where it came from (attributed_by), another approves.
     attributed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                       on_delete=models.PROTECT, related_name="+")

@@ -49,6 +49,8 @@ class Command(StrEnum):
     ATTRIBUTE = "attribute"
     REJECT_ATTRIBUTION = "reject_attribution"
     REVERSE = "reverse"
+    DROP = "drop"
+    REAPPEAR = "reappear"
 
 
 C = Command
@@ -118,19 +120,33 @@ TRANSFER_TABLE = TransitionTable.from_spec("transfer", {
 
 # Deposits: one officer proposes where it came from, a second approves (four eyes); only
 # then does it enter the ledger.
+# A deposit whose transaction vanished before it was attributed (dropped from the mempool,
+# replaced, or double-spent) leaves the queue, a proposal with it; the watchers bring it back
+# if the transaction returns (a rebroadcast, a reorg).
+_VANISH: dict[str, tuple[str, frozenset[str]]] = {
+    C.DROP: (D.DROPPED, SYSTEM),
+    C.REPLACE: (D.REPLACED, SYSTEM),
+    C.CONFLICT: (D.CONFLICTED, SYSTEM),
+}
 DEPOSIT_TABLE = TransitionTable.from_spec("deposit", {
     D.UNATTRIBUTED: {
         C.PROPOSE_ATTRIBUTION: (D.PROPOSED, BANK),
         C.REVERSE: (D.REVERSED, SYSTEM),  # a reorganisation removed it
+        **_VANISH,
     },
     D.PROPOSED: {
         C.ATTRIBUTE: (D.ATTRIBUTED, BANK),
         C.REJECT_ATTRIBUTION: (D.UNATTRIBUTED, BANK),
         C.REVERSE: (D.REVERSED, SYSTEM),
+        **_VANISH,
     },
     D.ATTRIBUTED: {
         C.REVERSE: (D.REVERSED, SYSTEM),
     },
+    D.DROPPED: {C.REAPPEAR: (D.UNATTRIBUTED, SYSTEM), C.REPLACE: (D.REPLACED, SYSTEM),
+                C.CONFLICT: (D.CONFLICTED, SYSTEM)},
+    D.REPLACED: {C.REAPPEAR: (D.UNATTRIBUTED, SYSTEM), C.CONFLICT: (D.CONFLICTED, SYSTEM)},
+    D.CONFLICTED: {C.REAPPEAR: (D.UNATTRIBUTED, SYSTEM)},
 })
 
 # A price: recorded by one person, approved (or rejected) by another.

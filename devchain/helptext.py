@@ -5,6 +5,36 @@ Copied from the Bitcoin Core v30 recordings; other methods get a short generic t
 """
 
 HELP = {
+    'gettxspendingprevout': (
+        'gettxspendingprevout [{"txid":"hex","vout":n},...]\n'
+        '\n'
+        'Scans the mempool to find transactions spending any of the given outputs\n'
+        '\n'
+        'Arguments:\n'
+        '1. outputs                 (json array, required) The transaction outputs that we want to check, and within each, the txid (string) vout (numeric).\n'
+        '     [\n'
+        '       {                   (json object)\n'
+        '         "txid": "hex",    (string, required) The transaction id\n'
+        '         "vout": n,        (numeric, required) The output number\n'
+        '       },\n'
+        '       ...\n'
+        '     ]\n'
+        '\n'
+        'Result:\n'
+        '[                              (json array)\n'
+        '  {                            (json object)\n'
+        '    "txid" : "hex",            (string) the transaction id of the checked output\n'
+        '    "vout" : n,                (numeric) the vout value of the checked output\n'
+        '    "spendingtxid" : "hex"     (string, optional) the transaction id of the mempool transaction spending this output (omitted if unspent)\n'
+        '  },\n'
+        '  ...\n'
+        ']\n'
+        '\n'
+        'Examples:\n'
+        '> bitcoin-cli gettxspendingprevout "[{\\"txid\\":\\"a08e6907dbbd3d809776dbfc5d82e371b764ed838b5655e72f463568df1aadf0\\",\\"vout\\":3}]"\n'
+        '> curl --user myusername --data-binary \'{"jsonrpc": "2.0", "id": "curltest", "method": "gettxspendingprevout", "params": ["[{\\"txid\\":\\"a08e6907dbbd3d809776dbfc5d82e371b764ed838b5655e72f463568df1aadf0\\",\\"vout\\":3}]"]}\' -H \'content-type: application/json\' http://127.0.0.1:8332/\n'
+        ''
+    ),
     'getblockhash': (
         'getblockhash height\n'
         '\n'

@@ -647,6 +647,44 @@ def gettxout(node, tx_id, n, include_mempool):
     }
 
 
+@rpc("gettxspendingprevout", ("outputs", "array", True))
+def gettxspendingprevout(node, outputs):
+    """Core v30: the mempool transaction spending each output, looked up in the mempool
+    only (no spender index before v31): an output spent in a block, unspent, or that never
+    existed has no spendingtxid. Checks and messages as Core's (RPCTypeCheckObj, strict)."""
+    if not outputs:
+        raise RPCError(-8, "Invalid parameter, outputs are missing")
+    wanted = []
+    for item in outputs:
+        if not isinstance(item, dict):
+            raise RPCError(-3, f"JSON value of type {_json_type(item)} is not of expected "
+                               "type object")
+        for key, expected in (("txid", "string"), ("vout", "number")):
+            if item.get(key) is None:
+                raise RPCError(-3, f"Missing {key}")
+            if _json_type(item[key]) != expected:
+                raise RPCError(-3, f"JSON value of type {_json_type(item[key])} for field "
+                                   f"{key} is not of expected type {expected}")
+        for key in item:
+            if key not in ("txid", "vout"):
+                raise RPCError(-3, f"Unexpected key {key}")
+        tx_id = parse_hash(item["txid"], "txid")
+        vout = item["vout"]
+        if not isinstance(vout, int) or isinstance(vout, bool):
+            raise RPCError(-1, "JSON integer out of range")
+        if vout < 0:
+            raise RPCError(-8, "Invalid parameter, vout cannot be negative")
+        wanted.append((tx_id, vout))
+    result = []
+    for tx_id, vout in wanted:
+        entry = {"txid": tx_id, "vout": vout}
+        spender = node.chain.spenders.get((tx_id, vout))
+        if spender is not None:
+            entry["spendingtxid"] = spender
+        result.append(entry)
+    return result
+
+
 # --- descriptors and addresses ------------------------------------------------------------
 
 

@@ -148,6 +148,16 @@ class DevChainServer(RPCClient):
         self.node = Node()
         self._server.node = self.node
 
+    def restart_without_mempool(self):
+        """What a restart of Core with -persistmempool=0 and -walletbroadcast=0 does to the
+        mempool: every transaction in it is dropped, never mined (the chain and wallets
+        stay)."""
+        chain = self.node.chain
+        with chain.lock:
+            for tid in list(chain.mempool):
+                chain._remove_entry(tid)
+        return self
+
     def __enter__(self):
         return self.start()
 

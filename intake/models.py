@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from chain.chains import BITCOIN
 from core.bitcoin import NETWORK_NAMES
 from core.models import Agency
 
@@ -18,6 +19,9 @@ class CustodyWallet(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="custody_wallets")
+    # The chain its coins live on (chain.chains) and that chain's network: "mainnet" is a
+    # network of more than one chain, so the chain is part of what a wallet is for.
+    chain = models.CharField(max_length=16, default=BITCOIN)
     network = models.CharField(max_length=16, choices=NETWORK_CHOICES)
     label = models.CharField(max_length=200)
     descriptor = models.TextField(help_text="wsh(sortedmulti(M, xpub…/0/*, …))#checksum")
@@ -31,8 +35,8 @@ class CustodyWallet(models.Model):
         db_table = "custody_custodywallet"  # created by custody; moved here, table kept
         constraints = [
             models.UniqueConstraint(
-                fields=["agency", "network"], condition=Q(is_active=True),
-                name="one_active_custody_wallet_per_agency_network",
+                fields=["agency", "chain", "network"], condition=Q(is_active=True),
+                name="one_active_custody_wallet_per_agency_chain_network",
             ),
             models.CheckConstraint(
                 condition=Q(threshold__gte=1) & Q(threshold__lte=F("key_count")),
@@ -363,6 +367,8 @@ class CaseAlert(models.Model):
         RECONCILIATION = "RECONCILIATION", _("Reconciliation mismatch")
         TAMPERING = "TAMPERING", _("Stored data differs from what was approved")
         MISSING_PRICE = "MISSING_PRICE", _("No price to value a milestone")
+        DEPOSIT_VANISHED = "DEPOSIT_VANISHED", _("Deposit gone while its attribution "
+                                                 "was pending")
         OTHER = "OTHER", _("Other")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

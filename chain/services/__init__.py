@@ -4,12 +4,12 @@ above) ask the node first and pass what it said."""
 
 from .breaker import breaker_clear, breaker_trip, record_poll_error, settlement_paused
 from .poll import apply_poll
-from .tracking import settlement_confirmations, tx_apply_status
+from .tracking import SpentElsewhere, settlement_confirmations, tx_apply_status
 from .watching import learn_inputs, record_outputs, watch_address, watch_transaction
 
 __all__ = [
-    "apply_poll", "breaker_clear", "breaker_trip", "learn_inputs", "record_outputs",
-    "record_poll_error",
+    "SpentElsewhere", "apply_poll", "breaker_clear", "breaker_trip", "learn_inputs",
+    "record_outputs", "record_poll_error",
     "settlement_confirmations", "settlement_paused", "tx_apply_status", "watch_address",
     "watch_transaction",
 ]

@@ -175,12 +175,18 @@ def _apply_txs(seen: _Sighting, tip: Any, summary: Summary) -> None:
     _apply_conflicts(seen, tip, summary)
     _apply_spends(seen, summary)
     _apply_received(seen, tip, summary)
+    # What the apps began to watch on hearing of coins received (a deposit, from its first
+    # sighting): placed where this poll saw it, its inputs learned, in the same poll.
+    _apply_found(seen, tip, summary, only_pending=True)
 
 
-def _apply_found(seen: _Sighting, tip: Any, summary: Summary) -> None:
+def _apply_found(seen: _Sighting, tip: Any, summary: Summary,
+                 only_pending: bool = False) -> None:
     """Watched transactions found in a block or the mempool."""
     found = (WatchedTransaction.objects.select_for_update()
              .filter(txid__in=list(seen.by_txid)).order_by("pk"))
+    if only_pending:
+        found = found.filter(state=S.PENDING)
     for wtx in found:
         tx, block = seen.by_txid[wtx.txid]
         learn_inputs(watched_tx_id=wtx.pk, inputs=tx.inputs)
@@ -189,7 +195,8 @@ def _apply_found(seen: _Sighting, tip: Any, summary: Summary) -> None:
             if observe(wtx, target, tip_height=tip.height, reason="seen in a block",
                        block_hash=block.block_hash, block_height=block.height):
                 summary["mined"] += 1
-        elif wtx.state == S.PENDING:
+        elif wtx.state in (S.PENDING, S.DROPPED, S.REPLACED):
+            # a dropped or replaced transaction sent again (or its replacement evicted)
             observe(wtx, S.MEMPOOL, tip_height=tip.height, reason="seen in the mempool")
 
 

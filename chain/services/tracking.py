@@ -3,6 +3,7 @@ applied through the kernel's transition helper and reported upward (chain.regist
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -15,8 +16,8 @@ from core.statemachine import apply_transition
 
 from .. import registry
 from ..audit import ChainAction
-from ..events import TxStateChanged
-from ..models import ACTIVE_TX_STATES, TxState, WatchedTransaction
+from ..events import GONE_STATES, TxStateChanged
+from ..models import ACTIVE_TX_STATES, TxState, WatchedOutput, WatchedTransaction
 from ..transitions import TX_TABLE, observed
 from .watching import learn_inputs
 
@@ -60,6 +61,11 @@ def observe(wtx: WatchedTransaction, target: TxState, *, tip_height: int, reason
         after={"block_hash": wtx.block_hash, "block_height": block_height,
                "confirmations": wtx.confirmations_seen,
                "conflicting_txid": wtx.conflicting_txid, "txid": wtx.txid})
+    if target in GONE_STATES:
+        # Its outputs never were, or are no longer, coins: not an unconfirmed balance at a
+        # watched address (proof of reserves), not a coin a spend could come from. A
+        # transaction that comes back is read again by the poll that sees it.
+        WatchedOutput.objects.filter(txid=wtx.txid).delete()
     registry.transaction_changed(TxStateChanged(
         watched_tx_id=wtx.pk, txid=wtx.txid, purpose=WatchedTransaction.Purpose(wtx.purpose),
         ref=wtx.ref, old_state=old, new_state=S(target), block_hash=wtx.block_hash,
@@ -73,11 +79,32 @@ def target_for_block(wtx: WatchedTransaction, block_height: int, tip_height: int
     return S.CONFIRMED if confs >= settlement_confirmations(wtx.network) else S.CONFIRMING
 
 
-def tx_apply_status(*, watched_tx_id: int, status: Any, conflict: tuple[str, str] | None = None,
+@dataclass(frozen=True, slots=True)
+class SpentElsewhere:
+    """What the tracker learned of a watched transaction's input that another transaction
+    spends. spender_txid: the mempool spender the node named (gettxspendingprevout), or ""
+    when the input is gone from the UTXO set with no mempool spender: spent in a block,
+    which Core v30 cannot name without a spender index (the poller names it when it reads
+    that block)."""
+
+    outpoint: str
+    spender_txid: str = ""
+
+    @property
+    def reason(self) -> str:
+        if self.spender_txid:
+            return (f"tracker: input {self.outpoint} is spent by {self.spender_txid} in the "
+                    "mempool (gettxspendingprevout)")
+        return (f"tracker: input {self.outpoint} was spent in a block; the node cannot name "
+                "the spender (gettxspendingprevout looks only in the mempool and the node "
+                "has no spender index)")
+
+
+def tx_apply_status(*, watched_tx_id: int, status: Any, conflict: SpentElsewhere | None = None,
                     tip_height: int) -> WatchedTransaction:
     """The per-item tracker's verdict (chain.tasks.track_transaction_task).
     status: adapter.TxStatus or None (the node does not know the txid).
-    conflict: None, or ("spent", spender_txid_or_"") when an input is spent elsewhere."""
+    conflict: None, or the input spent elsewhere (with its spender when the node named it)."""
     with transaction.atomic(), audit_batch():  # the audit head last, as in the poll
         wtx = WatchedTransaction.objects.select_for_update().get(pk=watched_tx_id)
         if status is not None:  # the node showed the tx: its inputs are known from now on
@@ -85,7 +112,9 @@ def tx_apply_status(*, watched_tx_id: int, status: Any, conflict: tuple[str, str
         target, kwargs = _status_target(wtx, status, conflict, tip_height)
         changed = False
         if target is not None:
-            changed = observe(wtx, target, tip_height=tip_height, reason="tracker", **kwargs)
+            reason = conflict.reason if conflict is not None and "conflicting_txid" in kwargs \
+                else "tracker"
+            changed = observe(wtx, target, tip_height=tip_height, reason=reason, **kwargs)
         if not changed and wtx.state in ACTIVE_TX_STATES and wtx.state != S.CONFIRMING:
             wtx.next_check_at = timezone.now() + timedelta(seconds=recheck_seconds())
             wtx.save(update_fields=["next_check_at"])
@@ -95,7 +124,7 @@ def tx_apply_status(*, watched_tx_id: int, status: Any, conflict: tuple[str, str
         return wtx
 
 
-def _status_target(wtx: WatchedTransaction, status: Any, conflict: tuple[str, str] | None,
+def _status_target(wtx: WatchedTransaction, status: Any, conflict: SpentElsewhere | None,
                    tip_height: int) -> tuple[TxState | None, dict[str, Any]]:
     if status is not None and status.block_hash:
         target = target_for_block(wtx, status.block_height, tip_height)
@@ -103,11 +132,15 @@ def _status_target(wtx: WatchedTransaction, status: Any, conflict: tuple[str, st
     if status is not None and status.in_mempool:
         return S.MEMPOOL, {}
     if conflict is not None:
+        spender = conflict.spender_txid
         if wtx.state in (S.CONFLICTED, S.REPLACED):
+            if spender and not wtx.conflicting_txid:  # the spender, named at last
+                return S(wtx.state), {"conflicting_txid": spender}
             return None, {}  # already known, maybe with the spender the poller saw
-        spender = conflict[1] or None
-        if wtx.state == S.MEMPOOL and status is None:
+        if wtx.state == S.MEMPOOL and spender:
+            # a mempool transaction took its inputs: a replacement (BIP125 or full RBF)
             return S.REPLACED, {"conflicting_txid": spender}
+        # spent in a block: final unless a reorg undoes it, the spender unnamed ("")
         return S.CONFLICTED, {"conflicting_txid": spender}
     if wtx.state in (S.CONFIRMING, S.CONFIRMED):
         return S.PENDING, {}  # its block left the chain and it is nowhere now

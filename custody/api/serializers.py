@@ -172,8 +172,8 @@ class DepositOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Deposit
         fields = ["id", "address", "wallet", "txid", "vout", "amount_sats", "status", "source",
-                  "note", "confirmations", "block_height", "attributed_by", "attributed_at",
-                  "seen_at"]
+                  "note", "confirmations", "block_height", "conflicting_txid",
+                  "attributed_by", "attributed_at", "seen_at"]
 
 
 class DepositAttributeInputSerializer(StepUpInputSerializer):

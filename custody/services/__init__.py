@@ -23,6 +23,8 @@ from .deposits import (
     deposit_attribution_approve,
     deposit_attribution_reject,
     deposit_observe,
+    deposit_reappeared,
+    deposit_vanished,
     deposits_follow_the_chain,
 )
 from .handovers import handover_approve, handover_propose, handover_reject
@@ -52,6 +54,8 @@ __all__ = [
     "deposit_attribution_approve",
     "deposit_attribution_reject",
     "deposit_observe",
+    "deposit_reappeared",
+    "deposit_vanished",
     "deposits_follow_the_chain",
     "handover_approve",
     "handover_propose",

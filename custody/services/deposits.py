@@ -3,6 +3,8 @@ seen by the watchers, attributed to a source by a bank officer, reversed by a re
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -45,6 +47,11 @@ def deposit_observe(*, reserve_address: ReserveAddress, txid: str, vout: int, am
         elif (deposit.confirmations, deposit.block_height) != (confirmations, block_height):
             deposit.confirmations, deposit.block_height = confirmations, block_height
             deposit.save(update_fields=["confirmations", "block_height"])
+        if deposit.status in Deposit.WAITING:
+            # Watched from its first sighting (idempotent): if its transaction is dropped,
+            # replaced or double-spent before anyone attributes it, the watchers say so
+            # (deposit_vanished) instead of leaving it in the queue at 0 confirmations.
+            chainio.watch_deposit(txid=txid, ref=str(deposit.public_id))
     return deposit
 
 
@@ -53,7 +60,8 @@ def deposits_follow_the_chain(*, tip_height: int) -> int:
     output (filled in the poll that sees it mined, emptied by a reorg) and its confirmations
     from that block and the tip: never a count frozen at the last reconciliation. Runs in
     the poll's transaction; returns how many changed."""
-    live = list(Deposit.objects.exclude(status=Deposit.Status.REVERSED)
+    live = list(Deposit.objects.exclude(status__in=[Deposit.Status.REVERSED,
+                                                    *Deposit.VANISHED])
                 .filter(Q(block_height__isnull=True) | Q(confirmations__lt=CONFIRMATIONS_KEPT)))
     if not live:
         return 0
@@ -143,22 +151,116 @@ def deposit_attribution_reject(*, deposit: Deposit, actor: User, reason: str) ->
     return deposit
 
 
-def deposit_apply_chain_state(*, txid: str, removed: bool) -> None:
-    """A reorg removed a deposit: it is reversed; an attributed one's ledger entry too, with
-    an alert."""
+def _deposits_of(txid: str, ref: str) -> list[Deposit]:
+    """The deposits a watched transaction stands for, locked: its ref names one (the
+    watchers watch each deposit by its public id), else every deposit of the txid."""
+    qs = Deposit.objects.select_for_update().filter(txid=txid)
+    try:
+        one = qs.filter(public_id=uuid.UUID(str(ref)))
+    except ValueError:
+        return list(qs.order_by("pk"))
+    return list(one) or list(qs.order_by("pk"))
+
+
+def deposit_apply_chain_state(*, txid: str, removed: bool, ref: str = "") -> None:
+    """A reorg removed an attributed deposit's block: it is reversed, its ledger entry too,
+    with an alert. (A deposit not yet attributed just follows the chain: its confirmations
+    fall to 0 and come back when it is mined again; deposits_follow_the_chain.)"""
     if not removed:
         return
     with transaction.atomic():
-        for deposit in Deposit.objects.select_for_update().filter(txid=txid):
-            was_attributed = deposit.status == Deposit.Status.ATTRIBUTED
-            if not apply_transition(deposit, table=DEPOSIT_TABLE, command=Command.REVERSE,
-                                    actor=None, action=CustodyAction.DEPOSIT_REVERSED,
-                                    as_system=True):
+        for deposit in _deposits_of(txid, ref):
+            if deposit.status == Deposit.Status.ATTRIBUTED:
+                _reverse_attributed(deposit)
+
+
+def _reverse_attributed(deposit: Deposit) -> None:
+    if not apply_transition(deposit, table=DEPOSIT_TABLE, command=Command.REVERSE,
+                            actor=None, action=CustodyAction.DEPOSIT_REVERSED, as_system=True):
+        return
+    reverse_deposit(deposit)
+    raise_alert(case=None, kind=CaseAlert.Kind.REORG,
+                dedup_key=f"deposit-reorg:{deposit.public_id}",
+                message=f"A reorganisation removed attributed deposit {deposit.txid}.",
+                details={"deposit": str(deposit.public_id),
+                         "amount_sats": deposit.amount_sats})
+
+
+# The watchers' verdict on a vanished transaction → the deposit's command and audit action.
+_VANISHED = {
+    Deposit.Status.DROPPED: (Command.DROP, CustodyAction.DEPOSIT_DROPPED,
+                             "dropped from the mempool without being mined"),
+    Deposit.Status.REPLACED: (Command.REPLACE, CustodyAction.DEPOSIT_REPLACED,
+                              "replaced in the mempool"),
+    Deposit.Status.CONFLICTED: (Command.CONFLICT, CustodyAction.DEPOSIT_CONFLICTED,
+                                "double-spent by a mined transaction"),
+}
+
+
+def deposit_vanished(*, txid: str, ref: str, state: str, conflicting_txid: str = "") -> None:
+    """The deposit's transaction is gone: DROPPED (evicted, never mined), REPLACED (another
+    mempool transaction took its inputs) or CONFLICTED (a mined one did; conflicting_txid
+    when the watchers could name it). A deposit waiting for attribution leaves the queue
+    with an audit event (never counted in proof of reserves again); a proposed attribution
+    is withdrawn and the bank is alerted; an attributed one is reversed in the ledger. Runs
+    in the watchers' transaction."""
+    status = Deposit.Status(state)
+    command, action, what = _VANISHED[status]
+    with transaction.atomic():
+        for deposit in _deposits_of(txid, ref):
+            if deposit.status == Deposit.Status.ATTRIBUTED:
+                _reverse_attributed(deposit)
                 continue
-            if was_attributed:
-                reverse_deposit(deposit)
-                raise_alert(case=None, kind=CaseAlert.Kind.REORG,
-                            dedup_key=f"deposit-reorg:{deposit.public_id}",
-                            message=f"A reorganisation removed attributed deposit {txid}.",
-                            details={"deposit": str(deposit.public_id),
-                                     "amount_sats": deposit.amount_sats})
+            if deposit.status == status:  # seen again, maybe with the spender named now
+                if conflicting_txid and conflicting_txid != deposit.conflicting_txid:
+                    deposit.conflicting_txid = conflicting_txid
+                    deposit.save(update_fields=["conflicting_txid"])
+                    record_event(actor=None, action=action, obj=deposit,
+                                 after={"txid": txid, "conflicting_txid": conflicting_txid})
+                continue
+            if DEPOSIT_TABLE.get(deposit.status, command) is None:
+                continue  # reversed already
+            proposal = None
+            if deposit.status == Deposit.Status.PROPOSED:
+                proposal = {"source": deposit.source, "note": deposit.note,
+                            "proposed_by": deposit.attributed_by.get_username()
+                            if deposit.attributed_by else None}
+                record_event(actor=None, action=CustodyAction.DEPOSIT_ATTRIBUTION_WITHDRAWN,
+                             obj=deposit, before=proposal,
+                             reason=f"the deposit's transaction was {what}")
+                deposit.source, deposit.note = "", ""
+                deposit.attributed_by, deposit.attributed_at = None, None
+            deposit.conflicting_txid = conflicting_txid
+            deposit.confirmations, deposit.block_height = 0, None
+            spender = f" by {conflicting_txid}" if conflicting_txid else ""
+            apply_transition(
+                deposit, table=DEPOSIT_TABLE, command=command, actor=None, action=action,
+                as_system=True, reason=f"the deposit's transaction was {what}{spender}",
+                update_fields=["conflicting_txid", "confirmations", "block_height", "source",
+                               "note", "attributed_by", "attributed_at"],
+                after={"txid": txid, "vout": deposit.vout, "amount_sats": deposit.amount_sats,
+                       "conflicting_txid": conflicting_txid,
+                       "attribution_withdrawn": proposal is not None})
+            if proposal is not None:
+                raise_alert(
+                    case=None, kind=CaseAlert.Kind.DEPOSIT_VANISHED,
+                    dedup_key=f"deposit-vanished:{deposit.public_id}",
+                    message=f"Deposit {txid}:{deposit.vout} ({deposit.amount_sats} sats), "
+                            f"proposed for attribution as {proposal['source']}, was {what}"
+                            f"{spender}: the proposal is withdrawn.",
+                    details={"deposit": str(deposit.public_id), "txid": txid,
+                             "vout": deposit.vout, "amount_sats": deposit.amount_sats,
+                             "state": str(status), "conflicting_txid": conflicting_txid,
+                             "proposal": proposal})
+
+
+def deposit_reappeared(*, txid: str, ref: str) -> None:
+    """A vanished deposit's transaction is back (rebroadcast, or a reorg restored it): it
+    waits for attribution again, from the start."""
+    with transaction.atomic():
+        for deposit in _deposits_of(txid, ref):
+            if deposit.status in Deposit.VANISHED:
+                apply_transition(deposit, table=DEPOSIT_TABLE, command=Command.REAPPEAR,
+                                 actor=None, action=CustodyAction.DEPOSIT_REAPPEARED,
+                                 as_system=True, reason="the transaction is back",
+                                 after={"txid": txid, "vout": deposit.vout})

@@ -6,6 +6,7 @@ payload needs approving again."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -253,9 +254,9 @@ def transfer_propose_release(*, actor: User, case: SeizureCase, release_order: R
         built = _built(case, utxos, fee_rate, destination=order.destination_address,
                        script_pubkey=script_pubkey_of(order.destination_address,
                                                       order.network))
+        quorum = release_quorum(order.network, built.amount_sats)
         transfer = _create(case=case, built=built, fee_rate=fee_rate, actor=actor,
-                           approvals_required=release_approvals(order.network,
-                                                                built.amount_sats),
+                           approvals_required=quorum.approvals,
                            kind=TransferKind.RELEASE, release_order=order,
                            destination_address=order.destination_address)
         _lock_inputs(transfer, utxos)
@@ -265,7 +266,8 @@ def transfer_propose_release(*, actor: User, case: SeizureCase, release_order: R
             "order_document_sha256": order.document_sha256,
             "destination": order.destination_address, "payload": built.payload,
             "payload_hash": built.payload_hash,
-            "approvals_required": transfer.approvals_required, "fee_rate_sat_vb": fee_rate})
+            "approvals_required": transfer.approvals_required, **quorum.audit(),
+            "fee_rate_sat_vb": fee_rate})
         if case.status in TRANSFERABLE_STATES:  # restitution from a confiscated case
             move_case(case, CaseCommand.TRANSFER_PROPOSED, actor=actor)
     return transfer
@@ -296,16 +298,41 @@ def _require_releasable(case: SeizureCase, order: ReleaseOrder,
                        code=ErrorCode.DESTINATION_NOT_IN_ORDER)
 
 
-def release_approvals(network: str, amount_sats: int) -> int:
-    """The strictest approved quorum among the network's active reserve wallets."""
-    policies = QuorumPolicy.objects.filter(status=ApprovalStatus.ACTIVE,
-                                           wallet__status=ApprovalStatus.ACTIVE,
-                                           wallet__network=network)
-    counts = [p.approvals_for(amount_sats) for p in policies]
-    if not counts:
+@dataclass(frozen=True, slots=True)
+class ReleaseQuorum:
+    """How many approvals a release of amount_sats needs, and the policy that says so.
+
+    The rule (README, "releases a court orders"): a release spends a case's custody coins,
+    and a custody wallet has no quorum policy of its own (DESIGN §3: quorum policies are
+    the reserve wallets'); "the same quorum" as a reserve transfer is read as never fewer
+    approvals than moving those coins into any active reserve wallet of the network would
+    need, so the strictest approved policy there decides (the oldest of equals). The
+    proposal's audit event names it."""
+
+    approvals: int
+    policy: QuorumPolicy
+
+    def audit(self) -> dict[str, Any]:
+        return {"quorum_rule": "strictest active reserve-wallet policy of the network",
+                "quorum_policy": str(self.policy.public_id),
+                "quorum_wallet": str(self.policy.wallet.public_id),
+                "quorum_wallet_label": self.policy.wallet.label}
+
+
+def release_quorum(network: str, amount_sats: int) -> ReleaseQuorum:
+    policies = list(QuorumPolicy.objects.filter(
+        status=ApprovalStatus.ACTIVE, wallet__status=ApprovalStatus.ACTIVE,
+        wallet__network=network).select_related("wallet").order_by("id"))
+    if not policies:
         raise Conflict("No reserve wallet on this network has an approved quorum policy: "
                        "a release needs the same quorum.", code=ErrorCode.NO_ACTIVE_POLICY)
-    return max(counts)
+    strictest = max(policies, key=lambda p: (p.approvals_for(amount_sats), -p.pk))
+    return ReleaseQuorum(approvals=strictest.approvals_for(amount_sats), policy=strictest)
+
+
+def release_approvals(network: str, amount_sats: int) -> int:
+    """The strictest approved quorum among the network's active reserve wallets."""
+    return release_quorum(network, amount_sats).approvals
 
 
 # --- building and checking a proposal -------------------------------------------------------

@@ -80,7 +80,7 @@ def asset_add(*, case: SeizureCase, actor: Any, asset: str, network: str, declar
     # Watched when a chain adapter serves its chain and network (chain.chains): the case's
     # custody address is where it is swept and where its transfer starts.
     tracked = chains.tracked_on(chain, network, asset)
-    custody_address = allocate_custody_address(case, network) if tracked else ""
+    custody_address = allocate_custody_address(case, network, chain) if tracked else ""
     declared_amount = (validate_sats(declared_amount) if asset == AssetKind.BTC
                        else _positive_units(declared_amount))
     seized = SeizedAsset.objects.create(

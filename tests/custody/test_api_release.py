@@ -259,3 +259,31 @@ def test_a_rebuilt_release_keeps_the_orders_address_and_needs_approving_again(
     assert [o["address"] for o in body["payload"]["outputs"]] == [OWNER]
     assert body["approvals"] == [] and body["approvals_required"] == 2
     assert body["fee_sats"] > transfer["fee_sats"]
+
+
+def test_a_release_needs_the_strictest_active_reserve_quorum_and_says_which(
+        api, rejected, legal, legal2, bank, admin_user, bank3, reserve_wallet, utxos_on_node):
+    """The release rule (README): a release spends custody coins, which have no quorum
+    policy of their own; it needs no fewer approvals than moving them into any active
+    reserve wallet of the network would, and its proposal names the policy that decided."""
+    from tests.support.custody import make_reserve_wallet
+
+    strict = make_reserve_wallet(admin=admin_user, approver=bank3, signers=("s1", "s2", "s3"),
+                                 tiers=[{"min_amount_sats": 0, "approvals": 2},
+                                        {"min_amount_sats": 90_000_000, "approvals": 3}])
+    retired = make_reserve_wallet(admin=admin_user, approver=bank3,
+                                  signers=("t1", "t2", "t3"),
+                                  tiers=[{"min_amount_sats": 0, "approvals": 5}])
+    services.reserve_wallet_retire(wallet=retired, actor=admin_user, reason="decommissioned")
+    utxos_on_node[rejected.custody_address] = fake_utxos(rejected, 60_000_000, 40_000_000)
+    order = approved_order(api, rejected, legal, legal2)
+    reply = propose_release(api, bank, order)
+    assert reply.status_code == 201, reply.json()
+    # 2 at the plain reserve, 3 at the strict one for this amount, the retired one not asked
+    assert reply.json()["approvals_required"] == 3
+    event = AuditEvent.objects.filter(action="transfer.proposed",
+                                      object_id=reply.json()["id"]).get()
+    policy = strict.policies.get(status="ACTIVE")
+    assert (event.after["quorum_policy"], event.after["quorum_wallet"]) == (
+        str(policy.public_id), str(strict.public_id))
+    assert event.after["quorum_rule"] == "strictest active reserve-wallet policy of the network"

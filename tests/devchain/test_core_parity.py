@@ -139,3 +139,40 @@ def test_listsinceblock_the_tip_lists_what_spends_a_wallet_coin_in_the_mempool(c
     assert (entry["txid"], entry["category"], entry["confirmations"], entry["amount"],
             entry["fee"], entry["trusted"]) == (spend, "send", 0, Decimal("-0.0299"),
                                                 Decimal("-0.0001"), True)
+
+
+def test_gettxspendingprevout_names_mempool_spenders_only(chain_node):
+    """Core v30 looks in the mempool only: the spender of a coin spent in a block is not
+    named (no spender index before v31), nor is anything for an unknown outpoint."""
+    from tests.support.sweeps import coin_of_wallet, spend_coin
+
+    coin = coin_of_wallet(chain_node, 2_000_000)
+    spender = spend_coin(chain_node, coin, chain_node.new_address(), 10_000)
+    unknown = {"txid": "00" * 32, "vout": 5}
+    assert chain_node.rpc("gettxspendingprevout", [
+        {"txid": coin[0], "vout": coin[1]}, {"txid": spender, "vout": 0}, unknown]) == [
+        {"txid": coin[0], "vout": coin[1], "spendingtxid": spender},
+        {"txid": spender, "vout": 0}, unknown]
+    chain_node.mine(1)  # mined: no longer in the mempool, so no longer named
+    assert chain_node.rpc("gettxspendingprevout", [{"txid": coin[0], "vout": coin[1]}]) == [
+        {"txid": coin[0], "vout": coin[1]}]
+    zero = "00" * 32
+    for outputs, expected in [
+        ([], (-8, "Invalid parameter, outputs are missing")),
+        ({"txid": zero, "vout": 0}, None),  # not an array: Core's "Wrong type passed"
+        ([5], (-3, "JSON value of type number is not of expected type object")),
+        ([{"vout": 1}], (-3, "Missing txid")),
+        ([{"txid": zero}], (-3, "Missing vout")),
+        ([{"txid": zero, "vout": "1"}],
+         (-3, "JSON value of type string for field vout is not of expected type number")),
+        ([{"txid": zero, "vout": 1, "x": 2}], (-3, "Unexpected key x")),
+        ([{"txid": "zz", "vout": 0}], (-8, "txid must be of length 64 (not 2, for 'zz')")),
+        ([{"txid": zero, "vout": -1}], (-8, "Invalid parameter, vout cannot be negative")),
+    ]:
+        code, message = _error(chain_node, "gettxspendingprevout", outputs)
+        if expected is None:
+            assert code == -3 and message.startswith("Wrong type passed:")
+        else:
+            assert (code, message) == expected
+    code, message = _error(chain_node, "gettxspendingprevout")
+    assert code == -1 and message.startswith("gettxspendingprevout [{\"txid\":\"hex\"")

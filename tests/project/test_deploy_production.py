@@ -83,3 +83,24 @@ def test_compose_keeps_evidence_on_a_volume_and_shares_rate_limits():
     assert "evidence" in compose["volumes"]
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "collectstatic" in dockerfile and "/app/media" in dockerfile
+
+
+def test_compose_migrates_as_the_owner_and_runs_the_app_as_a_non_owner():
+    """Issue 11 point 9: only the one-shot migrate service holds the owner's URL; the web,
+    the worker and beat connect with the application role's URL (which create_db_roles makes
+    a non-owner that cannot alter the schema: tests/core/test_audit_db_guards.py), and start
+    only after migrate succeeded."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    migrate = services["migrate"]
+    assert migrate["environment"]["DATABASE_URL_FILE"] == "/run/secrets/database_owner_url"
+    assert migrate["command"][-2:] == ["migrate", "--noinput"]
+    for name in ("web", "worker", "beat"):
+        service = services[name]
+        assert service["environment"]["DATABASE_URL_FILE"] == "/run/secrets/database_url", name
+        assert "database_owner_url" not in service.get("secrets", []), name
+        assert "database_admin_url" not in service.get("secrets", []), name
+        assert service["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"}, name
+    roles = services["db-roles"]["command"]
+    assert roles[2] == "create_db_roles" and "/run/secrets/database_url" in roles

@@ -57,6 +57,9 @@ DEPOSIT_STATUS_LABELS: dict[str, Any] = {
     Deposit.Status.PROPOSED: _("Attribution proposed"),
     Deposit.Status.ATTRIBUTED: _("Attributed"),
     Deposit.Status.REVERSED: _("Reversed by a reorganisation"),
+    Deposit.Status.DROPPED: _("Dropped from the mempool, never mined"),
+    Deposit.Status.REPLACED: _("Replaced in the mempool by another transaction"),
+    Deposit.Status.CONFLICTED: _("Double-spent by a mined transaction"),
 }
 NO_AGENCY = _("No case (state mining, other deposits)")
 

@@ -62,6 +62,9 @@ DEPOSIT_STATUS_LABELS: dict[str, Any] = {
     Deposit.Status.PROPOSED: _("Attribution proposed, waiting for a second officer"),
     Deposit.Status.ATTRIBUTED: _("Attributed"),
     Deposit.Status.REVERSED: _("Reversed by a reorganisation"),
+    Deposit.Status.DROPPED: _("Dropped from the mempool, never mined"),
+    Deposit.Status.REPLACED: _("Replaced in the mempool by another transaction"),
+    Deposit.Status.CONFLICTED: _("Double-spent by a mined transaction"),
 }
 FUND_SOURCE_LABELS: dict[str, Any] = {
     FundSource.SEIZURE: _("Confiscated in a criminal case"),
