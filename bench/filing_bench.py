@@ -80,6 +80,8 @@ def start_server(url, port, workers, threads, redis_url):
            "DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
            "THROTTLE_WRITES": "1000000/min", "THROTTLE_LOGIN": "1000/min",
            "LOG_LEVEL": "WARNING",
+           # Production's shape (config.settings.production): persistent connections.
+           "DATABASE_CONN_MAX_AGE": "60",
            # Production's shape: follow-up work is queued to a broker (nobody consumes it
            # here), not run inside the request.
            "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url}
@@ -212,11 +214,12 @@ INSERT INTO intake_seizurecase (public_id, case_number, status, warrant_number, 
   'bcrt1qpgbench' || :idx::text, '', now(), now(), :agency, :wallet, :clerk)
   RETURNING id AS case_id \\gset
 INSERT INTO intake_seizedasset (public_id, asset, network, asset_label, declared_amount,
-  source_address, custody_address, verification_status, created_at, case_id)
+  source_address, custody_address, verification_status, created_at, case_id, chain,
+  acceptance_reason, disposition, disposition_ref)
   VALUES (gen_random_uuid(), 'BTC', 'regtest', '', 150000000, '', 'bcrt1qpgbench' || :idx::text,
-  'PENDING', now(), :case_id),
+  'PENDING', now(), :case_id, 'bitcoin', '', '', ''),
   (gen_random_uuid(), 'BTC', 'regtest', '', 25000000, '', 'bcrt1qpgbench' || :idx::text,
-  'PENDING', now(), :case_id);
+  'PENDING', now(), :case_id, 'bitcoin', '', '', '');
 WITH head AS (SELECT seq + 1 AS seq, hash AS prev FROM core_auditchainhead WHERE id = 1
     FOR UPDATE),
   e AS (SELECT seq, prev, now() AS t,
@@ -245,15 +248,18 @@ def pgbench(url, clients, seconds, wallet, agency, clerk):
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write(PGBENCH_SCRIPT)
     try:
-        out = subprocess.run(
+        run = subprocess.run(
             ["pgbench", "-n", "-M", "extended", "-c", str(clients), "-j", "2",
              "-T", str(seconds), "-f", script.name, "-r",
              "-D", f"wallet={wallet}", "-D", f"agency={agency}", "-D", f"clerk={clerk}",
              "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432),
              "-U", parts.username or "postgres", parts.path.lstrip("/")],
-            capture_output=True, text=True, check=True).stdout
+            capture_output=True, text=True)
     finally:
         os.unlink(script.name)
+    if run.returncode:
+        sys.exit(f"pgbench failed:\n{run.stderr[-2000:]}")
+    out = run.stdout
     tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
     latency = float(re.search(r"latency average = ([\d.]+) ms", out).group(1))
     return tps, latency
