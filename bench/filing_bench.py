@@ -154,11 +154,26 @@ def file_one(http, base, number, one_request):
         assert reply.status_code == 201, reply.text[:300]
 
 
-def run_clients(base, clerks, auth, seconds, one_request, warmup=2.0):
+def server_cpu_seconds(server):
+    """User + system CPU of gunicorn's workers (the master's children), from /proc."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == server.pid:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def run_clients(base, clerks, auth, seconds, one_request, server, warmup=2.0):
+    """Latencies of the filings within the measured window, and the web workers' CPU per
+    filing over the whole run (sign-ins excluded)."""
     make = session_client if auth == "session" else token_client
     sessions = [make(base, clerk.username) for clerk in clerks]
     run = uuid.uuid4().hex[:6]
-    latencies, errors = [], []
+    latencies, errors, filed = [], [], [0]
     start_at = time.perf_counter() + 0.5
     measure_from, stop_at = start_at + warmup, start_at + warmup + seconds
     lock = threading.Lock()
@@ -177,20 +192,23 @@ def run_clients(base, clerks, auth, seconds, one_request, warmup=2.0):
                 errors.append(repr(exc)[:200])
                 return
             ended = time.perf_counter()
-            if began >= measure_from and ended <= stop_at:
-                with lock:
+            with lock:
+                filed[0] += 1
+                if began >= measure_from and ended <= stop_at:
                     latencies.append(ended - began)
             i += 1
 
     threads = [threading.Thread(target=worker, args=(k, http)) for k, http in
                enumerate(sessions)]
+    cpu_before = server_cpu_seconds(server)
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    cpu = server_cpu_seconds(server) - cpu_before
     if errors:
         print(f"  {len(errors)} client errors, first: {errors[0]}", file=sys.stderr)
-    return latencies
+    return latencies, cpu / max(filed[0], 1)
 
 
 def summary(latencies, seconds):
@@ -301,8 +319,9 @@ def main(argv=None):
         base = f"http://127.0.0.1:{port}"
         for auth in (["session", "token"] if args.auth == "both" else [args.auth]):
             print(f"Qazyna, {auth} auth ...", file=sys.stderr)
-            latencies = run_clients(base, clerks, auth, args.seconds, args.one_request)
-            results.append((auth, *summary(latencies, args.seconds)))
+            latencies, cpu = run_clients(base, clerks, auth, args.seconds, args.one_request,
+                                         server)
+            results.append((auth, *summary(latencies, args.seconds), cpu))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -316,12 +335,14 @@ def main(argv=None):
     print(f"\nfiling a case with 2 assets ({shape}), {args.clients} clients, "
           f"{args.seconds:.0f} s each, gunicorn {args.workers}x{args.threads}, "
           f"{os.cpu_count()} CPUs")
-    print(f"{'':44} {'filings/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'of anchor':>10}")
+    print(f"{'':44} {'filings/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'of anchor':>10} "
+          f"{'web CPU ms/filing':>18}")
     print(f"{'anchor: pgbench, one SQL transaction':44} {anchor_tps:10.1f} "
           f"{anchor_latency:8.1f} {'(avg)':>8}")
-    for auth, rate, p50, p99 in results:
+    for auth, rate, p50, p99, cpu in results:
         print(f"{'Qazyna API, ' + auth + ' auth':44} {rate:10.1f} {p50:8.1f} {p99:8.1f} "
-              f"{rate / anchor_tps:9.1%}  (1/{anchor_tps / max(rate, 1e-9):.0f})")
+              f"{rate / anchor_tps:9.1%}  (1/{anchor_tps / max(rate, 1e-9):.0f}) "
+              f"{cpu * 1000:10.1f}")
     print(f"\naudit chain verified after the run: {chain.checked:,} events, ok")
 
 

@@ -29,12 +29,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from rest_framework.response import Response
 
 from core.errors import Conflict, ErrorCode, Unprocessable, ValidationFailed
 from core.models import IdempotencyRecord
+from core.transactions import all_or_nothing
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 
@@ -152,7 +153,7 @@ def idempotent(view_method: Callable[..., Any]) -> Callable[..., Any]:
         digest = _request_hash(request)
         reserved = None
         try:
-            with transaction.atomic():
+            with all_or_nothing():  # the service's own block inside takes no savepoint
                 reserved = _reserve(request, key, digest)
                 if isinstance(reserved, Response):
                     return reserved

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import transaction
-
 from core.audit import audit_batch
 from core.errors import Conflict
+from core.transactions import all_or_nothing
 
 from ..models import CaseStatus, SeizedAsset, SeizureCase
 from .assets import asset_added_event, asset_fields, is_tracked
@@ -23,7 +22,8 @@ def case_file(*, actor: Any, data: dict[str, Any],
     shape a busy agency needs (tests/intake/test_api_file_with_assets.py pins the statements):
 
     - every check that needs no database first, before the transaction begins;
-    - no savepoint: an error leaves the caller's transaction to roll back whole;
+    - no savepoint inside the idempotent API edge's transaction, which rolls back whole on
+      any error (core.transactions.all_or_nothing); one elsewhere when nested;
     - the agency's custody index taken by one UPDATE … RETURNING after those checks
       (wallets.take_custody_index), so the wallet's row lock lasts only for the inserts
       that follow, not across locks, re-reads and the other assets' work;
@@ -33,15 +33,14 @@ def case_file(*, actor: Any, data: dict[str, Any],
     fields = case_fields(actor=actor, data=data)
     prepared = [asset_fields(**asset) for asset in assets]
     networks = list(dict.fromkeys(f["network"] for f in prepared if is_tracked(f)))
-    with transaction.atomic(savepoint=False), audit_batch():
+    if len(networks) > 1:  # one custody address per case, on its wallet's network
+        raise Conflict(f"This case's custody address is on {networks[0]}, not {networks[1]}.")
+    with all_or_nothing(), audit_batch():
         case = SeizureCase(agency_id=actor.agency_id, filed_by=actor, status=CaseStatus.DRAFT,
                            **fields)
         case_created_event(case, actor)
         if networks:
             assign_custody_address(case, networks[0])
-            if len(networks) > 1:  # one custody address per case, on its wallet's network
-                raise Conflict("This case's custody address is on "
-                               f"{networks[0]}, not {networks[1]}.")
         case_insert(case)
         seized = SeizedAsset.objects.bulk_create([
             SeizedAsset(case=case, custody_address=case.custody_address if is_tracked(f)
