@@ -1,7 +1,9 @@
 """Filing throughput: 8 clients filing cases with two BTC assets through the real API
 (gunicorn, PostgreSQL, Redis) with session and with bearer-token authentication, beside a
 pgbench anchor: one SQL transaction with the same rows (the case at its own custody index,
-two assets) and one chained audit row, 8 clients, same run.
+two assets) and one chained audit row, 8 clients, measured before and after each phase of
+the same run (each phase's ratio is to the mean of the two). Also printed: the web workers'
+CPU per filing (user + system, from /proc).
 
     .venv/bin/python -m bench.filing_bench [--clients 8] [--seconds 15]
 
@@ -309,19 +311,27 @@ def main(argv=None):
 
     agency, wallet, clerks = prepare(args.clients)
     connection.close()
-    results = []
-    print(f"pgbench anchor, {args.clients} clients, {args.seconds:.0f} s ...", file=sys.stderr)
-    anchor_tps, anchor_latency = pgbench(args.database_url, args.clients, int(args.seconds),
-                                         wallet.pk, agency.pk, clerks[0].pk)
+    results, anchors = [], []
+
+    def anchor():
+        # Before each phase and after the last: the load of a shared machine drifts, so each
+        # phase is compared with the mean of the anchors measured just before and after it.
+        print(f"pgbench anchor, {args.clients} clients, {args.seconds:.0f} s ...",
+              file=sys.stderr)
+        anchors.append(pgbench(args.database_url, args.clients, int(args.seconds),
+                               wallet.pk, agency.pk, clerks[0].pk))
+
     port = free_port()
     server = start_server(args.database_url, port, args.workers, args.threads, args.redis_url)
     try:
         base = f"http://127.0.0.1:{port}"
         for auth in (["session", "token"] if args.auth == "both" else [args.auth]):
+            anchor()
             print(f"Qazyna, {auth} auth ...", file=sys.stderr)
             latencies, cpu = run_clients(base, clerks, auth, args.seconds, args.one_request,
                                          server)
             results.append((auth, *summary(latencies, args.seconds), cpu))
+        anchor()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -337,12 +347,13 @@ def main(argv=None):
           f"{os.cpu_count()} CPUs")
     print(f"{'':44} {'filings/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'of anchor':>10} "
           f"{'web CPU ms/filing':>18}")
-    print(f"{'anchor: pgbench, one SQL transaction':44} {anchor_tps:10.1f} "
-          f"{anchor_latency:8.1f} {'(avg)':>8}")
-    for auth, rate, p50, p99, cpu in results:
+    for k, (auth, rate, p50, p99, cpu) in enumerate(results):
+        tps = (anchors[k][0] + anchors[k + 1][0]) / 2
+        print(f"{'anchor: pgbench, one SQL transaction':44} {tps:10.1f} "
+              f"{(anchors[k][1] + anchors[k + 1][1]) / 2:8.1f} {'(avg)':>8}   "
+              f"(before {anchors[k][0]:.1f}, after {anchors[k + 1][0]:.1f})")
         print(f"{'Qazyna API, ' + auth + ' auth':44} {rate:10.1f} {p50:8.1f} {p99:8.1f} "
-              f"{rate / anchor_tps:9.1%}  (1/{anchor_tps / max(rate, 1e-9):.0f}) "
-              f"{cpu * 1000:10.1f}")
+              f"{rate / tps:9.1%}  (1/{tps / max(rate, 1e-9):.0f}) {cpu * 1000:10.1f}")
     print(f"\naudit chain verified after the run: {chain.checked:,} events, ok")
 
 
