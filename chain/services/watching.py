@@ -92,12 +92,12 @@ def _insert_if_new(obj: WatchedAddress) -> bool:
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
     quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608 - our own names
-            f"ON CONFLICT ({quote(meta.get_field('address').column)}) DO NOTHING "
-            f"RETURNING {quote(meta.pk.column)}", values)
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 - our own names
+            f"VALUES ({', '.join(['%s'] * len(fields))}) "
+            f"ON CONFLICT ({quote('address')}) DO NOTHING RETURNING {quote('id')}", values)
         row = cursor.fetchone()
     if row is None:
         return False

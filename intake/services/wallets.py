@@ -94,9 +94,9 @@ def assign_custody_address(case: SeizureCase, network: str) -> str:
 
 def refuse_other_custody_network(case: SeizureCase, network: str) -> None:
     """A case has one custody address, on its wallet's network."""
-    if case.custody_wallet.network != network:
-        raise Conflict("This case's custody address is on "
-                       f"{case.custody_wallet.network}, not {network}.")
+    wallet = case.custody_wallet
+    if wallet is not None and wallet.network != network:
+        raise Conflict(f"This case's custody address is on {wallet.network}, not {network}.")
 
 
 def allocate_custody_address(case: SeizureCase, network: str) -> str:
