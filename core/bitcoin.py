@@ -4,7 +4,6 @@ Pure functions over embit (no network). Only the chain adapter talks to a node. 
 refusal raises ValidationFailed with a stable code, so the API gives a 400 that says why.
 """
 
-import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -236,18 +235,12 @@ class MultisigDescriptor:
     def address_at(self, index, network):
         if index < 0 or index >= 2**31:
             raise ValidationFailed("Derivation index out of range.", code=ErrorCode.INVALID)
-        return _parsed(self.text).derive(index).address(network=embit_network(network))
+        desc = Descriptor.from_string(self.text.split("#")[0])
+        return desc.derive(index).address(network=embit_network(network))
 
     def script_pubkey_at(self, index):
-        return _parsed(self.text).derive(index).script_pubkey().data.hex()
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed(text: str) -> Descriptor:
-    """A descriptor parsed once per process (parsing its xpubs costs half a derivation, and a
-    filing derives while it holds its wallet's row lock). derive() returns a new descriptor
-    and leaves this one as it was (tests/core/test_bitcoin_descriptor_cache.py)."""
-    return Descriptor.from_string(text.split("#")[0])
+        desc = Descriptor.from_string(self.text.split("#")[0])
+        return desc.derive(index).script_pubkey().data.hex()
 
 
 def build_multisig_descriptor(*, threshold, keys, network):
