@@ -1,7 +1,9 @@
 """Filing throughput: 8 clients filing cases with two BTC assets through the real API
 (gunicorn, PostgreSQL, Redis) with session and with bearer-token authentication, beside a
 pgbench anchor: one SQL transaction with the same rows (the case at its own custody index,
-two assets) and one chained audit row, 8 clients, same run.
+two assets) and one chained audit row, 8 clients, measured before and after each phase of
+the same run (each phase's ratio is to the mean of the two). Also printed: the web workers'
+CPU per filing (user + system, from /proc).
 
     .venv/bin/python -m bench.filing_bench [--clients 8] [--seconds 15]
 
@@ -80,6 +82,8 @@ def start_server(url, port, workers, threads, redis_url):
            "DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
            "THROTTLE_WRITES": "1000000/min", "THROTTLE_LOGIN": "1000/min",
            "LOG_LEVEL": "WARNING",
+           # Production's shape (config.settings.production): persistent connections.
+           "DATABASE_CONN_MAX_AGE": "60",
            # Production's shape: follow-up work is queued to a broker (nobody consumes it
            # here), not run inside the request.
            "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url}
@@ -152,11 +156,26 @@ def file_one(http, base, number, one_request):
         assert reply.status_code == 201, reply.text[:300]
 
 
-def run_clients(base, clerks, auth, seconds, one_request, warmup=2.0):
+def server_cpu_seconds(server):
+    """User + system CPU of gunicorn's workers (the master's children), from /proc."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == server.pid:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def run_clients(base, clerks, auth, seconds, one_request, server, warmup=2.0):
+    """Latencies of the filings within the measured window, and the web workers' CPU per
+    filing over the whole run (sign-ins excluded)."""
     make = session_client if auth == "session" else token_client
     sessions = [make(base, clerk.username) for clerk in clerks]
     run = uuid.uuid4().hex[:6]
-    latencies, errors = [], []
+    latencies, errors, filed = [], [], [0]
     start_at = time.perf_counter() + 0.5
     measure_from, stop_at = start_at + warmup, start_at + warmup + seconds
     lock = threading.Lock()
@@ -175,20 +194,23 @@ def run_clients(base, clerks, auth, seconds, one_request, warmup=2.0):
                 errors.append(repr(exc)[:200])
                 return
             ended = time.perf_counter()
-            if began >= measure_from and ended <= stop_at:
-                with lock:
+            with lock:
+                filed[0] += 1
+                if began >= measure_from and ended <= stop_at:
                     latencies.append(ended - began)
             i += 1
 
     threads = [threading.Thread(target=worker, args=(k, http)) for k, http in
                enumerate(sessions)]
+    cpu_before = server_cpu_seconds(server)
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    cpu = server_cpu_seconds(server) - cpu_before
     if errors:
         print(f"  {len(errors)} client errors, first: {errors[0]}", file=sys.stderr)
-    return latencies
+    return latencies, cpu / max(filed[0], 1)
 
 
 def summary(latencies, seconds):
@@ -212,11 +234,12 @@ INSERT INTO intake_seizurecase (public_id, case_number, status, warrant_number, 
   'bcrt1qpgbench' || :idx::text, '', now(), now(), :agency, :wallet, :clerk)
   RETURNING id AS case_id \\gset
 INSERT INTO intake_seizedasset (public_id, asset, network, asset_label, declared_amount,
-  source_address, custody_address, verification_status, created_at, case_id)
+  source_address, custody_address, verification_status, created_at, case_id, chain,
+  acceptance_reason, disposition, disposition_ref)
   VALUES (gen_random_uuid(), 'BTC', 'regtest', '', 150000000, '', 'bcrt1qpgbench' || :idx::text,
-  'PENDING', now(), :case_id),
+  'PENDING', now(), :case_id, 'bitcoin', '', '', ''),
   (gen_random_uuid(), 'BTC', 'regtest', '', 25000000, '', 'bcrt1qpgbench' || :idx::text,
-  'PENDING', now(), :case_id);
+  'PENDING', now(), :case_id, 'bitcoin', '', '', '');
 WITH head AS (SELECT seq + 1 AS seq, hash AS prev FROM core_auditchainhead WHERE id = 1
     FOR UPDATE),
   e AS (SELECT seq, prev, now() AS t,
@@ -245,15 +268,18 @@ def pgbench(url, clients, seconds, wallet, agency, clerk):
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write(PGBENCH_SCRIPT)
     try:
-        out = subprocess.run(
+        run = subprocess.run(
             ["pgbench", "-n", "-M", "extended", "-c", str(clients), "-j", "2",
              "-T", str(seconds), "-f", script.name, "-r",
              "-D", f"wallet={wallet}", "-D", f"agency={agency}", "-D", f"clerk={clerk}",
              "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432),
              "-U", parts.username or "postgres", parts.path.lstrip("/")],
-            capture_output=True, text=True, check=True).stdout
+            capture_output=True, text=True)
     finally:
         os.unlink(script.name)
+    if run.returncode:
+        sys.exit(f"pgbench failed:\n{run.stderr[-2000:]}")
+    out = run.stdout
     tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
     latency = float(re.search(r"latency average = ([\d.]+) ms", out).group(1))
     return tps, latency
@@ -285,18 +311,27 @@ def main(argv=None):
 
     agency, wallet, clerks = prepare(args.clients)
     connection.close()
-    results = []
-    print(f"pgbench anchor, {args.clients} clients, {args.seconds:.0f} s ...", file=sys.stderr)
-    anchor_tps, anchor_latency = pgbench(args.database_url, args.clients, int(args.seconds),
-                                         wallet.pk, agency.pk, clerks[0].pk)
+    results, anchors = [], []
+
+    def anchor():
+        # Before each phase and after the last: the load of a shared machine drifts, so each
+        # phase is compared with the mean of the anchors measured just before and after it.
+        print(f"pgbench anchor, {args.clients} clients, {args.seconds:.0f} s ...",
+              file=sys.stderr)
+        anchors.append(pgbench(args.database_url, args.clients, int(args.seconds),
+                               wallet.pk, agency.pk, clerks[0].pk))
+
     port = free_port()
     server = start_server(args.database_url, port, args.workers, args.threads, args.redis_url)
     try:
         base = f"http://127.0.0.1:{port}"
         for auth in (["session", "token"] if args.auth == "both" else [args.auth]):
+            anchor()
             print(f"Qazyna, {auth} auth ...", file=sys.stderr)
-            latencies = run_clients(base, clerks, auth, args.seconds, args.one_request)
-            results.append((auth, *summary(latencies, args.seconds)))
+            latencies, cpu = run_clients(base, clerks, auth, args.seconds, args.one_request,
+                                         server)
+            results.append((auth, *summary(latencies, args.seconds), cpu))
+        anchor()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -310,12 +345,15 @@ def main(argv=None):
     print(f"\nfiling a case with 2 assets ({shape}), {args.clients} clients, "
           f"{args.seconds:.0f} s each, gunicorn {args.workers}x{args.threads}, "
           f"{os.cpu_count()} CPUs")
-    print(f"{'':44} {'filings/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'of anchor':>10}")
-    print(f"{'anchor: pgbench, one SQL transaction':44} {anchor_tps:10.1f} "
-          f"{anchor_latency:8.1f} {'(avg)':>8}")
-    for auth, rate, p50, p99 in results:
+    print(f"{'':44} {'filings/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'of anchor':>10} "
+          f"{'web CPU ms/filing':>18}")
+    for k, (auth, rate, p50, p99, cpu) in enumerate(results):
+        tps = (anchors[k][0] + anchors[k + 1][0]) / 2
+        print(f"{'anchor: pgbench, one SQL transaction':44} {tps:10.1f} "
+              f"{(anchors[k][1] + anchors[k + 1][1]) / 2:8.1f} {'(avg)':>8}   "
+              f"(before {anchors[k][0]:.1f}, after {anchors[k + 1][0]:.1f})")
         print(f"{'Qazyna API, ' + auth + ' auth':44} {rate:10.1f} {p50:8.1f} {p99:8.1f} "
-              f"{rate / anchor_tps:9.1%}  (1/{anchor_tps / max(rate, 1e-9):.0f})")
+              f"{rate / tps:9.1%}  (1/{tps / max(rate, 1e-9):.0f}) {cpu * 1000:10.1f}")
     print(f"\naudit chain verified after the run: {chain.checked:,} events, ok")
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.audit import record_event
@@ -82,14 +82,35 @@ def watch_address(*, address: str, purpose: str, ref: str = "") -> WatchedAddres
     """Watch an address for coins arriving and leaving. Idempotent. Once committed, the
     address is also registered with the node's watch-only wallet (chain.watch_on_node), so
     adapter.address_utxos() can answer for it without scanning the UTXO set."""
-    obj, created = WatchedAddress.objects.get_or_create(
-        address=address, defaults={"purpose": purpose, "ref": str(ref)})
-    if created:
-        with transaction.atomic():
-            record_event(actor=None, action=ChainAction.ADDRESS_WATCHED, obj=obj,
-                         after={"address": address, "purpose": purpose, "ref": str(ref)})
-            transaction.on_commit(lambda: enqueue("chain.watch_on_node", obj.pk))
+    with transaction.atomic(savepoint=False):  # the row and its event, or neither
+        obj = WatchedAddress(address=address, purpose=purpose, ref=str(ref))
+        if not _insert_if_new(obj):
+            return WatchedAddress.objects.get(address=address)
+        record_event(actor=None, action=ChainAction.ADDRESS_WATCHED, obj=obj,
+                     after={"address": address, "purpose": purpose, "ref": str(ref)})
+        transaction.on_commit(lambda: enqueue("chain.watch_on_node", obj.pk))
     return obj
+
+
+def _insert_if_new(obj: WatchedAddress) -> bool:
+    """INSERT … ON CONFLICT (address) DO NOTHING RETURNING id: one statement, no savepoint
+    (get_or_create takes three and a savepoint), and a concurrent insert of the same address
+    waits for the other transaction instead of failing it. True when this call inserted."""
+    meta = WatchedAddress._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 - our own names
+            f"VALUES ({', '.join(['%s'] * len(fields))}) "
+            f"ON CONFLICT ({quote('address')}) DO NOTHING RETURNING {quote('id')}", values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk, obj._state.adding, obj._state.db = row[0], False, connection.alias
+    return True
 
 
 def record_outputs(*, utxos: Iterable[Any]) -> None:

@@ -127,6 +127,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'qazyna.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Persistent connections (production sets 60 by default): a new PostgreSQL connection
+# per request costs a backend process and its authentication.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default: the web server and run_watchers write at the same time.
     # - IMMEDIATE: a transaction takes the write lock when it begins. SQLite's default

@@ -64,36 +64,52 @@ def asset_chain(*, asset: str, network: str, chain: str = "") -> tuple[str, str]
     return known.name, chains.validate_network(known.name, network)
 
 
-@transaction.atomic
-def asset_add(*, case: SeizureCase, actor: Any, asset: str, network: str, declared_amount: Any,
-              asset_label: str = "", source_address: str = "", chain: str = "") -> SeizedAsset:
+def asset_fields(*, asset: str, network: str, declared_amount: Any, asset_label: str = "",
+                 source_address: str = "", chain: str = "") -> dict[str, Any]:
+    """A new asset's fields, after the checks that need no database (no private key, a known
+    chain and network, a valid source address and amount). custody_address is left to set."""
     refuse_private_keys({"network": network, "asset_label": asset_label,
                          "source_address": source_address, "chain": chain})
     chain, network = asset_chain(asset=asset, network=network, chain=chain)
     if source_address and chain == chains.BITCOIN:
         validate_address(source_address, network)
+    # Watched when a chain adapter serves its chain and network (chain.chains): the case's
+    # custody address is where it is swept and where its transfer starts.
+    tracked = chains.tracked_on(chain, network, asset)
+    declared_amount = (validate_sats(declared_amount) if asset == AssetKind.BTC
+                       else _positive_units(declared_amount))
+    return dict(asset=asset, chain=chain, network=network, asset_label=asset_label,
+                declared_amount=declared_amount, source_address=source_address,
+                verification_status=(VerificationStatus.PENDING if tracked
+                                     else VerificationStatus.UNTRACKED))
+
+
+def is_tracked(fields: dict[str, Any]) -> bool:
+    return fields["verification_status"] != VerificationStatus.UNTRACKED
+
+
+def asset_added_event(seized: SeizedAsset, case: SeizureCase, actor: Any) -> None:
+    record_event(actor=actor, action=IntakeAction.ASSET_ADDED, obj=seized,
+                 after={"case": str(case.public_id), "asset": seized.asset,
+                        "chain": seized.chain, "network": seized.network,
+                        "declared_amount": seized.declared_amount,
+                        "custody_address": seized.custody_address})
+
+
+@transaction.atomic
+def asset_add(*, case: SeizureCase, actor: Any, asset: str, network: str, declared_amount: Any,
+              asset_label: str = "", source_address: str = "", chain: str = "") -> SeizedAsset:
+    fields = asset_fields(asset=asset, network=network, declared_amount=declared_amount,
+                          asset_label=asset_label, source_address=source_address, chain=chain)
     case = lock_case(case)
     require_agency_clerk(actor, case)
     if case.status not in EDITABLE_STATES:
         raise Conflict(f"Assets can't be added to a case in state {case.status}.",
                        code=ErrorCode.INVALID_TRANSITION)
-    # Watched when a chain adapter serves its chain and network (chain.chains): the case's
-    # custody address is where it is swept and where its transfer starts.
-    tracked = chains.tracked_on(chain, network, asset)
-    custody_address = allocate_custody_address(case, network, chain) if tracked else ""
-    declared_amount = (validate_sats(declared_amount) if asset == AssetKind.BTC
-                       else _positive_units(declared_amount))
-    seized = SeizedAsset.objects.create(
-        case=case, asset=asset, chain=chain, network=network, asset_label=asset_label,
-        declared_amount=declared_amount, custody_address=custody_address,
-        source_address=source_address,
-        verification_status=(VerificationStatus.PENDING if tracked
-                             else VerificationStatus.UNTRACKED),
-    )
-    record_event(actor=actor, action=IntakeAction.ASSET_ADDED, obj=seized,
-                 after={"case": str(case.public_id), "asset": asset, "chain": chain,
-                        "network": network, "declared_amount": declared_amount,
-                        "custody_address": custody_address})
+    custody_address = (allocate_custody_address(case, fields["network"], fields["chain"])
+                       if is_tracked(fields) else "")
+    seized = SeizedAsset.objects.create(case=case, custody_address=custody_address, **fields)
+    asset_added_event(seized, case, actor)
     return seized
 
 

@@ -112,7 +112,9 @@ def _perform(case: SeizureCase, command: str, *, actor: Any, action: IntakeActio
     return case
 
 
-def case_create(*, actor: Any, data: dict[str, Any]) -> SeizureCase:
+def case_fields(*, actor: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """A new case's fields from data, after the checks that need no database: a clerk of an
+    agency, no private key, no date in the future."""
     require_role(actor, Role.CLERK)
     if actor.agency_id is None:
         raise PermissionRefused("A clerk must belong to an agency to file cases.")
@@ -120,13 +122,31 @@ def case_create(*, actor: Any, data: dict[str, Any]) -> SeizureCase:
     fields = {k: data[k] for k in CASE_FIELDS if k in data}
     refuse_future_dates(warrant_date=fields.get("warrant_date"),
                         seizure_date=fields.get("seizure_date"))
+    return fields
+
+
+def case_insert(case: SeizureCase) -> None:
+    """INSERT a new case inside the caller's transaction (no savepoint): a duplicate number
+    is a 400 duplicate and the caller's transaction rolls back with it."""
+    try:
+        case.save(force_insert=True)
+    except IntegrityError:
+        raise _duplicate_number() from None
+
+
+def case_created_event(case: SeizureCase, actor: Any) -> None:
+    record_event(actor=actor, action=IntakeAction.CASE_CREATED, obj=case,
+                 after={"case_number": case.case_number, "status": case.status,
+                        "agency": case.agency.code})
+
+
+def case_create(*, actor: Any, data: dict[str, Any]) -> SeizureCase:
+    fields = case_fields(actor=actor, data=data)
     try:
         with transaction.atomic():
             case = SeizureCase.objects.create(agency_id=actor.agency_id, filed_by=actor,
                                               status=CaseStatus.DRAFT, **fields)
-            record_event(actor=actor, action=IntakeAction.CASE_CREATED, obj=case,
-                         after={"case_number": case.case_number, "status": case.status,
-                                "agency": case.agency.code})
+            case_created_event(case, actor)
     except IntegrityError:
         raise _duplicate_number() from None
     return case

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from chain import chains
 from chain.models import WatchedAddress
@@ -52,35 +53,76 @@ def custody_wallet_register(*, actor: Any, agency: Agency, network: str, label: 
     return wallet
 
 
-def allocate_custody_address(case: SeizureCase, network: str,
-                             chain: str = chains.BITCOIN) -> str:
-    """The case's own custody address, at its own index of the agency's wallet for the
-    asset's chain and network. Called with the case locked; the wallet row is locked so two
-    cases never share an index."""
-    if case.custody_address and case.custody_wallet is not None:
-        if (case.custody_wallet.chain, case.custody_wallet.network) != (chain, network):
-            raise Conflict("This case's custody address is on "
-                           f"{case.custody_wallet.chain} {case.custody_wallet.network}, not "
-                           f"{chain} {network}.")
-        return case.custody_address
-    wallet = (CustodyWallet.objects.select_for_update()
-              .filter(agency_id=case.agency_id, chain=chain, network=network, is_active=True)
-              .first())
-    if wallet is None:
+def take_custody_index(*, agency_id: int, network: str,
+                       chain: str = chains.BITCOIN) -> tuple[CustodyWallet, int]:
+    """The agency's active custody wallet on chain and network and the next index of it,
+    taken by one UPDATE … RETURNING (no SELECT … FOR UPDATE before it). The increment
+    commits or rolls back with the caller's transaction, so a refused filing leaves no gap
+    in the indexes, and two transactions never take the same index: the second waits at this statement until
+    the first commits, then reads the incremented row. That row lock lasts from this
+    statement to the commit, so callers take it as late in their transaction as they can
+    (case_file: after every check, before the inserts that need the address)."""
+    table = connection.ops.quote_name(CustodyWallet._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET next_index = next_index + 1 "  # noqa: S608 - our table name
+            "WHERE agency_id = %s AND chain = %s AND network = %s AND is_active = %s "
+            "RETURNING id, public_id, chain, network, descriptor, threshold, key_count, "
+            "next_index",
+            [agency_id, chain, network, True])
+        row = cursor.fetchone()
+    if row is None:
         raise Conflict(f"The agency has no active custody wallet on {chain} {network}: an "
                        "admin must register its public descriptor first.",
                        code=ErrorCode.CONFLICT)
+    pk, public_id, chain, network, descriptor, threshold, key_count, next_index = row
+    # An instance of the fields read (the others deferred), as a queryset would build it.
+    wallet = CustodyWallet.from_db(connection.alias, _TAKEN_FIELDS, [
+        pk, public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id)),
+        agency_id, chain, network, descriptor, threshold, key_count, next_index])
+    return wallet, next_index - 1
+
+
+# CustodyWallet's concrete fields read by take_custody_index, in the model's order.
+_TAKEN_FIELDS = ["id", "public_id", "agency_id", "chain", "network", "descriptor",
+                 "threshold", "key_count", "next_index"]
+
+
+def assign_custody_address(case: SeizureCase, network: str,
+                           chain: str = chains.BITCOIN) -> str:
+    """Give a case without one its custody address: the next index of the agency's wallet
+    (take_custody_index), the address derived there, set on the case (the caller saves it),
+    the assignment audited and the address watched from now on."""
+    wallet, index = take_custody_index(agency_id=case.agency_id, network=network, chain=chain)
     descriptor = MultisigDescriptor(wallet.descriptor, wallet.threshold, wallet.key_count)
-    index = wallet.next_index
     case.custody_wallet, case.custody_index = wallet, index
     case.custody_address = descriptor.address_at(index, network)
-    wallet.next_index = index + 1
-    wallet.save(update_fields=["next_index"])
-    case.save(update_fields=["custody_wallet", "custody_index", "custody_address", "updated_at"])
     record_event(actor=None, action=IntakeAction.CUSTODY_ADDRESS_ASSIGNED, obj=case,
                  after={"wallet": str(wallet.public_id), "index": index,
                         "address": case.custody_address})
     # Watched from now on: a spend from it before any verification is still an alarm.
     watch_address(address=case.custody_address, purpose=WatchedAddress.Purpose.CUSTODY,
                   ref=str(case.public_id))
+    return case.custody_address
+
+
+def refuse_other_custody_network(case: SeizureCase, network: str,
+                                 chain: str = chains.BITCOIN) -> None:
+    """A case has one custody address, on its wallet's chain and network."""
+    wallet = case.custody_wallet
+    if wallet is not None and (wallet.chain, wallet.network) != (chain, network):
+        raise Conflict(f"This case's custody address is on {wallet.chain} {wallet.network}, "
+                       f"not {chain} {network}.")
+
+
+def allocate_custody_address(case: SeizureCase, network: str,
+                             chain: str = chains.BITCOIN) -> str:
+    """The case's own custody address, at its own index of the agency's wallet for the
+    asset's chain and network. Called with the case locked, inside the transaction that adds
+    the asset needing it."""
+    if case.custody_address and case.custody_wallet_id is not None:
+        refuse_other_custody_network(case, network, chain)
+        return case.custody_address
+    assign_custody_address(case, network, chain)
+    case.save(update_fields=["custody_wallet", "custody_index", "custody_address", "updated_at"])
     return case.custody_address

@@ -47,25 +47,11 @@ def test_attack_a_fault_after_the_command_never_makes_the_retry_differ(api, cler
                                                                        monkeypatch):
     """The connection dies when the reply is being stored: the command rolls back with it,
     so the retry runs it once and answers 201 (not 409)."""
-    real_filter = IdempotencyRecord.objects.filter
-    calls = {"n": 0}
 
-    def failing_filter(*args, **kwargs):
-        qs = real_filter(*args, **kwargs)
-        if "pk" in kwargs and calls["n"] == 0:
-            calls["n"] += 1
+    def dying_store(record, response):
+        raise OperationalError("server closed the connection unexpectedly")
 
-            class Dying:
-                def update(self, **values):
-                    raise OperationalError("server closed the connection unexpectedly")
-
-                def delete(self):
-                    return qs.delete()
-
-            return Dying()
-        return qs
-
-    monkeypatch.setattr(IdempotencyRecord.objects, "filter", failing_filter)
+    monkeypatch.setattr(idempotency, "_store", dying_store)
     with pytest.raises(OperationalError):
         post_case(api(clerk), "k-fault")
     assert SeizureCase.objects.count() == 0

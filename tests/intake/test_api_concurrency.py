@@ -4,7 +4,7 @@ import pytest
 
 from core.models import AuditEvent
 from intake.models import CaseStatus, ConfiscationOrder
-from tests.support.api import ORDER_PAYLOAD, attach_documents, url
+from tests.support.api import CASE_PAYLOAD, ORDER_PAYLOAD, attach_documents, url
 from tests.support.concurrency import run_at_once
 from tests.support.factories import CaseFactory
 from tests.support.second_factor import otp
@@ -65,3 +65,33 @@ def test_concurrent_writers_keep_one_unforked_audit_chain(api, agency, clerk, po
     assert result.ok, result
     seqs = list(AuditEvent.objects.values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(2))
+def test_concurrent_filings_of_one_agency_take_distinct_indexes_without_gaps(
+        api, clerk, postgresql, custody_wallet, attempt):
+    """Eight clerks' filings at once, each a case with two BTC assets in one request: the
+    custody index is taken by UPDATE … RETURNING without a row lock before it, and every
+    case still gets its own index and address, with no index skipped; one unforked chain."""
+    from core.audit import verify_chain
+    from intake.models import SeizureCase
+
+    assets = [{"asset": "BTC", "network": "regtest", "declared_amount": 1000},
+              {"asset": "BTC", "network": "regtest", "declared_amount": 2000}]
+    responses = race([
+        (lambda i=i: api(clerk).post(url(), {**CASE_PAYLOAD, "case_number": f"F-{i}",
+                                             "assets": assets}, format="json",
+                                     headers={"Idempotency-Key": f"file-{attempt}-{i}"}))
+        for i in range(8)
+    ])
+    assert [r.status_code for r in responses] == [201] * 8, [r.json() for r in responses]
+    assert sorted(r.json()["custody_index"] for r in responses) == list(range(8))
+    assert len({r.json()["custody_address"] for r in responses}) == 8
+    custody_wallet.refresh_from_db()
+    assert custody_wallet.next_index == 8
+    for case in SeizureCase.objects.prefetch_related("assets"):
+        assert {a.custody_address for a in case.assets.all()} == {case.custody_address}
+    result = verify_chain()
+    assert result.ok, result
+    assert AuditEvent.objects.filter(action="case.custody_address_assigned").count() == 8
