@@ -58,10 +58,11 @@ def take_custody_index(*, agency_id: int, network: str,
     """The agency's active custody wallet on chain and network and the next index of it,
     taken by one UPDATE … RETURNING (no SELECT … FOR UPDATE before it). The increment
     commits or rolls back with the caller's transaction, so a refused filing leaves no gap
-    in the indexes, and two transactions never take the same index: the second waits at this statement until
-    the first commits, then reads the incremented row. That row lock lasts from this
-    statement to the commit, so callers take it as late in their transaction as they can
-    (case_file: after every check, before the inserts that need the address)."""
+    in the indexes, and two transactions never take the same index: the second waits at
+    this statement until the first commits, then reads the incremented row. That row lock
+    lasts from this statement to the commit, so callers take it as late in their
+    transaction as they can (case_file: after every check, before the inserts that need
+    the address)."""
     table = connection.ops.quote_name(CustodyWallet._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
