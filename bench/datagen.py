@@ -66,14 +66,28 @@ class Loader:
 
     def copy(self, table, columns, rows):
         started, n = time.perf_counter(), 0
+        blank = self.blank_text_columns(table, columns)
+        for column in blank:  # a text column added since: Django's blank, '' (not NULL)
+            self.execute(f"ALTER TABLE {table} ALTER {column} SET DEFAULT ''")
         with self.raw.cursor() as cursor, cursor.copy(
                 f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
                 n += 1
+        for column in blank:
+            self.execute(f"ALTER TABLE {table} ALTER {column} DROP DEFAULT")
         self.raw.commit()
         print(f"  {table:28} {n:>10,} rows {time.perf_counter() - started:7.1f} s", flush=True)
         return n
+
+    def blank_text_columns(self, table, columns):
+        """The table's NOT NULL text columns without a default that the rows leave out."""
+        with self.raw.cursor() as cursor:
+            cursor.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                "AND is_nullable = 'NO' AND column_default IS NULL "
+                "AND data_type IN ('text', 'character varying')", [table])
+            return [name for (name,) in cursor.fetchall() if name not in columns]
 
     def execute(self, sql, params=None):
         with self.raw.cursor() as cursor:
