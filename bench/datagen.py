@@ -69,14 +69,17 @@ class Loader:
         blank = self.blank_text_columns(table, columns)
         for column in blank:  # a text column added since: Django's blank, '' (not NULL)
             self.execute(f"ALTER TABLE {table} ALTER {column} SET DEFAULT ''")
-        with self.raw.cursor() as cursor, cursor.copy(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                n += 1
-        for column in blank:
-            self.execute(f"ALTER TABLE {table} ALTER {column} DROP DEFAULT")
-        self.raw.commit()
+        try:
+            with self.raw.cursor() as cursor, cursor.copy(
+                    f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    n += 1
+            self.raw.commit()
+        finally:
+            self.raw.rollback()
+            for column in blank:
+                self.execute(f"ALTER TABLE {table} ALTER {column} DROP DEFAULT")
         print(f"  {table:28} {n:>10,} rows {time.perf_counter() - started:7.1f} s", flush=True)
         return n
 
@@ -229,7 +232,7 @@ def transfers_and_ledger(loader, transferred, bank, rng):
                    10, "cHNidP8B", fake_txid("unsigned", t), "", "", fake_txid("tx", t),
                    when, fake_txid("block", t // 100), 800_000 + t // 100,
                    6 if settled else 2, "", "", when, when, when if settled else None,
-                   case_id, t, bank.pk, 1)
+                   case_id, t, bank.pk, 1, "RESERVE")
 
     loader.execute("ALTER TABLE custody_transfer ALTER public_id SET DEFAULT gen_random_uuid()")
     loader.copy("custody_transfer",
@@ -239,7 +242,7 @@ def transfers_and_ledger(loader, transferred, bank, rng):
                  "broadcast_attempted_at", "block_hash", "block_height", "confirmations",
                  "failure_reason", "status_reason", "created_at", "status_changed_at",
                  "settled_at", "case_id", "destination_id", "proposed_by_id",
-                 "reserve_wallet_id"], transfer_rows())
+                 "reserve_wallet_id", "kind"], transfer_rows())
     loader.execute("ALTER TABLE custody_transfer ALTER public_id DROP DEFAULT")
 
     loader.execute("ALTER TABLE custody_journalentry ALTER public_id SET DEFAULT gen_random_uuid()")
@@ -287,14 +290,15 @@ def alerts(loader, n, cases, rng):
         for i in range(1, n + 1):
             case = rng.randrange(1, cases + 1) if i % 20 else None
             when = START + dt.timedelta(seconds=50 * i)
+            resolved = None if i % 4 == 0 else when + dt.timedelta(days=1)
             yield (i, ALERT_KINDS[i % len(ALERT_KINDS)], f"bench-{i}",
                    "Observed amount differs from the declared amount.", "{}", when,
-                   None if i % 4 == 0 else when + dt.timedelta(days=1), case)
+                   resolved, case, "OPEN" if resolved is None else "RESOLVED", 0)
 
     loader.execute("ALTER TABLE intake_casealert ALTER public_id SET DEFAULT gen_random_uuid()")
     loader.copy("intake_casealert",
                 ["id", "kind", "dedup_key", "message", "details", "created_at", "resolved_at",
-                 "case_id"], rows())
+                 "case_id", "status", "escalation_level"], rows())
     loader.execute("ALTER TABLE intake_casealert ALTER public_id DROP DEFAULT")
 
 
