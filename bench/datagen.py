@@ -153,7 +153,7 @@ def cases_and_assets(loader, n, agencies, clerk, legal, rng):
     def case_rows():
         when = START
         for i in range(1, n + 1):
-            k = (i * 7919) % len(agencies)  # spread, not striped
+            k = (i * 7919) % len(agencies)  # spread, not striped (alerts() repeats this)
             index = next_index[k]
             next_index[k] += 1
             status = statuses[i - 1]
@@ -285,20 +285,21 @@ def deposits(loader, n, first_address, rng):
     loader.execute("ALTER TABLE custody_deposit ALTER public_id DROP DEFAULT")
 
 
-def alerts(loader, n, cases, rng):
+def alerts(loader, n, cases, rng, agencies):
     def rows():
         for i in range(1, n + 1):
             case = rng.randrange(1, cases + 1) if i % 20 else None
             when = START + dt.timedelta(seconds=50 * i)
             resolved = None if i % 4 == 0 else when + dt.timedelta(days=1)
+            agency = None if case is None else agencies[(case * 7919) % len(agencies)].pk
             yield (i, ALERT_KINDS[i % len(ALERT_KINDS)], f"bench-{i}",
                    "Observed amount differs from the declared amount.", "{}", when,
-                   resolved, case, "OPEN" if resolved is None else "RESOLVED", 0)
+                   resolved, case, "OPEN" if resolved is None else "RESOLVED", 0, agency)
 
     loader.execute("ALTER TABLE intake_casealert ALTER public_id SET DEFAULT gen_random_uuid()")
     loader.copy("intake_casealert",
                 ["id", "kind", "dedup_key", "message", "details", "created_at", "resolved_at",
-                 "case_id", "status", "escalation_level"], rows())
+                 "case_id", "status", "escalation_level", "agency_id"], rows())
     loader.execute("ALTER TABLE intake_casealert ALTER public_id DROP DEFAULT")
 
 
@@ -365,7 +366,7 @@ def main(argv=None):
             len(transferred) + n_deposits + spare)
     lines = transfers_and_ledger(loader, transferred, who["bench_bank"], rng)
     deposits(loader, n_deposits, len(transferred) + 1, rng)
-    alerts(loader, n_alerts, args.cases, rng)
+    alerts(loader, n_alerts, args.cases, rng, agencies)
     audit_events(loader, args.events)
     reset_sequences(loader)
     vacuum = time.perf_counter()
