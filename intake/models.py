@@ -420,7 +420,7 @@ class CaseAlert(models.Model):
         ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.case_id is not None and self.agency_id is None:  # derived: the case's agency
+        if self.case is not None and self.agency_id is None:  # derived: the case's agency
             self.agency_id = self.case.agency_id
         super().save(*args, **kwargs)
 
