@@ -42,7 +42,7 @@ import json
 import logging
 import multiprocessing
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -258,7 +258,8 @@ def _scan_stored(conn, lo, hi, prev_hash, batch_size):
         cursor.execute(_BATCH_SQL, list(bounds), binary=True)
         return cursor
 
-    with conn.pipeline():
+    # Without pipeline support (libpq < 14) each query simply runs when it is sent.
+    with conn.pipeline() if psycopg.Pipeline.is_supported() else nullcontext():
         pending = send(ranges[0])
         for i, (start, end) in enumerate(ranges):
             cursor, pending = pending, (send(ranges[i + 1]) if i + 1 < len(ranges) else None)
