@@ -177,6 +177,21 @@ def load(n, repeat):
     return anchor
 
 
+def anchor_of_loaded(n, repeat):
+    """The anchor for a record loaded earlier (--reuse: bench.datagen's, the same events):
+    its bytes read back CHUNK events at a time (untimed), each chunk hashed best of repeat."""
+    from django.db import connection
+
+    anchor = 0.0
+    with connection.cursor() as cursor:
+        for start in range(0, n, CHUNK):
+            cursor.execute("SELECT prev_hash || canonical FROM core_auditevent WHERE seq > %s "
+                           "AND seq <= %s ORDER BY seq", [start, start + CHUNK])
+            messages = [text.encode() for (text,) in cursor.fetchall()]
+            anchor += best_of(repeat, lambda m=messages: sha256_pass(m))
+    return anchor
+
+
 def sha256_pass(messages):
     return [hashlib.sha256(message).hexdigest() for message in messages]
 
@@ -202,6 +217,9 @@ def main(argv=None):
                         help="processes for the split run (default: core.audit's default)")
     parser.add_argument("--with-recompute", action="store_true",
                         help="also time the reference check that rebuilds every event")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep a record of at least --events events already loaded (e.g. by "
+                             "bench.datagen, or a run before) instead of loading it again")
     parser.add_argument("--database-url", default=os.environ.get("AUDIT_BENCH_DATABASE_URL",
                                                                   DEFAULT_URL))
     args = parser.parse_args(argv)
@@ -216,10 +234,18 @@ def main(argv=None):
 
     workers = args.workers or default_workers()
     n, append = args.events, args.append or max(1, args.events // 100)
-    print(f"loading {n:,} events (COPY, hashes chained in Python) ...", flush=True)
+    from core.models import AuditEvent
+
     started = time.perf_counter()
-    anchor = load(n, args.repeat)
-    print(f"  loaded in {time.perf_counter() - started:.1f} s", flush=True)
+    loaded = AuditEvent.objects.count() if args.reuse else 0
+    if loaded >= n:
+        n = loaded  # a run before appended some through record_event
+        print(f"reusing the {n:,} events loaded before ...", flush=True)
+        anchor = anchor_of_loaded(n, args.repeat)
+    else:
+        print(f"loading {n:,} events (COPY, hashes chained in Python) ...", flush=True)
+        anchor = load(n, args.repeat)
+    print(f"  ready in {time.perf_counter() - started:.1f} s", flush=True)
 
     figures = []
     warm = verify_chain(workers=1)

@@ -66,14 +66,31 @@ class Loader:
 
     def copy(self, table, columns, rows):
         started, n = time.perf_counter(), 0
-        with self.raw.cursor() as cursor, cursor.copy(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                n += 1
-        self.raw.commit()
+        blank = self.blank_text_columns(table, columns)
+        for column in blank:  # a text column added since: Django's blank, '' (not NULL)
+            self.execute(f"ALTER TABLE {table} ALTER {column} SET DEFAULT ''")
+        try:
+            with self.raw.cursor() as cursor, cursor.copy(
+                    f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    n += 1
+            self.raw.commit()
+        finally:
+            self.raw.rollback()
+            for column in blank:
+                self.execute(f"ALTER TABLE {table} ALTER {column} DROP DEFAULT")
         print(f"  {table:28} {n:>10,} rows {time.perf_counter() - started:7.1f} s", flush=True)
         return n
+
+    def blank_text_columns(self, table, columns):
+        """The table's NOT NULL text columns without a default that the rows leave out."""
+        with self.raw.cursor() as cursor:
+            cursor.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                "AND is_nullable = 'NO' AND column_default IS NULL "
+                "AND data_type IN ('text', 'character varying')", [table])
+            return [name for (name,) in cursor.fetchall() if name not in columns]
 
     def execute(self, sql, params=None):
         with self.raw.cursor() as cursor:
@@ -136,7 +153,7 @@ def cases_and_assets(loader, n, agencies, clerk, legal, rng):
     def case_rows():
         when = START
         for i in range(1, n + 1):
-            k = (i * 7919) % len(agencies)  # spread, not striped
+            k = (i * 7919) % len(agencies)  # spread, not striped (alerts() repeats this)
             index = next_index[k]
             next_index[k] += 1
             status = statuses[i - 1]
@@ -215,7 +232,7 @@ def transfers_and_ledger(loader, transferred, bank, rng):
                    10, "cHNidP8B", fake_txid("unsigned", t), "", "", fake_txid("tx", t),
                    when, fake_txid("block", t // 100), 800_000 + t // 100,
                    6 if settled else 2, "", "", when, when, when if settled else None,
-                   case_id, t, bank.pk, 1)
+                   case_id, t, bank.pk, 1, "RESERVE")
 
     loader.execute("ALTER TABLE custody_transfer ALTER public_id SET DEFAULT gen_random_uuid()")
     loader.copy("custody_transfer",
@@ -225,7 +242,7 @@ def transfers_and_ledger(loader, transferred, bank, rng):
                  "broadcast_attempted_at", "block_hash", "block_height", "confirmations",
                  "failure_reason", "status_reason", "created_at", "status_changed_at",
                  "settled_at", "case_id", "destination_id", "proposed_by_id",
-                 "reserve_wallet_id"], transfer_rows())
+                 "reserve_wallet_id", "kind"], transfer_rows())
     loader.execute("ALTER TABLE custody_transfer ALTER public_id DROP DEFAULT")
 
     loader.execute("ALTER TABLE custody_journalentry ALTER public_id SET DEFAULT gen_random_uuid()")
@@ -268,19 +285,21 @@ def deposits(loader, n, first_address, rng):
     loader.execute("ALTER TABLE custody_deposit ALTER public_id DROP DEFAULT")
 
 
-def alerts(loader, n, cases, rng):
+def alerts(loader, n, cases, rng, agencies):
     def rows():
         for i in range(1, n + 1):
             case = rng.randrange(1, cases + 1) if i % 20 else None
             when = START + dt.timedelta(seconds=50 * i)
+            resolved = None if i % 4 == 0 else when + dt.timedelta(days=1)
+            agency = None if case is None else agencies[(case * 7919) % len(agencies)].pk
             yield (i, ALERT_KINDS[i % len(ALERT_KINDS)], f"bench-{i}",
                    "Observed amount differs from the declared amount.", "{}", when,
-                   None if i % 4 == 0 else when + dt.timedelta(days=1), case)
+                   resolved, case, "OPEN" if resolved is None else "RESOLVED", 0, agency)
 
     loader.execute("ALTER TABLE intake_casealert ALTER public_id SET DEFAULT gen_random_uuid()")
     loader.copy("intake_casealert",
                 ["id", "kind", "dedup_key", "message", "details", "created_at", "resolved_at",
-                 "case_id"], rows())
+                 "case_id", "status", "escalation_level", "agency_id"], rows())
     loader.execute("ALTER TABLE intake_casealert ALTER public_id DROP DEFAULT")
 
 
@@ -347,7 +366,7 @@ def main(argv=None):
             len(transferred) + n_deposits + spare)
     lines = transfers_and_ledger(loader, transferred, who["bench_bank"], rng)
     deposits(loader, n_deposits, len(transferred) + 1, rng)
-    alerts(loader, n_alerts, args.cases, rng)
+    alerts(loader, n_alerts, args.cases, rng, agencies)
     audit_events(loader, args.events)
     reset_sequences(loader)
     vacuum = time.perf_counter()

@@ -117,7 +117,8 @@ def alert_raise(*, case: SeizureCase | None, kind: str, dedup_key: str, message:
         return existing, False
     with transaction.atomic():
         now = timezone.now()
-        alert = CaseAlert.objects.create(case=case, kind=kind, dedup_key=dedup_key,
+        alert = CaseAlert.objects.create(case=case, agency_id=case.agency_id if case else None,
+                                         kind=kind, dedup_key=dedup_key,
                                          message=message, details=details or {},
                                          status=AlertStatus.OPEN, status_changed_at=now)
         record_event(actor=actor, action=IntakeAction.ALERT_RAISED, obj=alert,

@@ -125,6 +125,49 @@ def test_canonical_text_is_stored_and_the_database_refuses_a_row_that_lies(postg
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("batch_size", [1, 3, 7, 5000])
+def test_a_good_chain_passes_the_batch_check_without_a_walk(postgresql, monkeypatch,
+                                                             batch_size):
+    """The fast check accepts every good batch (first, middle, the short last one) by itself:
+    a false alarm there would only show as a slow walk, so walking fails this test."""
+    import core.audit
+
+    write_events(10)
+    monkeypatch.setattr(core.audit, "_walk", lambda *a: pytest.fail("walked a good chain"))
+    result = verify_chain(batch_size=batch_size)
+    total = AuditEvent.objects.count()
+    assert result.ok and result.checked == result.events_read == total
+    assert result.last_hash == AuditEvent.objects.get(seq=total).hash
+
+
+@pytest.mark.django_db
+def test_a_canonical_text_with_a_line_break_is_walked_not_misread(postgresql):
+    """JSON may carry a line break as whitespace, and the constraint accepts it (same jsonb):
+    a batch that then splits into too many events is walked event by event, which finds the
+    chain good, and still names a real break after it."""
+    write_events(8)
+    total = AuditEvent.objects.count()
+    prev = AuditEvent.objects.get(seq=2).hash
+    for seq in range(3, total + 1):  # event 3 gets a line break; the rest re-chained on it
+        event = AuditEvent.objects.get(seq=seq)
+        canonical = event.canonical.replace(",", ",\n", 1) if seq == 3 else event.canonical
+        digest = chain_hash(prev, canonical)
+        _without_triggers("UPDATE core_auditevent SET canonical = %s, prev_hash = %s, "
+                          "hash = %s WHERE seq = %s", [canonical, prev, digest, seq])
+        prev = digest
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE core_auditchainhead DISABLE TRIGGER USER")
+        cursor.execute("UPDATE core_auditchainhead SET hash = %s WHERE id = 1", [prev])
+        cursor.execute("ALTER TABLE core_auditchainhead ENABLE TRIGGER USER")
+    assert "\n" in AuditEvent.objects.get(seq=3).canonical
+    result = verify_chain(batch_size=4)
+    assert result.ok and result.checked == total and result.last_hash == prev
+    rewrite(total - 1, reason="edited")
+    result = verify_chain(batch_size=4)
+    assert (result.ok, result.broken_seq, result.checked) == (False, total - 1, total - 2)
+
+
+@pytest.mark.django_db
 def test_deleted_event_is_found_at_its_link():
     write_events(6)
     _without_triggers("DELETE FROM core_auditevent WHERE seq = 3", [])

@@ -178,3 +178,43 @@ def test_the_case_list_page_follows_cursors_and_falls_back_to_page_one(
     second = client.get("/cases/?" + link.replace("&amp;", "&")).content.decode()
     assert 'rel="prev"' in second and 'rel="next"' in second
     assert client.get("/cases/", {"cursor": "%%%"}).status_code == 200  # stale: page one
+
+
+# (list, role, the index that must serve its visibility filter and its order)
+PLANS = [("cases", "clerk", "case_agency_newest"), ("cases", "legal", "case_newest_first"),
+         ("cases", "bank", "case_newest_first"), ("cases", "auditor", "case_newest_first"),
+         ("transfers", "bank", "transfer_newest_first"),
+         ("deposits", "bank", "deposit_newest_first"),
+         ("alerts", "clerk", "alert_agency_newest"), ("alerts", "legal", "alert_newest_first"),
+         ("alerts", "bank", "alert_newest_first"), ("alerts", "auditor", "alert_newest_first"),
+         ("audit events", "auditor", "core_auditevent_seq_key")]
+
+
+@pytest.mark.parametrize(("name", "who", "index"), PLANS)
+def test_each_list_page_is_an_index_range_in_the_lists_order(
+        many, request, postgresql, name, who, index):
+    """The page query, first page and after a cursor, reads an index that gives the rows in
+    the list's order already filtered by who may see them: no sort of the visible set. The
+    table is small, so the planner is told what a million rows tell it (no sequential scan,
+    a sort as the last resort); a list no index serves still sorts and fails here."""
+    from bench.list_bench import selector_of
+
+    user = request.getfixturevalue(who)
+    qs = selector_of(name, user)
+    order = pagination.order_of(qs)
+    names = [key.lstrip("-") for key in order]
+    first = qs.order_by(*order)[:51]
+    boundary = list(first)[len(first) // 2] if len(first) else None
+    assert boundary is not None
+    after = qs.order_by(*order).filter(pagination._beyond(
+        names, [getattr(boundary, n) for n in names], forward=True,
+        descending=order[0].startswith("-")))[:51]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+    for page in (first, after):
+        plan = page.explain()
+        assert f"Index Scan using {index} " in plan or \
+            f"Index Scan Backward using {index} " in plan, plan
+        assert "Sort" not in plan, plan

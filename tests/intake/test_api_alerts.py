@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
+from django.db.utils import IntegrityError
 from django.test import override_settings
 
 from core.models import AuditEvent
@@ -138,3 +139,26 @@ def test_alerts_of_another_agency_do_not_exist_for_a_clerk(api, people, other_ag
                            {"reason": "x"}, format="json")
     assert response.status_code == 404
     assert CaseAlert.objects.get(pk=theirs.pk).status == AlertStatus.OPEN
+
+
+@pytest.mark.django_db
+def test_an_alert_keeps_its_cases_agency_for_the_clerks_list(api, clerk, other_clerk, agency,
+                                                              postgresql):
+    """The agency copied onto the alert is the case's, so the clerk's list (which reads the
+    copy, not the case) shows the alert to its agency only; a case's alert without it is
+    refused by the database."""
+    case = CaseFactory(agency=clerk.agency, status=CaseStatus.SUBMITTED)
+    alert = raise_on(case)
+    with transaction.atomic():
+        caseless, _created = alert_raise(case=None, kind=CaseAlert.Kind.RECONCILIATION,
+                                         dedup_key="r1", message="mismatch")
+    alert.refresh_from_db()
+    caseless.refresh_from_db()
+    assert alert.agency_id == case.agency_id == clerk.agency_id and caseless.agency_id is None
+    ids = [row["id"] for row in api(clerk).get("/api/v1/alerts/").json()["results"]]
+    assert ids == [str(alert.public_id)]
+    assert api(other_clerk).get("/api/v1/alerts/").json()["results"] == []
+    with pytest.raises(IntegrityError, match="alert_agency_with_case"), transaction.atomic():
+        CaseAlert.objects.filter(pk=alert.pk).update(agency=None)
+    with pytest.raises(IntegrityError, match="alert_agency_with_case"), transaction.atomic():
+        CaseAlert.objects.filter(pk=caseless.pk).update(agency=agency)
